@@ -1,0 +1,64 @@
+"""One error type for bad user input, so the CLI can print it cleanly and exit 2."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """Bad input in a file or call: names the file, the key, the bad value and what is allowed."""
+
+    def __init__(self, where: str | Path, key: str, value: Any, allowed: str, hint: str = ""):
+        self.where, self.key, self.value, self.allowed, self.hint = str(where), key, value, allowed, hint
+        msg = f"{where}: {key} = {value!r}: {allowed}"
+        if hint:
+            msg += f" ({hint})"
+        super().__init__(msg)
+
+
+class ConfigErrors(ConfigError):
+    """Several problems found in one file: all are reported at once."""
+
+    def __init__(self, errors: list[ConfigError]):
+        self.errors = errors
+        ValueError.__init__(self, "\n".join(str(e) for e in errors))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_name(where: str | Path, key: str, value: str, choices: Iterable[str], what: str):
+    choices = sorted(choices)
+    shown = ", ".join(choices) if len(choices) <= 12 else f"{len(choices)} names, see the docs"
+    return ConfigError(where, key, value, f"not a known {what}; allowed: {shown}",
+                       did_you_mean(value, choices))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning syntax errors and missing files into ConfigError."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", str(path), "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "(syntax)", str(exc), "must be valid TOML") from None
+
+
+def from_pydantic(where: str | Path, exc, data: dict | None = None, prefix: str = "") -> ConfigErrors:
+    """Translate a pydantic ValidationError into ConfigErrors with dotted keys."""
+    out = []
+    for err in exc.errors():
+        key = prefix + ".".join(str(p) for p in err["loc"]) if err["loc"] else prefix or "(top)"
+        if err["type"] == "extra_forbidden":
+            out.append(ConfigError(where, key, err.get("input"), "unknown key"))
+        else:
+            out.append(ConfigError(where, key, err.get("input"), err["msg"]))
+    return ConfigErrors(out)

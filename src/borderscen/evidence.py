@@ -1,0 +1,100 @@
+"""The project's catalogue of sources and the evidence table drawn from them (seeds/).
+
+Every parameter, preset change and calibration target cites evidence ids from this table.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from borderscen.errors import ConfigError, ConfigErrors, from_pydantic, read_toml, unknown_name
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    title: str
+    outlet: str
+    date: str
+    language: str
+    kind: str
+    summary: str
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    kind: Literal["figure", "event", "stance", "mechanism", "scenario"]
+    sources: list[str] = Field(min_length=1)
+    claim: str
+    value: float | int | str | list[float | int | str] | None = None
+    unit: str | None = None
+    qualifier: str | None = None
+    period: str | None = None
+
+
+class Catalogue(BaseModel):
+    sources: dict[str, Source]
+    evidence: dict[str, Evidence]
+
+    def require(self, ids, where: str, key: str) -> None:
+        """Raise ConfigError for the first evidence id that is not in the table."""
+        for eid in ids:
+            if eid not in self.evidence:
+                raise unknown_name(where, key, eid, self.evidence, "evidence id")
+
+
+def seeds_dir() -> Path:
+    """Where the catalogue lives: $BORDERSCEN_SEEDS, the installed copy, or the repo's seeds/."""
+    if env := os.environ.get("BORDERSCEN_SEEDS"):
+        return Path(env)
+    installed = resources.files("borderscen") / "_seeds"
+    if installed.is_dir():
+        return Path(str(installed))
+    return Path(__file__).resolve().parents[2] / "seeds"
+
+
+def _entries(path: Path, table: str, model: type[BaseModel]) -> dict[str, BaseModel]:
+    data = read_toml(path)
+    extra = set(data) - {table}
+    if extra:
+        raise ConfigError(path, sorted(extra)[0], "...", f"unknown top-level key; allowed: {table}")
+    out: dict[str, BaseModel] = {}
+    errors: list[ConfigError] = []
+    for i, raw in enumerate(data.get(table, [])):
+        try:
+            entry = model.model_validate(raw)
+        except ValidationError as exc:
+            errors.extend(from_pydantic(path, exc, prefix=f"{table}[{i}].").errors)
+            continue
+        if entry.id in out:
+            errors.append(ConfigError(path, f"{table}[{i}].id", entry.id, "ids must be unique"))
+        out[entry.id] = entry
+    if errors:
+        raise ConfigErrors(errors)
+    return out
+
+
+def load_catalogue(directory: str | Path | None = None) -> Catalogue:
+    """Load and cross-check sources.toml and evidence.toml."""
+    directory = Path(directory) if directory else seeds_dir()
+    sources = _entries(directory / "sources.toml", "source", Source)
+    evidence = _entries(directory / "evidence.toml", "evidence", Evidence)
+    for i, ev in enumerate(evidence.values()):
+        for sid in ev.sources:
+            if sid not in sources:
+                raise unknown_name(directory / "evidence.toml", f"evidence[{i}].sources", sid,
+                                   sources, "source id")
+    return Catalogue(sources=sources, evidence=evidence)
+
+
+@functools.cache
+def catalogue() -> Catalogue:
+    """The project's catalogue, loaded once per process."""
+    return load_catalogue()

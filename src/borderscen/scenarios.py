@@ -1,0 +1,187 @@
+"""Scenario presets (data files in ``presets/``), overrides and dated events.
+
+A preset states only what differs from ``baseline``, and every difference cites evidence ids.
+A :class:`Scenario` is what the model runs: a full parameter set plus dated events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from borderscen.errors import ConfigError, ConfigErrors, from_pydantic, read_toml, unknown_name
+from borderscen.evidence import catalogue
+from borderscen.params import Parameters, check_names, make_params, registry
+
+BASELINE = "baseline"
+#: Triggers a dated event can fire, besides setting parameters.
+TRIGGERS = ("election", "camp_breakout")
+
+
+def parse_month(text: str) -> dt.date:
+    """'2025-11' or '2025-11-11' -> first of that month (the model steps monthly)."""
+    for fmt in ("%Y-%m", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(str(text), fmt).date().replace(day=1)
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a date; use 'YYYY-MM' or 'YYYY-MM-DD'")
+
+
+class Event(BaseModel):
+    """A dated change: set parameters from that month on, and/or fire a trigger."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    date: str
+    set: dict[str, float] = Field(default_factory=dict)
+    trigger: Literal["election", "camp_breakout"] | None = None
+    evidence: tuple[str, ...] = ()
+    why: str = ""
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        parse_month(v)
+        return v
+
+    @property
+    def month(self) -> dt.date:
+        return parse_month(self.date)
+
+
+class Setting(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    value: float
+    evidence: tuple[str, ...] = Field(min_length=1)
+    why: str
+
+
+class Preset(BaseModel):
+    """A preset file as written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    title: str
+    description: str
+    evidence: tuple[str, ...] = Field(min_length=1)
+    set: dict[str, Setting] = Field(default_factory=dict)
+    events: tuple[Event, ...] = ()
+
+
+def check_events(events: Sequence[Event], where: str | Path, prefix: str = "events") -> None:
+    """Events may only set dynamic parameters, within range, and cite known evidence."""
+    reg, cat = registry(), catalogue()
+    for i, ev in enumerate(events):
+        key = f"{prefix}[{i}]"
+        if not ev.set and ev.trigger is None:
+            raise ConfigError(where, key, ev.model_dump(), "an event needs 'set' or 'trigger'")
+        check_names(ev.set, where, f"{key}.set.")
+        for name, value in ev.set.items():
+            if reg[name].is_initial:
+                raise ConfigError(where, f"{key}.set.{name}", value,
+                                  "initial-condition parameters cannot change mid-run")
+            reg[name].coerce(value, where, f"{key}.set.{name}")
+        cat.require(ev.evidence, where, f"{key}.evidence")
+
+
+def presets_dir() -> Path:
+    return Path(str(resources.files("borderscen") / "presets"))
+
+
+def load_preset_file(path: str | Path) -> Preset:
+    """Read and validate one preset file (names, ranges, evidence ids)."""
+    path = Path(path)
+    data = read_toml(path)
+    try:
+        preset = Preset.model_validate(data)
+    except ValidationError as exc:
+        raise from_pydantic(path, exc) from None
+    errors: list[ConfigError] = []
+    cat = catalogue()
+    for check in (
+        lambda: cat.require(preset.evidence, path, "evidence"),
+        lambda: check_names(preset.set, path, "set."),
+        lambda: make_params({k: s.value for k, s in preset.set.items()}, where=path, prefix="set."),
+        lambda: [cat.require(s.evidence, path, f"set.{k}.evidence") for k, s in preset.set.items()],
+        lambda: check_events(preset.events, path),
+    ):
+        try:
+            check()
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+        except ConfigError as exc:
+            errors.append(exc)
+    if preset.name != path.stem:
+        errors.append(ConfigError(path, "name", preset.name, f"must match the file name {path.stem!r}"))
+    if errors:
+        raise ConfigErrors(errors)
+    return preset
+
+
+@functools.cache
+def presets() -> dict[str, Preset]:
+    """All presets shipped with the package, by name (baseline first)."""
+    found = {p.stem: load_preset_file(p) for p in sorted(presets_dir().glob("*.toml"))}
+    return {BASELINE: found.pop(BASELINE), **found}
+
+
+def preset_names() -> list[str]:
+    return list(presets())
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What a model run needs: a name, a full parameter set and the dated events."""
+
+    name: str
+    params: Parameters
+    events: tuple[Event, ...] = ()
+    preset: str = BASELINE
+    overrides: Mapping[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return presets()[self.preset].description.strip() if self.preset in presets() else self.name
+
+
+def build_scenario(preset: str = BASELINE, overrides: Mapping[str, Any] | None = None,
+                   events: Sequence[Event | Mapping[str, Any]] = (), name: str | None = None,
+                   where: str | Path = "build_scenario") -> Scenario:
+    """Baseline, then the preset's differences, then user overrides and extra events."""
+    table = presets()
+    if preset not in table:
+        raise unknown_name(where, "preset", preset, table, "preset")
+    chosen, base = table[preset], table[BASELINE]
+    params = make_params({k: s.value for k, s in chosen.set.items()}, where=f"preset {preset}")
+    overrides = dict(overrides or {})
+    params = make_params(overrides, where=where, base=params)
+    extra = tuple(e if isinstance(e, Event) else _event(e, where) for e in events)
+    check_events(extra, where)
+    all_events = base.events + (chosen.events if preset != BASELINE else ()) + extra
+    return Scenario(name=name or preset, params=params, events=all_events, preset=preset,
+                    overrides=overrides)
+
+
+def _event(raw: Mapping[str, Any], where: str | Path) -> Event:
+    try:
+        return Event.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise from_pydantic(where, exc, prefix="events.") from None
+
+
+def preset_diff(name: str) -> list[dict[str, Any]]:
+    """Rows describing how a preset differs from baseline."""
+    table, reg = presets(), registry()
+    if name not in table:
+        raise unknown_name("scenarios --diff", "preset", name, table, "preset")
+    return [
+        {"parameter": k, "baseline": reg[k].default, name: s.value, "unit": reg[k].unit,
+         "evidence": ", ".join(s.evidence), "why": s.why}
+        for k, s in table[name].set.items()
+    ]
