@@ -1,0 +1,1 @@
+"""Analysis of results: summaries, validation (stylized facts), calibration and sensitivity."""

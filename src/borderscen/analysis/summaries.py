@@ -1,0 +1,104 @@
+"""Summaries of a batch for tables and figures: quantile bands, regime probabilities, paired
+differences under common random numbers, and end-state tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from borderscen.mechanisms.cooperation import REGIMES
+
+DEFAULT_QUANTILES = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)  # median with 50/80/95% bands
+#: End-of-run outcomes shown by `borderscen summarize` and the end-state figure.
+END_STATE_METRICS = ("cum_attacks", "cum_attacks_reported", "final_isis_fighters",
+                     "cum_smuggling", "mean_cooperation", "months_partnership",
+                     "pipeline_operating")
+
+
+def _ok(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"] == "ok"] if "status" in runs.columns else runs
+
+
+def quantiles(ts: pd.DataFrame, output: str, q: Sequence[float] = DEFAULT_QUANTILES,
+              by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
+    """Quantiles of an output per scenario and date (one column per quantile, named q0.5 etc.)."""
+    grouped = ts.groupby(list(by), observed=True)[output]
+    out = grouped.quantile(list(q)).unstack()
+    out.columns = [f"q{c:g}" for c in out.columns]
+    out["mean"] = grouped.mean()
+    out["n"] = grouped.size()
+    return out.reset_index()
+
+
+def regime_probabilities(ts: pd.DataFrame, by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
+    """Share of runs in each regime per scenario and date."""
+    counts = pd.crosstab([ts[b] for b in by], ts["regime"], normalize="index")
+    for r in REGIMES:
+        if r not in counts.columns:
+            counts[r] = 0.0
+    return counts[list(REGIMES)].reset_index()
+
+
+def threshold_probability(ts: pd.DataFrame, output: str, threshold: float,
+                          by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
+    """P(output > threshold) per scenario and date, with a Wilson 95% interval."""
+    g = ts.assign(_hit=ts[output] > threshold).groupby(list(by), observed=True)["_hit"]
+    k, n = g.sum(), g.size()
+    lo, hi = wilson_interval(k.to_numpy(), n.to_numpy())
+    return pd.DataFrame({"p": (k / n).to_numpy(), "lo": lo, "hi": hi, "n": n.to_numpy()},
+                        index=k.index).reset_index()
+
+
+def wilson_interval(k: np.ndarray, n: np.ndarray, z: float = 1.96):
+    n = np.maximum(n, 1)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def paired_differences(runs: pd.DataFrame, metric: str, baseline: str = "baseline",
+                       level: float = 0.95) -> pd.DataFrame:
+    """Per scenario: mean of (scenario - baseline) over replications sharing a seed, with a
+    t-interval. Common random numbers make these paired differences far tighter than the spread
+    of either scenario alone."""
+    ok = _ok(runs)
+    if baseline not in set(ok["scenario"]):
+        raise ValueError(f"no scenario named {baseline!r}; have {sorted(set(ok['scenario']))}")
+    wide = ok.pivot_table(index=["point", "replication"], columns="scenario", values=metric,
+                          observed=True)
+    rows = []
+    for sc in wide.columns:
+        if sc == baseline:
+            continue
+        d = (wide[sc] - wide[baseline]).dropna().astype(float)
+        n = len(d)
+        mean = float(d.mean()) if n else np.nan
+        se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+        t = stats.t.ppf(0.5 + level / 2, n - 1) if n > 1 else np.nan
+        rows.append({"scenario": sc, "baseline": baseline, "metric": metric, "mean_diff": mean,
+                     "lo": mean - t * se, "hi": mean + t * se, "n_pairs": n,
+                     "baseline_mean": float(wide[baseline].mean())})
+    return pd.DataFrame(rows)
+
+
+def end_state_table(runs: pd.DataFrame, metrics: Sequence[str] = END_STATE_METRICS,
+                    interval: float = 0.9) -> pd.DataFrame:
+    """Median and central interval of end-of-run outcomes per scenario (one row per scenario)."""
+    ok = _ok(runs)
+    lo_q, hi_q = (1 - interval) / 2, 1 - (1 - interval) / 2
+    out = {}
+    for m in metrics:
+        g = ok.groupby("scenario", observed=True)[m]
+        if ok[m].dtype == bool:
+            out[f"{m} (share)"] = g.mean().round(3).astype(str)
+            continue
+        med, lo, hi = g.median(), g.quantile(lo_q), g.quantile(hi_q)
+        out[m] = [f"{a:,.4g} [{b:,.4g}, {c:,.4g}]" for a, b, c in zip(med, lo, hi, strict=True)]
+        index = med.index
+    table = pd.DataFrame(out, index=index)
+    table.index.name = "scenario"
+    return table

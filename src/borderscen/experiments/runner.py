@@ -1,0 +1,304 @@
+"""The runner: one pure function per run, mapped in chunks over any concurrent.futures executor.
+
+Serial, a local process pool (default) and a Dask cluster give bit-identical tables, because each
+run depends only on its (scenario, parameters, seed) and the store sorts rows by run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from borderscen.experiments.config import ExperimentConfig, load_config, scenario_of
+from borderscen.experiments.design import RunSpec, expand
+from borderscen.experiments.store import MANIFEST, Results, ResultsStore, atomic_write_json
+from borderscen.model import BorderModel
+from borderscen.scenarios import Scenario
+
+MAX_CHUNK = 50
+CHUNKS_PER_WORKER = 6
+
+
+# ---------------------------------------------------------------------------- one run
+@dataclass
+class RunOutput:
+    timeseries: pd.DataFrame
+    zones: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def summarise(ts: pd.DataFrame, zones: pd.DataFrame) -> dict[str, Any]:
+    """End-of-run outcomes (one row per run in ``runs.parquet``)."""
+    attacks = ts["attacks_iraq"] + ts["attacks_syria"]
+    deserts = zones[zones["zone"].isin(["anbar_desert", "nineveh_desert"])]
+    return {
+        "cum_attacks": int(attacks.sum()),
+        "cum_attacks_iraq": int(ts["attacks_iraq"].sum()),
+        "cum_attacks_syria": int(ts["attacks_syria"].sum()),
+        "cum_attacks_reported": int(ts["attacks_reported"].sum()),
+        "cum_attacks_anbar_nineveh": int(deserts["attacks"].sum()),
+        "final_isis_fighters": int(ts["isis_fighters"].iloc[-1]),
+        "peak_isis_fighters": int(ts["isis_fighters"].max()),
+        "cum_smuggling": float(ts["smuggling_flow"].sum()),
+        "cum_interdictions": float(ts["interdictions"].sum()),
+        "cum_joint_operations": int(ts["joint_operations"].sum()),
+        "mean_cooperation": float(ts["cooperation"].mean()),
+        "final_cooperation": float(ts["cooperation"].iloc[-1]),
+        "final_regime": str(ts["regime"].iloc[-1]),
+        "months_partnership": int((ts["regime"] == "partnership").sum()),
+        "months_limited": int((ts["regime"] == "limited").sum()),
+        "months_deterioration": int((ts["regime"] == "deterioration").sum()),
+        "final_pipeline_stage": int(ts["pipeline_stage"].iloc[-1]),
+        "pipeline_operating": bool(ts["pipeline_stage"].iloc[-1] >= 4),
+        "breakouts": int(ts["breakouts"].sum()),
+        "final_faction_balance": float(ts["faction_balance"].iloc[-1]),
+        "final_iran_influence": float(ts["iran_influence"].iloc[-1]),
+    }
+
+
+def run_one(scenario: Scenario, seed: int, horizon_months: int, start: str) -> RunOutput:
+    """Run one (scenario, parameters, seed) to the horizon. Pure: same inputs, same outputs."""
+    model = BorderModel(scenario, seed=seed, horizon_months=horizon_months, start=start)
+    try:
+        ts = model.run()
+        zones = model.zone_frame()
+    finally:
+        model.release()
+    zones["date"] = ts["date"].to_numpy()[zones["step"].to_numpy() - 1]
+    return RunOutput(ts, zones, summarise(ts, zones))
+
+
+# ---------------------------------------------------------------------------- chunks
+@dataclass(frozen=True)
+class Chunk:
+    """What a worker needs for a group of runs (plain data: picklable, no config objects)."""
+
+    index: int
+    experiment: str
+    runs: tuple[tuple[RunSpec, str, Scenario, dict[str, float]], ...]
+    horizon_months: int
+    start: str
+    outputs: tuple[str, ...]
+
+
+def _identity(chunk: Chunk, spec: RunSpec, label: str, point: dict[str, float]) -> dict[str, Any]:
+    return {"experiment": chunk.experiment, "run": spec.index, "scenario": label, "point": spec.point,
+            "replication": spec.replication, "seed": spec.seed, **point}
+
+
+def run_chunk(chunk: Chunk) -> dict[str, Any]:
+    """Run every run of a chunk; a failing run is recorded with its error and the rest go on."""
+    ts_frames, zone_frames, rows = [], [], []
+    started = time.perf_counter()
+    for spec, label, scenario, point in chunk.runs:
+        ident = _identity(chunk, spec, label, point)
+        t0 = time.perf_counter()
+        try:
+            out = run_one(scenario, spec.seed, chunk.horizon_months, chunk.start)
+        except Exception as exc:  # recorded, not raised: one bad run must not stop a batch
+            rows.append({**ident, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                         "traceback": traceback.format_exc(limit=5), "elapsed_s": 0.0})
+            continue
+        elapsed = time.perf_counter() - t0
+        ts = out.timeseries[["step", "date", *chunk.outputs]]
+        ts_frames.append(ts.assign(**ident)[[*ident, *ts.columns]])
+        zone_frames.append(out.zones.assign(**ident)[[*ident, *out.zones.columns]])
+        rows.append({**ident, "status": "ok", "error": "", "traceback": "", "elapsed_s": elapsed,
+                     **out.summary})
+    return {
+        "index": chunk.index,
+        "timeseries": pd.concat(ts_frames, ignore_index=True) if ts_frames else pd.DataFrame(),
+        "zones": pd.concat(zone_frames, ignore_index=True) if zone_frames else pd.DataFrame(),
+        "runs": pd.DataFrame(rows),
+        "wall_s": time.perf_counter() - started,
+    }
+
+
+def make_chunks(cfg: ExperimentConfig, points, runs: list[RunSpec], size: int) -> list[Chunk]:
+    built = {}
+    items = []
+    for spec in runs:
+        key = (spec.scenario, spec.point)
+        if key not in built:
+            sc = cfg.scenarios[spec.scenario]
+            built[key] = (sc.label, scenario_of(sc, points[spec.point]), points[spec.point])
+        label, scenario, point = built[key]
+        items.append((spec, label, scenario, point))
+    exp = cfg.experiment
+    return [Chunk(i // size, cfg.name, tuple(items[i:i + size]), exp.horizon_months, exp.start,
+                  cfg.outputs) for i in range(0, len(items), size)]
+
+
+def auto_chunk_size(n_runs: int, workers: int) -> int:
+    return max(1, min(MAX_CHUNK, math.ceil(n_runs / (max(workers, 1) * CHUNKS_PER_WORKER))))
+
+
+# ---------------------------------------------------------------------------- executors
+class SerialExecutor(Executor):
+    """Runs each task when submitted: the reference executor, and easy to debug."""
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future
+            fut.set_exception(exc)
+        return fut
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def make_executor(kind: str, workers: int = 0, scheduler: str | None = None) -> Iterator[Executor]:
+    """serial | process (local pool) | dask (``scheduler`` address, or a local cluster)."""
+    workers = workers or default_workers()
+    if kind == "serial":
+        yield SerialExecutor()
+    elif kind == "process":
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["borderscen.experiments.runner"])
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            yield pool
+    elif kind == "dask":
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise ImportError("the dask executor needs: pip install 'borderscen[dask]'") from exc
+        if scheduler:
+            with Client(scheduler) as client:
+                yield client.get_executor(pure=False)
+        else:
+            with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, host="127.0.0.1") as cluster,
+                  Client(cluster) as client):
+                yield client.get_executor(pure=False)
+    else:
+        raise ValueError(f"unknown executor {kind!r}; allowed: serial, process, dask")
+
+
+# ---------------------------------------------------------------------------- provenance
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("borderscen", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic",
+                "matplotlib", "dask", "distributed", "SALib"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[pkg] = metadata.version(pkg)
+    return out
+
+
+# ---------------------------------------------------------------------------- the batch
+def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None = None,
+                   executor: str | None = None, workers: int | None = None,
+                   scheduler: str | None = None, fresh: bool = False,
+                   progress: bool | None = None) -> Results:
+    """Run (or resume) a whole experiment and return its results.
+
+    ``progress=None`` shows a bar on a terminal and stays quiet in CI or when piped.
+    """
+    cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
+    kind = executor or ("dask" if scheduler else cfg.experiment.executor)
+    n_workers = 1 if kind == "serial" else (workers or cfg.experiment.workers or default_workers())
+    root = Path(out) if out else Path("results") / cfg.name
+    points, runs = expand(cfg)
+    store = ResultsStore(root)
+    size = cfg.experiment.chunk_size or auto_chunk_size(len(runs), n_workers)
+    size = store.prepare(cfg.content_hash(), size, math.ceil(len(runs) / size), fresh)
+    chunks = make_chunks(cfg, points, runs, size)
+    done = store.done_chunks()
+    todo = [c for c in chunks if c.index not in done]
+    t_start = time.perf_counter()
+    model_s = write_s = 0.0
+    show = (not os.environ.get("CI")) and (progress if progress is not None else None)
+    bar = tqdm(total=len(runs), initial=len(runs) - sum(len(c.runs) for c in todo), unit="run",
+               desc=cfg.name, disable=(show is None and not sys.stderr.isatty()) or show is False,
+               dynamic_ncols=True)
+    try:
+        with make_executor(kind, n_workers, scheduler) as pool:
+            futures = [pool.submit(run_chunk, c) for c in todo]
+            for fut in as_completed(futures):
+                result = fut.result()
+                t0 = time.perf_counter()
+                store.write_chunk(result["index"], result)
+                write_s += time.perf_counter() - t0
+                model_s += float(result["runs"]["elapsed_s"].sum())
+                bar.update(len(result["runs"]))
+    except KeyboardInterrupt:
+        bar.close()
+        saved = len(store.done_chunks())
+        print(f"\ninterrupted: {saved} of {len(chunks)} chunks saved in {root}; "
+              "run the same command again to resume", file=sys.stderr)
+        raise
+    bar.close()
+    wall_run = time.perf_counter() - t_start
+    manifest = _manifest(cfg, points, runs, store, kind, n_workers, size,
+                         {"run_wall_s": wall_run, "model_s": model_s, "write_s": write_s,
+                          "resumed_chunks": len(done)})
+    t0 = time.perf_counter()
+    store.finalize(manifest, ["run"])
+    manifest["timings"]["finalize_s"] = time.perf_counter() - t0
+    atomic_write_json(root / MANIFEST, manifest)
+    return Results(root)
+
+
+def _manifest(cfg: ExperimentConfig, points, runs, store: ResultsStore, kind: str, workers: int,
+              chunk_size: int, timings: dict[str, float]) -> dict[str, Any]:
+    run_tables = [pd.read_parquet(f) for f in sorted(store.parts.glob("chunk-*.runs.parquet"))]
+    table = pd.concat(run_tables, ignore_index=True) if run_tables else pd.DataFrame()
+    failed = table[table["status"] == "failed"] if len(table) else table
+    n = len(runs)
+    return {
+        "experiment": cfg.name,
+        "description": cfg.experiment.description,
+        "source": cfg.source,
+        "config": cfg.model_dump(mode="json"),
+        "config_hash": cfg.content_hash(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git_commit": _git_commit(),
+        "versions": versions(),
+        "executor": kind,
+        "workers": workers,
+        "chunk_size": chunk_size,
+        "root_seed": cfg.experiment.seed,
+        "seeds": sorted({r.seed for r in runs}, key=[r.seed for r in runs].index),
+        "scenarios": [s.label for s in cfg.scenarios],
+        "swept": list(cfg.swept),
+        "design_points": points,
+        "outputs": list(cfg.outputs),
+        "counts": {"runs": n, "succeeded": int(len(table) - len(failed)), "failed": int(len(failed)),
+                   "scenarios": len(cfg.scenarios), "points": len(points),
+                   "replications": cfg.experiment.replications},
+        "failures": failed[["scenario", "point", "replication", "seed", "error"]]
+        .to_dict("records") if len(failed) else [],
+        "timings": {**timings, "runs_per_s": n / timings["run_wall_s"] if timings["run_wall_s"] else None},
+    }
