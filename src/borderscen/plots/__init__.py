@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
+
+import pandas as pd
 
 from borderscen.plots import distributions, fans, maps, regimes
 from borderscen.plots.style import save
@@ -16,19 +19,51 @@ __all__ = ["draw_standard_figures", "fans", "regimes", "distributions", "maps"]
 DEFAULT_THRESHOLD = 50
 
 
+def series_view(results):
+    """Tables where each (scenario, design point) is one series named in 'scenario'.
+
+    Without a sweep these are the tables as stored; with one, a point's label carries its
+    parameter values (e.g. 'baseline | election_shift=0.1').
+    """
+    ts, runs, zones = results.timeseries, results.runs, results.zones
+    swept = results.manifest.get("swept", [])
+    points = results.manifest.get("design_points", [{}])
+    if not swept or len(points) <= 1:
+        return ts, runs, zones, list(results.scenarios)
+
+    def name(sc: str, point: int) -> str:
+        values = ", ".join(f"{k}={v:g}" for k, v in points[point].items())
+        return f"{sc} | {values}"
+
+    order = [name(sc, p) for sc in results.scenarios for p in range(len(points))]
+    out = []
+    for df in (ts, runs, zones):
+        labels = [name(sc, p) for sc, p in zip(df["scenario"].astype(str), df["point"], strict=True)]
+        out.append(df.assign(scenario=pd.Categorical(labels, categories=order, ordered=True)))
+    return (*out, order)
+
+
 def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] = ("png",),
                           threshold: float = DEFAULT_THRESHOLD) -> list[Path]:
-    """Fan charts, regimes, end states, threshold risk, differences and zone maps of a batch."""
+    """Fan charts, regimes, end states, threshold risk, differences and zone maps of a batch.
+
+    Differences are taken from 'baseline' when there is one, else from the first series.
+    """
     out, rid = Path(out_dir), results.id
-    ts, runs, zones = results.timeseries, results.runs, results.zones
+    ts, runs, zones, names = series_view(results)
     files: list[Path] = []
     files += save(*fans.fan_chart(ts), out / "fan_chart", rid, formats)
     files += save(*regimes.regime_chart(ts), out / "regime_probabilities", rid, formats)
     files += save(*distributions.end_state(runs), out / "end_state", rid, formats)
     files += save(*fans.threshold_risk(ts, threshold=threshold), out / "threshold_risk", rid, formats)
-    names = list(results.scenarios)
-    if "baseline" in names and len(names) > 1:
-        files += save(*distributions.differences(runs), out / "differences", rid, formats)
-    for sc in names:
-        files += save(*maps.zone_map(zones, sc), out / f"zone_map_{sc}", rid, formats)
+    if len(names) > 1:
+        reference = "baseline" if "baseline" in names else names[0]
+        files += save(*distributions.differences(runs, baseline=reference), out / "differences",
+                      rid, formats)
+    for i, sc in enumerate(names):
+        files += save(*maps.zone_map(zones, sc), out / f"zone_map_{i}_{_slug(sc)}", rid, formats)
     return files
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.=-]+", "_", text).strip("_")

@@ -45,7 +45,7 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] = DEFAULT_FAN_OUTPUTS,
     for ax in list(axes.flat)[len(outputs):]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(scenarios), frameon=False,
+    fig.legend(handles, labels, loc="upper center", ncol=min(4, len(scenarios)), frameon=False,
                bbox_to_anchor=(0.5, 0.995))
     n = int(ts.groupby("scenario", observed=True)["replication"].nunique().min())
     fig.suptitle(title or f"Spread of outcomes by scenario ({n} runs each): median (line), "

@@ -76,10 +76,10 @@ def save(fig, data: pd.DataFrame, stem: Path, results_id: str,
     stamp(fig, results_id)
     files = []
     for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
+        path = stem.parent / f"{stem.name}.{fmt}"
         fig.savefig(path, bbox_inches="tight", metadata={"Title": stem.name} if fmt != "svg" else None)
         files.append(path)
-    csv = stem.with_suffix(".csv")
+    csv = stem.parent / f"{stem.name}.csv"
     data.assign(results_id=results_id).to_csv(csv, index=False)
     files.append(csv)
     plt.close(fig)

@@ -1,0 +1,51 @@
+"""`borderscen reproduce`: run (or reuse) every experiment in ``experiments/`` and redraw the
+complete figure set into ``figures/<experiment>/``.
+
+A finished results folder whose config hash matches is reused, so a second call with nothing
+changed only redraws.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from borderscen.experiments.config import load_config
+from borderscen.experiments.runner import run_experiment
+from borderscen.experiments.store import Results, is_complete
+from borderscen.plots import draw_standard_figures
+
+#: Experiments that exist for testing, not for the figure set.
+SKIP_BY_DEFAULT = ("smoke",)
+
+
+def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Path = "results",
+              figures_dir: str | Path = "figures", only: list[str] | None = None,
+              executor: str | None = None, workers: int | None = None, fresh: bool = False,
+              progress: bool | None = None, log=print) -> dict[str, list[Path]]:
+    """Returns the figure files written per experiment."""
+    configs = sorted(Path(experiments_dir).glob("*.toml"))
+    if not configs:
+        raise FileNotFoundError(f"no experiment configs (*.toml) in {experiments_dir}")
+    written: dict[str, list[Path]] = {}
+    for path in configs:
+        cfg = load_config(path)
+        if cfg.sweep is not None and cfg.sweep.method in ("sobol", "morris"):
+            continue  # sensitivity designs are drawn by `borderscen sensitivity`
+        if (only and cfg.name not in only) or (not only and cfg.name in SKIP_BY_DEFAULT):
+            continue
+        out = Path(results_dir) / cfg.name
+        if not fresh and is_complete(out, cfg.content_hash()):
+            log(f"{cfg.name}: reusing finished results in {out}")
+            results = Results(out)
+        else:
+            log(f"{cfg.name}: running {path}")
+            results = run_experiment(cfg, out=out, executor=executor, workers=workers,
+                                     fresh=fresh, progress=progress)
+        files = draw_standard_figures(results, Path(figures_dir) / cfg.name)
+        written[cfg.name] = files
+        log(f"{cfg.name}: {sum(f.suffix == '.png' for f in files)} figures -> "
+            f"{Path(figures_dir) / cfg.name}")
+    if not written:
+        print("nothing to reproduce (check --only)", file=sys.stderr)
+    return written
