@@ -49,12 +49,13 @@ def poisson_from_uniform(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
 def binomial_from_uniform(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Binomial(n, p) quantile at u (vectorised inverse CDF)."""
-    n = np.asarray(n, float)
+    n = np.round(np.asarray(n, float))
     p = np.clip(np.asarray(p, float), 0.0, 1.0)
     ok = (n > 0) & (p > 0)
     k = np.ceil(special.bdtrik(u, np.where(ok, n, 1.0), np.where(ok, np.minimum(p, 1 - 1e-12), 0.5)))
     k = np.clip(np.where(np.isnan(k), 0.0, k), 0.0, n)
     below = np.maximum(k - 1, 0)
-    k = np.where((k > 0) & (special.bdtr(below, np.maximum(n, 1), p) >= u), below, k)
+    cdf_below = special.bdtr(below.astype(np.int64), np.maximum(n, 1).astype(np.int64), p)
+    k = np.where((k > 0) & (cdf_below >= u), below, k)
     k = np.where(p >= 1.0, n, k)
     return np.where(ok, k, 0.0).astype(np.int64)

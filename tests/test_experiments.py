@@ -1,0 +1,229 @@
+"""Issue 4: configs, the runner (serial, process pool, Dask give identical tables), resuming an
+interrupted batch, failed runs, the results store and its summaries."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from borderscen.errors import ConfigError
+from borderscen.experiments import load_config, load_results, run_experiment
+from borderscen.experiments.config import parse_config
+from borderscen.experiments.design import expand
+
+SMALL = textwrap.dedent("""
+    [experiment]
+    name = "tiny"
+    replications = 3
+    horizon_months = 8
+    seed = 99
+    chunk_size = 2
+    [[scenarios]]
+    preset = "baseline"
+    [[scenarios]]
+    preset = "deterioration"
+    overrides = { coalition_isr = 0.3 }
+    [sweep]
+    method = "grid"
+    [sweep.parameters]
+    fortification = [0.1, 0.5]
+""")
+
+
+def write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("shipped", ["three_scenarios", "coalition_withdrawal", "election_shock",
+                                     "smoke", "sensitivity"])
+def test_shipped_configs_are_valid(repo_root, shipped):
+    cfg = load_config(repo_root / "experiments" / f"{shipped}.toml")
+    assert cfg.name == shipped
+
+
+BAD = {
+    "unknown key": ("[experiment]\nname='x'\nreplications=2\nseed=1\nreplicatoins=3\n"
+                    "[[scenarios]]\npreset='baseline'\n", "experiment.replicatoins", "unknown key"),
+    "unknown preset": ("[experiment]\nname='x'\nreplications=2\nseed=1\n[[scenarios]]\n"
+                       "preset='partnershp'\n", "scenarios[0].preset", "did you mean 'partnership'"),
+    "unknown parameter": ("[experiment]\nname='x'\nreplications=2\nseed=1\n[[scenarios]]\n"
+                          "preset='baseline'\noverrides={coalition_irs=0.2}\n",
+                          "scenarios[0].overrides.coalition_irs", "did you mean 'coalition_isr'"),
+    "out of range": ("[experiment]\nname='x'\nreplications=2\nseed=1\n[[scenarios]]\n"
+                     "preset='baseline'\noverrides={coalition_isr=3}\n",
+                     "scenarios[0].overrides.coalition_isr", "allowed: a number in [0, 1]"),
+    "bad replications": ("[experiment]\nname='x'\nreplications=0\nseed=1\n[[scenarios]]\n"
+                         "preset='baseline'\n", "experiment.replications", "greater than or equal to 1"),
+    "malformed": ("[experiment\nname='x'\n", "(syntax)", "must be valid TOML"),
+    "unknown output": ("[experiment]\nname='x'\nreplications=2\nseed=1\noutputs=['atacks_iraq']\n"
+                       "[[scenarios]]\npreset='baseline'\n", "experiment.outputs[0]",
+                       "did you mean 'attacks_iraq'"),
+    "grid needs list": ("[experiment]\nname='x'\nreplications=2\nseed=1\n[[scenarios]]\n"
+                        "preset='baseline'\n[sweep]\nmethod='grid'\n[sweep.parameters]\n"
+                        "coalition_isr={min=0.1,max=0.5}\n", "sweep.parameters.coalition_isr",
+                        "a grid sweep takes a list"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_configs_name_file_key_and_what_is_allowed(tmp_path, case):
+    text, key, allowed = BAD[case]
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert str(path) in msg and key in msg and allowed in msg
+
+
+@pytest.mark.parametrize("case", ["unknown preset", "malformed", "out of range"])
+def test_cli_bad_config_exits_2_without_traceback(tmp_path, case):
+    path = write(tmp_path, BAD[case][0])
+    out = subprocess.run([sys.executable, "-m", "borderscen.cli", "run", str(path), "--out",
+                          str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert BAD[case][1] in out.stderr and "Traceback" not in out.stderr
+
+
+def test_design_expands_scenarios_points_and_replications_with_paired_seeds(tmp_path):
+    cfg = parse_config(__import__("tomllib").loads(SMALL))
+    points, runs = expand(cfg)
+    assert points == [{"fortification": 0.1}, {"fortification": 0.5}]
+    assert len(runs) == 2 * 2 * 3
+    seeds = {(r.scenario, r.point, r.replication): r.seed for r in runs}
+    assert seeds[(0, 0, 1)] == seeds[(1, 1, 1)] != seeds[(0, 0, 2)]
+
+
+def test_lhs_design_covers_ranges():
+    data = __import__("tomllib").loads(SMALL.replace('method = "grid"', 'method = "lhs"\nsamples = 8')
+                                       .replace("fortification = [0.1, 0.5]",
+                                                "fortification = {min = 0.1, max = 0.5}"))
+    points, _ = expand(parse_config(data))
+    values = sorted(p["fortification"] for p in points)
+    assert len(values) == 8 and 0.1 <= values[0] < 0.15 and 0.45 < values[-1] <= 0.5
+
+
+def tables(res):
+    return {name: getattr(res, name).drop(columns=["elapsed_s", "traceback"], errors="ignore")
+            for name in ("timeseries", "runs", "zones")}
+
+
+def assert_same(a, b):
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_categorical=False)
+
+
+def test_serial_process_and_dask_give_identical_tables(tmp_path):
+    path = write(tmp_path, SMALL)
+    serial = run_experiment(path, out=tmp_path / "serial", executor="serial", progress=False)
+    pool = run_experiment(path, out=tmp_path / "pool", executor="process", workers=2, progress=False)
+    dask = run_experiment(path, out=tmp_path / "dask", executor="dask", workers=2, progress=False)
+    ref = tables(serial)
+    assert len(ref["runs"]) == 12 and (ref["runs"]["status"] == "ok").all()
+    assert_same(ref, tables(pool))
+    assert_same(ref, tables(dask))
+    assert dask.manifest["executor"] == "dask" and pool.manifest["workers"] == 2
+
+
+def test_results_folder_has_tables_and_a_complete_manifest(smoke_results):
+    root = smoke_results.root
+    assert {p.name for p in root.iterdir()} >= {"timeseries.parquet", "runs.parquet",
+                                                "zones.parquet", "manifest.json"}
+    assert not (root / "parts").exists()
+    man = json.loads((root / "manifest.json").read_text())
+    for key in ("config", "config_hash", "versions", "git_commit", "seeds", "counts", "timings",
+                "failures", "root_seed"):
+        assert key in man
+    assert man["versions"]["mesa"].startswith("3.")
+    ts = smoke_results.timeseries
+    assert {"experiment", "scenario", "replication", "seed", "date", "attacks_reported"} <= set(ts.columns)
+    assert len(ts) == man["counts"]["runs"] * 12
+    assert set(ts["seed"]) == set(man["seeds"])
+
+
+def test_summaries_quantiles_regimes_and_paired_differences(smoke_results):
+    q = smoke_results.quantiles("attacks_reported", q=(0.05, 0.5, 0.95))
+    assert (q["q0.05"] <= q["q0.5"]).all() and (q["q0.5"] <= q["q0.95"]).all()
+    reg = smoke_results.regime_probabilities()
+    assert reg[["deterioration", "limited", "partnership"]].sum(axis=1).round(9).eq(1).all()
+    d = smoke_results.paired_differences("mean_cooperation")
+    assert d.loc[0, "scenario"] == "partnership" and d.loc[0, "lo"] <= d.loc[0, "mean_diff"]
+    assert d.loc[0, "mean_diff"] > 0   # the partnership preset starts and stays more cooperative
+
+
+def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
+    from borderscen.experiments import runner
+    real = runner.run_one
+    cfg = load_config(write(tmp_path, SMALL))
+    bad_seed = expand(cfg)[1][4].seed
+
+    def flaky(scenario, seed, *a, **k):
+        if seed == bad_seed:
+            raise RuntimeError("boom")
+        return real(scenario, seed, *a, **k)
+
+    monkeypatch.setattr(runner, "run_one", flaky)
+    res = run_experiment(cfg, out=tmp_path / "r", executor="serial", progress=False)
+    runs = res.runs
+    failed = runs[runs["status"] == "failed"]
+    assert len(failed) == 4  # the seed of replication 1 fails in every scenario and point
+    assert (failed["seed"] == bad_seed).all() and failed["error"].str.contains("boom").all()
+    assert res.manifest["counts"]["failed"] == 4 and res.manifest["counts"]["succeeded"] == 8
+    assert not (res.timeseries["seed"] == bad_seed).any()
+
+
+def test_rerun_of_a_finished_batch_reuses_it_and_a_changed_config_is_refused(tmp_path):
+    path = write(tmp_path, SMALL)
+    first = run_experiment(path, out=tmp_path / "r", executor="serial", progress=False)
+    again = run_experiment(path, out=tmp_path / "r", executor="serial", progress=False)
+    assert_same(tables(first), tables(again))
+    path.write_text(SMALL.replace("seed = 99", "seed = 100"))
+    with pytest.raises(RuntimeError, match="different config"):
+        run_experiment(path, out=tmp_path / "r", executor="serial", progress=False)
+    fresh = run_experiment(path, out=tmp_path / "r", executor="serial", progress=False, fresh=True)
+    assert fresh.manifest["root_seed"] == 100
+
+
+KILLABLE = textwrap.dedent("""
+    [experiment]
+    name = "killable"
+    replications = 40
+    horizon_months = 36
+    seed = 3
+    chunk_size = 2
+    executor = "serial"
+    [[scenarios]]
+    preset = "baseline"
+    [[scenarios]]
+    preset = "limited"
+""")
+
+
+def test_killed_batch_resumes_to_the_same_result(tmp_path):
+    path = write(tmp_path, KILLABLE)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "borderscen.cli", "run", str(path), "--out",
+                             str(out), "--no-figures", "--quiet"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    parts, deadline = out / "parts", time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("chunk-*.runs.parquet"))) < 4:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = len(list((out / "parts").glob("chunk-*.runs.parquet")))
+    assert 4 <= saved < 40, "the batch should have been killed part way"
+    assert not (out / "manifest.json").exists()
+    resumed = run_experiment(path, out=out, progress=False)
+    assert resumed.manifest["timings"]["resumed_chunks"] >= 4
+    whole = run_experiment(path, out=tmp_path / "whole", progress=False)
+    assert_same(tables(resumed), tables(whole))
