@@ -227,3 +227,17 @@ def test_killed_batch_resumes_to_the_same_result(tmp_path):
     assert resumed.manifest["timings"]["resumed_chunks"] >= 4
     whole = run_experiment(path, out=tmp_path / "whole", progress=False)
     assert_same(tables(resumed), tables(whole))
+
+
+def test_a_calibration_file_applies_to_every_scenario_and_enters_the_hash(tmp_path):
+    (tmp_path / "calibrated.toml").write_text("[parameters]\nattack_rate = 0.5\n")
+    with_cal = SMALL.replace('chunk_size = 2', 'chunk_size = 2\ncalibration = "calibrated.toml"')
+    cfg = load_config(write(tmp_path, with_cal))
+    plain = load_config(write(tmp_path, SMALL, "plain.toml"))
+    assert cfg.calibration_values == {"attack_rate": 0.5}
+    assert cfg.content_hash() != plain.content_hash()
+    from borderscen.experiments.config import scenario_of
+    assert scenario_of(cfg.scenarios[1], {}, cfg.calibration_values).params.attack_rate == 0.5
+    (tmp_path / "calibrated.toml").write_text("[parameters]\nattack_rate = 50\n")
+    with pytest.raises(ConfigError, match="parameters.attack_rate"):
+        load_config(tmp_path / "exp.toml")

@@ -18,7 +18,7 @@ from borderscen.errors import ConfigError
 EXIT_BAD_INPUT = 2
 
 
-def table(rows: list[dict], columns: Sequence[str], wrap: dict[str, int] | None = None) -> str:
+def table_text(rows: list[dict], columns: Sequence[str], wrap: dict[str, int] | None = None) -> str:
     """Plain-text table with wrapped long columns (readable in a terminal and in CI logs)."""
     wrap = wrap or {}
     cells = [[textwrap.wrap(str(r.get(c, "")), wrap[c], break_on_hyphens=False) or [""]
@@ -47,7 +47,7 @@ def cmd_params(args) -> None:
     cols = ["parameter", "default", "range", "unit", "basis", "evidence"]
     if args.long:
         cols.append("meaning")
-    print(table(rows, cols, {"unit": 22, "evidence": 34, "meaning": 60}))
+    print(table_text(rows, cols, {"unit": 22, "evidence": 34, "meaning": 60}))
     print(f"\n{len(specs)} parameters. basis: evidence = set from the sources; assumption = ours "
           "(reason in --json or docs/odd.md); both = evidence for the mechanism, size assumed.")
 
@@ -63,7 +63,7 @@ def cmd_evidence(args) -> None:
     rows = [{"id": e.id, "kind": e.kind,
              "value": "" if e.value is None else f"{e.value} {e.unit or ''}".strip(),
              "sources": ", ".join(s[:3] for s in e.sources), "claim": e.claim} for e in items]
-    print(table(rows, ["id", "kind", "value", "sources", "claim"],
+    print(table_text(rows, ["id", "kind", "value", "sources", "claim"],
                 {"value": 24, "claim": 70}))
     print("\nSources:")
     for s in cat.sources.values():
@@ -78,7 +78,7 @@ def cmd_scenarios(args) -> None:
             print(json.dumps(rows, indent=2))
             return
         print(f"{args.diff}: differences from baseline\n")
-        print(table(rows, ["parameter", "baseline", args.diff, "unit", "evidence", "why"],
+        print(table_text(rows, ["parameter", "baseline", args.diff, "unit", "evidence", "why"],
                     {"unit": 20, "evidence": 30, "why": 50}))
         return
     items = presets()
@@ -88,7 +88,7 @@ def cmd_scenarios(args) -> None:
     rows = [{"preset": k, "title": v.title, "changes": len(v.set),
              "evidence": ", ".join(v.evidence), "description": " ".join(v.description.split())}
             for k, v in items.items()]
-    print(table(rows, ["preset", "title", "changes", "evidence", "description"],
+    print(table_text(rows, ["preset", "title", "changes", "evidence", "description"],
                 {"evidence": 28, "description": 60}))
     print("\nShow a preset's changes: borderscen scenarios --diff NAME")
 
@@ -127,6 +127,55 @@ def cmd_reproduce(args) -> None:
     from borderscen.reproduce import reproduce
     reproduce(experiments_dir=args.experiments, results_dir=args.results, figures_dir=args.figures,
               only=args.only, executor=args.executor, workers=args.workers, fresh=args.fresh)
+
+
+def cmd_validate(args) -> int:
+    from borderscen.analysis.validation import validate
+    table = validate(args.replications, args.seed, executor=args.executor or "process",
+                     workers=args.workers or 0)
+    rows = [{**r, "effect": f"{r['effect']:.4g}", "95% CI": f"[{r['ci_lo']:.4g}, {r['ci_hi']:.4g}]",
+             "result": "PASS" if r["passed"] else "FAIL"} for r in table.to_dict("records")]
+    print(table_text(rows, ["fact", "metric", "expected", "effect", "95% CI", "n_pairs", "result",
+                            "evidence"], {"metric": 28, "evidence": 30}))
+    failed = int((~table["passed"]).sum())
+    print(f"\n{len(table) - failed} of {len(table)} stylized facts reproduced "
+          f"({args.replications} paired replications each, common random numbers).")
+    if args.out:
+        table.to_csv(args.out, index=False)
+    return 1 if failed else 0
+
+
+def cmd_calibrate(args) -> None:
+    from borderscen.analysis.calibration import calibrate, write_calibrated
+    from borderscen.plots.analysis import calibration_fit
+    from borderscen.plots.style import save
+    cal = calibrate(args.samples, args.replications, args.accept, args.seed,
+                    executor=args.executor or "process", workers=args.workers or 0)
+    out = Path(args.out)
+    path = write_calibrated(cal, out / "calibrated.toml")
+    cal.draws.to_csv(out / "abc_draws.csv", index=False)
+    post = cal.posterior()
+    post.to_csv(out / "posterior.csv")
+    save(*calibration_fit(cal.fit()), out / "calibration_fit", f"calibration@seed{args.seed}")
+    print(post.round(6).to_string())
+    print(f"\naccepted {len(cal.accepted)} of {len(cal.draws)} draws; wrote {path}, "
+          f"{out / 'calibration_fit.png'}")
+    print(cal.fit().drop(columns="evidence").round(3).to_string(index=False))
+
+
+def cmd_sensitivity(args) -> None:
+    from borderscen.analysis.sensitivity import run_sensitivity
+    from borderscen.plots.analysis import sensitivity_bars
+    from borderscen.plots.style import save
+    tables = run_sensitivity(args.config, out_dir=args.results, methods=args.methods,
+                             executor=args.executor, workers=args.workers, progress=not args.quiet)
+    for method, tab in tables.items():
+        stem = Path(args.figures) / f"sensitivity_{method}"
+        save(*sensitivity_bars(tab, method), stem, f"sensitivity_{method}")
+        top = tab[tab["index"] == ("mu_star" if method == "morris" else "ST")]
+        best = top.sort_values("value", ascending=False).groupby("output").head(3)
+        print(f"{method}: top parameters per output\n{best.round(3).to_string(index=False)}\n")
+    print(f"figures in {args.figures}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,13 +229,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int)
     p.add_argument("--fresh", action="store_true")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("validate", help="check the stylized facts from the sources (exit 1 if any fails)")
+    p.add_argument("--replications", type=int, default=40)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--executor", choices=["serial", "process", "dask"])
+    p.add_argument("--workers", type=int)
+    p.add_argument("--out", type=Path, help="also write the table as CSV")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("calibrate", help="fit the free parameters to the sources' figures (ABC)")
+    p.add_argument("--samples", type=int, default=300, help="prior draws")
+    p.add_argument("--replications", type=int, default=3, help="runs per draw")
+    p.add_argument("--accept", type=float, default=0.1, help="share of draws accepted")
+    p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--executor", choices=["serial", "process", "dask"])
+    p.add_argument("--workers", type=int)
+    p.add_argument("--out", type=Path, default=Path("results/calibration"))
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("sensitivity", help="Morris screening and Sobol indices (SALib)")
+    p.add_argument("config", type=Path)
+    p.add_argument("--methods", nargs="+", choices=["morris", "sobol"], default=["morris", "sobol"])
+    p.add_argument("--results", type=Path, default=Path("results"))
+    p.add_argument("--figures", type=Path, default=Path("figures/sensitivity"))
+    p.add_argument("--executor", choices=["serial", "process", "dask"])
+    p.add_argument("--workers", type=int)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_sensitivity)
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except ConfigError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else
               "error: problems found:\n  " + str(exc).replace("\n", "\n  "), file=sys.stderr)
@@ -195,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    return 0
+    return int(status or 0)
 
 
 if __name__ == "__main__":

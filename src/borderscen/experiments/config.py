@@ -65,6 +65,7 @@ class ExperimentSection(Strict):
     outputs: tuple[str, ...] = ()
     executor: Literal["serial", "process", "dask"] = "process"
     workers: int = Field(default=0, ge=0, le=1024)
+    calibration: str | None = None  # a calibrated.toml (relative to this file) applied first
     chunk_size: int = Field(default=0, ge=0, le=10_000)
 
     @field_validator("start")
@@ -81,6 +82,8 @@ class ExperimentConfig(Strict):
     scenarios: tuple[ScenarioConfig, ...] = Field(min_length=1)
     sweep: SweepConfig | None = None
     source: str = Field(default="<memory>", exclude=True)
+    #: values read from [experiment].calibration; part of the hash, so results track them
+    calibration_values: dict[str, float] = Field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -158,10 +161,17 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
 
 def parse_config(data: dict[str, Any], where: str = "<memory>") -> ExperimentConfig:
     """Validate a config mapping (as read from TOML)."""
+    if "calibration_values" in data:
+        raise ConfigError(where, "calibration_values", "...", "unknown key")
     try:
         cfg = ExperimentConfig.model_validate({**data, "source": where})
     except ValidationError as exc:
         raise from_pydantic(where, exc) from None
+    if cfg.experiment.calibration:
+        from borderscen.analysis.calibration import load_calibrated
+        base = Path(where).parent if where != "<memory>" else Path.cwd()
+        values = load_calibrated(base / cfg.experiment.calibration)
+        cfg = cfg.model_copy(update={"calibration_values": values})
     errors = _check_semantics(cfg, where)
     if errors:
         raise ConfigErrors(errors)
@@ -173,7 +183,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
     return parse_config(read_toml(path), where=str(path))
 
 
-def scenario_of(sc: ScenarioConfig, point: dict[str, float] | None = None):
-    """The model scenario for a config entry at one design point."""
-    overrides = {**sc.overrides, **(point or {})}
+def scenario_of(sc: ScenarioConfig, point: dict[str, float] | None = None,
+                calibration: dict[str, float] | None = None):
+    """The model scenario for a config entry at one design point (calibration applied first)."""
+    overrides = {**(calibration or {}), **sc.overrides, **(point or {})}
     return build_scenario(sc.preset, overrides, sc.events, name=sc.label)

@@ -138,7 +138,8 @@ def make_chunks(cfg: ExperimentConfig, points, runs: list[RunSpec], size: int) -
         key = (spec.scenario, spec.point)
         if key not in built:
             sc = cfg.scenarios[spec.scenario]
-            built[key] = (sc.label, scenario_of(sc, points[spec.point]), points[spec.point])
+            built[key] = (sc.label, scenario_of(sc, points[spec.point], cfg.calibration_values),
+                          points[spec.point])
         label, scenario, point = built[key]
         items.append((spec, label, scenario, point))
     exp = cfg.experiment
