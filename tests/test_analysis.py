@@ -10,8 +10,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from borderscen.analysis.calibration import (PRIORS, TARGETS, calibrate, distance, load_calibrated,
-                                             write_calibrated)
+from borderscen.analysis.calibration import (
+    PRIORS,
+    TARGETS,
+    calibrate,
+    distance,
+    load_calibrated,
+    write_calibrated,
+)
 from borderscen.analysis.sensitivity import run_sensitivity
 from borderscen.analysis.validation import FACTS, evaluate
 from borderscen.experiments.config import parse_config

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from borderscen.errors import ConfigError
-from borderscen.experiments import load_config, load_results, run_experiment
+from borderscen.experiments import load_config, run_experiment
 from borderscen.experiments.config import parse_config
 from borderscen.experiments.design import expand
 

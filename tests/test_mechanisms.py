@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from borderscen.mechanisms import (attacks, attrition, camps, cooperation, intelligence, movement,
-                                   pipeline, recruitment, smuggling)
+from borderscen.mechanisms import (
+    attacks,
+    attrition,
+    camps,
+    cooperation,
+    intelligence,
+    movement,
+    pipeline,
+    recruitment,
+    smuggling,
+)
 from borderscen.randomness import binomial_from_uniform, poisson_from_uniform, run_seed
 
 RNG = np.random.default_rng(12345)

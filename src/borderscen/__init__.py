@@ -1,0 +1,37 @@
+"""borderscen: agent-based scenario simulation of Iraq-Syria border security cooperation after
+the fall of Assad. Exploratory scenarios, not forecasts.
+
+Quick start::
+
+    import borderscen as bs
+    df = bs.simulate("limited", seed=1)                  # one run, a DataFrame per month
+    res = bs.run_experiment("experiments/smoke.toml")    # a batch, stored as Parquet
+    res.quantiles("attacks_reported"); res.regime_probabilities()
+    bs.plots.fans.fan_chart(res.timeseries)
+"""
+
+from importlib import metadata
+
+from borderscen import plots
+from borderscen.experiments import (
+    ExperimentConfig,
+    Results,
+    load_config,
+    load_results,
+    run_experiment,
+)
+from borderscen.model import OUTPUTS, BorderModel, simulate
+from borderscen.params import Parameters, make_params, registry
+from borderscen.randomness import run_seed
+from borderscen.scenarios import Event, Scenario, build_scenario, preset_names, presets
+
+try:
+    __version__ = metadata.version("borderscen")
+except metadata.PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0+unknown"
+
+__all__ = [
+    "OUTPUTS", "BorderModel", "Event", "ExperimentConfig", "Parameters", "Results", "Scenario",
+    "build_scenario", "load_config", "load_results", "make_params", "plots", "preset_names",
+    "presets", "registry", "run_experiment", "run_seed", "simulate",
+]

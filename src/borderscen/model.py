@@ -24,13 +24,38 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from borderscen.actors import (SDF, Baghdad, Camp, Coalition, Damascus, Gulf, Iran, IsisCells,
-                               Militias, Turkey)
+from borderscen.actors import (
+    SDF,
+    Baghdad,
+    Camp,
+    Coalition,
+    Damascus,
+    Gulf,
+    Iran,
+    IsisCells,
+    Militias,
+    Turkey,
+)
 from borderscen.actors.coalition import add_months
-from borderscen.mechanisms import (attacks, attrition, camps, cooperation, intelligence,
-                                   movement, observation, pipeline, recruitment, smuggling)
-from borderscen.randomness import (SeedLike, as_seed_sequence, binomial_from_uniform,
-                                   poisson_from_uniform, spawn_streams)
+from borderscen.mechanisms import (
+    attacks,
+    attrition,
+    camps,
+    cooperation,
+    intelligence,
+    movement,
+    observation,
+    pipeline,
+    recruitment,
+    smuggling,
+)
+from borderscen.randomness import (
+    SeedLike,
+    as_seed_sequence,
+    binomial_from_uniform,
+    poisson_from_uniform,
+    spawn_streams,
+)
 from borderscen.scenarios import Event, Scenario, build_scenario, parse_month
 from borderscen.space import border_map
 
@@ -46,7 +71,8 @@ OUTPUTS = (
     "date", "attacks_iraq", "attacks_syria", "attacks_reported", "attacks_reported_iraq",
     "attacks_reported_syria", "isis_fighters", "isis_cells", "isis_neutralised", "isis_recruits",
     "cooperation", "regime", "operations", "joint_operations", "coalition_operations", "smuggling_flow",
-    "interdictions", "weapons_stock", "pipeline_stage", "pipeline_route_security", "iran_influence", "militia_presence",
+    "interdictions", "weapons_stock", "pipeline_stage", "pipeline_route_security", "iran_influence",
+    "militia_presence",
     "turkey_pressure", "gulf_support", "us_troops_iraq", "us_troops_syria", "camp_population",
     "detainees", "repatriated", "breakouts", "guard_capacity", "faction_balance",
     "openness_baghdad", "willingness_damascus", "damascus_capacity", "us_stay_support",

@@ -21,6 +21,8 @@ from borderscen.evidence import catalogue
 from borderscen.params import Parameters, check_names, make_params, registry
 
 BASELINE = "baseline"
+#: Listing order: baseline, then the scenarios in the order source 000 gives them.
+SOURCE_ORDER = (BASELINE, "partnership", "limited", "deterioration")
 #: Triggers a dated event can fire, besides setting parameters.
 TRIGGERS = ("election", "camp_breakout")
 
@@ -129,7 +131,8 @@ def load_preset_file(path: str | Path) -> Preset:
 def presets() -> dict[str, Preset]:
     """All presets shipped with the package, by name (baseline first)."""
     found = {p.stem: load_preset_file(p) for p in sorted(presets_dir().glob("*.toml"))}
-    return {BASELINE: found.pop(BASELINE), **found}
+    ordered = [n for n in SOURCE_ORDER if n in found] + [n for n in found if n not in SOURCE_ORDER]
+    return {n: found[n] for n in ordered}
 
 
 def preset_names() -> list[str]:

@@ -3,7 +3,7 @@ state and an explainable monthly decision rule (``step``); ISIS cells are many a
 state lives in arrays (see ``isis``)."""
 
 from borderscen.actors.baghdad import Baghdad
-from borderscen.actors.camps import Camp, SDF
+from borderscen.actors.camps import SDF, Camp
 from borderscen.actors.coalition import Coalition
 from borderscen.actors.damascus import Damascus
 from borderscen.actors.isis import ISISCell, IsisCells

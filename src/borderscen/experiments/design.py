@@ -63,7 +63,8 @@ def _salib_sample(cfg: ExperimentConfig) -> np.ndarray:
     try:
         from SALib.sample import morris, sobol
     except ImportError as exc:  # optional extra
-        raise ImportError("Sobol and Morris designs need SALib: pip install 'borderscen[sensitivity]'") from exc
+        raise ImportError("Sobol and Morris designs need SALib: "
+                          "pip install 'borderscen[sensitivity]'") from exc
     problem, n, seed = salib_problem(cfg), cfg.sweep.samples, cfg.experiment.seed
     if cfg.sweep.method == "sobol":
         return sobol.sample(problem, n, calc_second_order=False, seed=seed)

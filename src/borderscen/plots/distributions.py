@@ -87,7 +87,7 @@ def differences(runs: pd.DataFrame, baseline: str = "baseline",
     y = 0
     ticks, labels_ = [], []
     for m in metrics:
-        for j, sc in enumerate(scenarios):
+        for sc in scenarios:
             r = table[(table["metric"] == m) & (table["scenario"] == sc)].iloc[0]
             ax.errorbar(r["mean_diff_pct"], y, xerr=[[r["mean_diff_pct"] - r["lo_pct"]],
                         [r["hi_pct"] - r["mean_diff_pct"]]], fmt="o", color=colours[sc],

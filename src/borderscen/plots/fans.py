@@ -8,8 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from borderscen.analysis.summaries import quantiles, threshold_probability
-from borderscen.plots.style import (apply_style, date_axis, label, scenario_colours,
-                                     scenario_order)
+from borderscen.plots.style import apply_style, date_axis, label, scenario_colours, scenario_order
 
 BANDS = ((0.025, 0.975, 0.0), (0.1, 0.9, 0.14), (0.25, 0.75, 0.26))  # 95 (lines), 80, 50%
 DEFAULT_FAN_OUTPUTS = ("attacks_reported", "isis_fighters", "cooperation", "smuggling_flow")
