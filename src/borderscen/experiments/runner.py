@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -102,10 +103,21 @@ def _identity(chunk: Chunk, spec: RunSpec, label: str, point: dict[str, float]) 
             "replication": spec.replication, "seed": spec.seed, **point}
 
 
+def _with_identity(frames: list[pd.DataFrame], idents: list[dict[str, Any]]) -> pd.DataFrame:
+    """Stack per-run frames and prepend each run's identity columns (one concat per chunk)."""
+    if not frames:
+        return pd.DataFrame()
+    body = pd.concat(frames, ignore_index=True)
+    rows = np.repeat(np.arange(len(idents)), [len(f) for f in frames])
+    ident = pd.DataFrame(idents).iloc[rows].reset_index(drop=True)
+    return pd.concat([ident, body], axis=1)
+
+
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
     """Run every run of a chunk; a failing run is recorded with its error and the rest go on."""
-    ts_frames, zone_frames, rows = [], [], []
+    ts_frames, zone_frames, idents, rows = [], [], [], []
     started = time.perf_counter()
+    columns = ["step", "date", *chunk.outputs]
     for spec, label, scenario, point in chunk.runs:
         ident = _identity(chunk, spec, label, point)
         t0 = time.perf_counter()
@@ -116,15 +128,15 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
                          "traceback": traceback.format_exc(limit=5), "elapsed_s": 0.0})
             continue
         elapsed = time.perf_counter() - t0
-        ts = out.timeseries[["step", "date", *chunk.outputs]]
-        ts_frames.append(ts.assign(**ident)[[*ident, *ts.columns]])
-        zone_frames.append(out.zones.assign(**ident)[[*ident, *out.zones.columns]])
+        ts_frames.append(out.timeseries[columns])
+        zone_frames.append(out.zones)
+        idents.append(ident)
         rows.append({**ident, "status": "ok", "error": "", "traceback": "", "elapsed_s": elapsed,
                      **out.summary})
     return {
         "index": chunk.index,
-        "timeseries": pd.concat(ts_frames, ignore_index=True) if ts_frames else pd.DataFrame(),
-        "zones": pd.concat(zone_frames, ignore_index=True) if zone_frames else pd.DataFrame(),
+        "timeseries": _with_identity(ts_frames, idents),
+        "zones": _with_identity(zone_frames, idents),
         "runs": pd.DataFrame(rows),
         "wall_s": time.perf_counter() - started,
     }
