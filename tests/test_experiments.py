@@ -241,3 +241,12 @@ def test_a_calibration_file_applies_to_every_scenario_and_enters_the_hash(tmp_pa
     (tmp_path / "calibrated.toml").write_text("[parameters]\nattack_rate = 50\n")
     with pytest.raises(ConfigError, match="parameters.attack_rate"):
         load_config(tmp_path / "exp.toml")
+
+
+def test_config_hash_tracks_resolved_parameters_and_code(tmp_path, monkeypatch):
+    from borderscen.experiments import config as config_module
+    cfg = load_config(write(tmp_path, SMALL))
+    before = cfg.content_hash()
+    assert cfg.with_changes(workers=7).content_hash() == before  # how it runs does not matter
+    monkeypatch.setattr(config_module, "code_fingerprint", lambda: "other-model-code")
+    assert cfg.content_hash() != before

@@ -12,7 +12,7 @@ Quick start::
 
 from importlib import metadata
 
-from borderscen import plots
+from borderscen import actors, errors, plots
 from borderscen.experiments import (
     ExperimentConfig,
     Results,
@@ -31,7 +31,7 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
     __version__ = "0+unknown"
 
 __all__ = [
-    "OUTPUTS", "BorderModel", "Event", "ExperimentConfig", "Parameters", "Results", "Scenario",
+    "OUTPUTS", "BorderModel", "actors", "errors", "Event", "ExperimentConfig", "Parameters", "Results", "Scenario",
     "build_scenario", "load_config", "load_results", "make_params", "plots", "preset_names",
     "presets", "registry", "run_experiment", "run_seed", "simulate",
 ]

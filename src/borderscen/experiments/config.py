@@ -6,6 +6,7 @@ parameters get a did-you-mean.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -98,10 +99,15 @@ class ExperimentConfig(Strict):
         return tuple(self.sweep.parameters) if self.sweep else ()
 
     def content_hash(self) -> str:
-        """Hash of what determines the results (not of executor, workers or description)."""
+        """Hash of what determines the results: the config (not executor, workers or
+        description), every scenario's resolved parameters, and the model's code and data, so
+        finished results are reused, and batches resumed, only when nothing that matters changed."""
         data = self.model_dump(mode="json")
         for key in ("executor", "workers", "description"):
             data["experiment"].pop(key, None)
+        data["resolved_parameters"] = [dict(scenario_of(sc, {}, self.calibration_values).params)
+                                       for sc in self.scenarios]
+        data["code"] = code_fingerprint()
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -110,6 +116,18 @@ class ExperimentConfig(Strict):
         section = self.experiment.model_copy(update=experiment)
         return self.model_copy(update={"experiment": ExperimentSection.model_validate(
             section.model_dump())})
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash of the package's source and data files (the model that produces results)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
