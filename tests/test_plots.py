@@ -95,3 +95,15 @@ def test_reproduce_smoke_writes_every_figure_then_reuses(tmp_path, repo_root):
     reproduce(**kw)
     assert any("reusing finished results" in line for line in log)
     assert (tmp_path / "results" / "smoke" / "timeseries.parquet").stat().st_mtime_ns == mtime
+
+
+def test_reproduce_replaces_results_of_another_model_version(tmp_path, repo_root, monkeypatch):
+    from borderscen.experiments import config as config_module
+    log: list[str] = []
+    kw = dict(experiments_dir=repo_root / "experiments", results_dir=tmp_path / "results",
+              figures_dir=tmp_path / "figures", only=["smoke"], executor="serial", log=log.append)
+    reproduce(**kw)
+    monkeypatch.setattr(config_module, "code_fingerprint", lambda: "a-newer-model")
+    log.clear()
+    reproduce(**kw)
+    assert any("came from another config or model version" in line for line in log)

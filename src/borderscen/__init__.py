@@ -31,7 +31,8 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
     __version__ = "0+unknown"
 
 __all__ = [
-    "OUTPUTS", "BorderModel", "actors", "errors", "Event", "ExperimentConfig", "Parameters", "Results", "Scenario",
+    "OUTPUTS", "BorderModel", "Event", "ExperimentConfig", "Parameters", "Results", "Scenario",
+    "actors", "errors",
     "build_scenario", "load_config", "load_results", "make_params", "plots", "preset_names",
     "presets", "registry", "run_experiment", "run_seed", "simulate",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from borderscen.errors import ConfigError
+from borderscen.experiments.store import StoreMismatch
 
 EXIT_BAD_INPUT = 2
 
@@ -168,7 +169,8 @@ def cmd_sensitivity(args) -> None:
     from borderscen.plots.analysis import sensitivity_bars
     from borderscen.plots.style import save
     tables = run_sensitivity(args.config, out_dir=args.results, methods=args.methods,
-                             executor=args.executor, workers=args.workers, progress=not args.quiet)
+                             executor=args.executor, workers=args.workers, progress=not args.quiet,
+                             fresh=args.fresh)
     for method, tab in tables.items():
         stem = Path(args.figures) / f"sensitivity_{method}"
         save(*sensitivity_bars(tab, method), stem, f"sensitivity_{method}")
@@ -256,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=["serial", "process", "dask"])
     p.add_argument("--workers", type=int)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--fresh", action="store_true", help="discard earlier results of these designs")
     p.set_defaults(func=cmd_sensitivity)
     return ap
 
@@ -264,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status = args.func(args)
+    except StoreMismatch as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except ConfigError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else
               "error: problems found:\n  " + str(exc).replace("\n", "\n  "), file=sys.stderr)

@@ -2,7 +2,8 @@
 complete figure set into ``figures/<experiment>/``.
 
 A finished results folder whose config hash matches is reused, so a second call with nothing
-changed only redraws.
+changed only redraws; results of another config or model version are replaced; an interrupted
+batch of the same config resumes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from borderscen.experiments.config import load_config
 from borderscen.experiments.runner import run_experiment
-from borderscen.experiments.store import Results, is_complete
+from borderscen.experiments.store import Results, state
 from borderscen.plots import draw_standard_figures
 
 #: Experiments that exist for testing, not for the figure set.
@@ -35,13 +36,16 @@ def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Pa
         if (only and cfg.name not in only) or (not only and cfg.name in SKIP_BY_DEFAULT):
             continue
         out = Path(results_dir) / cfg.name
-        if not fresh and is_complete(out, cfg.content_hash()):
+        found = state(out, cfg.content_hash())
+        if not fresh and found == "complete":
             log(f"{cfg.name}: reusing finished results in {out}")
             results = Results(out)
         else:
-            log(f"{cfg.name}: running {path}")
+            why = {"stale": " (earlier results came from another config or model version)",
+                   "partial": " (resuming)"}.get(found, "")
+            log(f"{cfg.name}: running {path}{why}")
             results = run_experiment(cfg, out=out, executor=executor, workers=workers,
-                                     fresh=fresh, progress=progress)
+                                     fresh=fresh or found == "stale", progress=progress)
         files = draw_standard_figures(results, Path(figures_dir) / cfg.name)
         written[cfg.name] = files
         log(f"{cfg.name}: {sum(f.suffix == '.png' for f in files)} figures -> "

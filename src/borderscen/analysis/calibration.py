@@ -34,6 +34,7 @@ class Target:
     high: float
     statistic: Statistic
     description: str
+    label: str = ""
 
 
 def _share_limited(ts: pd.DataFrame, summary: dict) -> float:
@@ -53,19 +54,24 @@ TARGETS: tuple[Target, ...] = (
     Target("obs_reported_attacks_h1", ("attacks-2024h1",), 153, 230,
            lambda ts, s: float(ts["attacks_reported"].iloc[:6].sum()),
            "Reported attacks in the first six months with the coalition present: more than 153 "
-           "(H1 2024); upper bound 230 (+50%) is our assumption for a still-rising tempo."),
+           "(H1 2024); upper bound 230 (+50%) is our assumption for a still-rising tempo.",
+           label="reported attacks, months 1-6"),
     Target("obs_tempo_ratio", ("attacks-2023", "attacks-2024h1"), 1.0, 1.6, _tempo_ratio,
            "Reported attacks in months 7-12 over months 1-6: the tempo was rising (120 in 2023, "
-           ">153 in H1 2024); the upper bound 1.6 is our assumption."),
+           ">153 in H1 2024); the upper bound 1.6 is our assumption.",
+           label="reported attacks, months 7-12 / 1-6"),
     Target("obs_neutralised_per_op", ("neutralised-per-operation",), 5, 10,
            _neutralised_per_operation,
-           "Members killed or arrested per operation in the first year: 5-10."),
+           "Members killed or arrested per operation in the first year: 5-10.",
+           label="neutralised per operation, year 1"),
     Target("obs_coalition_ops_h1", ("joint-ops-2024h1",), 120, 155,
            lambda ts, s: float(ts["coalition_operations"].iloc[:6].sum()),
-           "Joint US-Iraqi operations in six months: 137 (H1 2024), +-10% plus Poisson noise."),
+           "Joint US-Iraqi operations in six months: 137 (H1 2024), +-10% plus Poisson noise.",
+           label="joint US-Iraqi operations, months 1-6"),
     Target("obs_limited_share_24m", ("scenario-limited", "analyst-limited-ties"), 0.5, 1.0,
            _share_limited,
-           "Share of the first two years in 'limited': the most likely near-term regime."),
+           "Share of the first two years in 'limited': the most likely near-term regime.",
+           label="share of months 1-24 in limited"),
 )
 
 #: Uniform prior ranges of the free parameters (within their registry ranges).
@@ -105,8 +111,10 @@ class Calibration:
     def fit(self) -> pd.DataFrame:
         rows = []
         for t in self.targets:
-            rows.append({"target": t.name, "low": t.low, "high": t.high,
+            rows.append({"target": t.name, "label": t.label, "low": t.low, "high": t.high,
                          "prior_median": self.draws[t.name].median(),
+                         "prior_q05": self.draws[t.name].quantile(0.05),
+                         "prior_q95": self.draws[t.name].quantile(0.95),
                          "posterior_median": self.accepted[t.name].median(),
                          "posterior_q05": self.accepted[t.name].quantile(0.05),
                          "posterior_q95": self.accepted[t.name].quantile(0.95),

@@ -85,6 +85,10 @@ def paired_differences(runs: pd.DataFrame, metric: str, baseline: str = "baselin
     return pd.DataFrame(rows)
 
 
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def end_state_table(runs: pd.DataFrame, metrics: Sequence[str] = END_STATE_METRICS,
                     interval: float = 0.9) -> pd.DataFrame:
     """Median and central interval of end-of-run outcomes per scenario (one row per scenario)."""
@@ -97,7 +101,7 @@ def end_state_table(runs: pd.DataFrame, metrics: Sequence[str] = END_STATE_METRI
             out[f"{m} (share)"] = g.mean().round(3).astype(str)
             continue
         med, lo, hi = g.median(), g.quantile(lo_q), g.quantile(hi_q)
-        out[m] = [f"{a:,.4g} [{b:,.4g}, {c:,.4g}]" for a, b, c in zip(med, lo, hi, strict=True)]
+        out[m] = [f"{_num(a)} [{_num(b)}, {_num(c)}]" for a, b, c in zip(med, lo, hi, strict=True)]
         index = med.index
     table = pd.DataFrame(out, index=index)
     table.index.name = "scenario"

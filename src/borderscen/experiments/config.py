@@ -118,12 +118,18 @@ class ExperimentConfig(Strict):
             section.model_dump())})
 
 
+#: Parts of the package that cannot change a run's results (figures, analysis, the CLI).
+NOT_IN_RESULTS = ("plots", "analysis", "cli.py", "reproduce.py", "__init__.py")
+
+
 @functools.cache
 def code_fingerprint() -> str:
-    """Hash of the package's source and data files (the model that produces results)."""
+    """Hash of the source and data files that produce results (model, mechanisms, data, runner)."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
+        if path.relative_to(root).parts[0] in NOT_IN_RESULTS:
+            continue
         if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())

@@ -99,6 +99,19 @@ class ResultsStore:
         (self.root / PROGRESS).unlink(missing_ok=True)
 
 
+def state(root: str | Path, config_hash: str) -> str:
+    """'complete' or 'partial' (this config's results), 'stale' (another config's), or 'empty'."""
+    root = Path(root)
+    progress, manifest = root / PROGRESS, root / MANIFEST
+    if progress.exists():
+        same = json.loads(progress.read_text())["config_hash"] == config_hash
+        return "partial" if same else "stale"
+    if manifest.exists():
+        same = json.loads(manifest.read_text())["config_hash"] == config_hash
+        return "complete" if same else "stale"
+    return "empty"
+
+
 def is_complete(root: str | Path, config_hash: str | None = None) -> bool:
     """A finished results folder (optionally: of this config)."""
     manifest = Path(root) / MANIFEST

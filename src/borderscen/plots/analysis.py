@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -49,10 +51,12 @@ def calibration_fit(fit: pd.DataFrame):
         ax.errorbar([1], [r["posterior_median"]], yerr=[[r["posterior_median"] - r["posterior_q05"]],
                     [r["posterior_q95"] - r["posterior_median"]]], fmt="o", color="#0072B2",
                     capsize=4, label="posterior 5-50-95%")
-        ax.plot([0], [r["prior_median"]], "s", color="#777777", label="prior median")
+        ax.errorbar([0], [r["prior_median"]], yerr=[[r["prior_median"] - r["prior_q05"]],
+                    [r["prior_q95"] - r["prior_median"]]], fmt="s", color="#777777", capsize=4,
+                    label="prior predictive 5-50-95%")
         ax.set_xlim(-0.7, 1.7)
         ax.set_xticks([0, 1], ["prior", "posterior"])
-        ax.set_title(r["target"].removeprefix("obs_").replace("_", " "), fontsize=9)
+        ax.set_title(textwrap.fill(r["label"] or r["target"], 22), fontsize=9)
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 1.04))
     fig.suptitle("Calibration: simulated vs observed figures (reported attacks via the "

@@ -100,7 +100,8 @@ def differences(runs: pd.DataFrame, baseline: str = "baseline",
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(ticks, labels_)
     ax.set_xlabel(f"difference from {baseline} (% of {baseline} mean); 95% CI over paired runs")
-    ax.set_title(f"Scenario effects relative to {baseline} under common random numbers")
+    ax.set_title(f"Scenario effects relative to {baseline} under common random numbers\n"
+                 "(95% intervals; where no bar shows, it is narrower than the marker)", fontsize=10)
     ax.grid(axis="y", visible=False)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
