@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,17 @@ class ConfigErrors(ConfigError):
     def __init__(self, errors: list[ConfigError]):
         self.errors = errors
         ValueError.__init__(self, "\n".join(str(e) for e in errors))
+
+
+def collect(errors: list[ConfigError], check: Callable[[], object]) -> None:
+    """Run one check, adding any problems it raises to ``errors``, so a file's problems are
+    reported together rather than one per attempt."""
+    try:
+        check()
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
+    except ConfigError as exc:
+        errors.append(exc)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

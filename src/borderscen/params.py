@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from borderscen.errors import ConfigError, ConfigErrors, from_pydantic, read_toml, unknown_name
+from borderscen.errors import ConfigError, ConfigErrors, collect, from_pydantic, read_toml, unknown_name
 from borderscen.evidence import Catalogue, catalogue
 
 REGISTRY_FILE = "parameters.toml"
@@ -94,10 +94,7 @@ def load_registry(path: str | Path | None = None, cat: Catalogue | None = None) 
         except ValidationError as exc:
             errors.extend(from_pydantic(path, exc, prefix=f"{name}.").errors)
             continue
-        try:
-            cat.require(spec.evidence, path, f"{name}.evidence")
-        except ConfigError as exc:
-            errors.append(exc)
+        collect(errors, lambda spec=spec: cat.require(spec.evidence, path, f"{spec.name}.evidence"))
         specs[name] = spec
     if errors:
         raise ConfigErrors(errors)

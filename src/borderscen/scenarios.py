@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from borderscen.errors import ConfigError, ConfigErrors, from_pydantic, read_toml, unknown_name
+from borderscen.errors import ConfigError, ConfigErrors, collect, from_pydantic, read_toml, unknown_name
 from borderscen.evidence import catalogue
 from borderscen.params import Parameters, check_names, make_params, registry
 
@@ -114,12 +114,7 @@ def load_preset_file(path: str | Path) -> Preset:
         lambda: [cat.require(s.evidence, path, f"set.{k}.evidence") for k, s in preset.set.items()],
         lambda: check_events(preset.events, path),
     ):
-        try:
-            check()
-        except ConfigErrors as exc:
-            errors.extend(exc.errors)
-        except ConfigError as exc:
-            errors.append(exc)
+        collect(errors, check)
     if preset.name != path.stem:
         errors.append(ConfigError(path, "name", preset.name, f"must match the file name {path.stem!r}"))
     if errors:

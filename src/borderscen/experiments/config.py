@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from borderscen.errors import ConfigError, ConfigErrors, from_pydantic, read_toml, unknown_name
+from borderscen.errors import ConfigError, ConfigErrors, collect, from_pydantic, read_toml, unknown_name
 from borderscen.model import DEFAULT_HORIZON, DEFAULT_START, OUTPUTS
 from borderscen.params import make_params, registry
 from borderscen.scenarios import Event, build_scenario, check_events, parse_month, presets
@@ -140,13 +140,8 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
     errors: list[ConfigError] = []
     reg, table = registry(), presets()
 
-    def guard(fn):
-        try:
-            fn()
-        except ConfigErrors as exc:
-            errors.extend(exc.errors)
-        except ConfigError as exc:
-            errors.append(exc)
+    def guard(check) -> None:
+        collect(errors, check)
 
     for i, out in enumerate(cfg.experiment.outputs):
         if out not in OUTPUT_NAMES:
