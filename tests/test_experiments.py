@@ -250,3 +250,23 @@ def test_config_hash_tracks_resolved_parameters_and_code(tmp_path, monkeypatch):
     assert cfg.with_changes(workers=7).content_hash() == before  # how it runs does not matter
     monkeypatch.setattr(config_module, "code_fingerprint", lambda: "other-model-code")
     assert cfg.content_hash() != before
+
+
+def test_every_problem_in_a_config_is_reported_at_once(tmp_path):
+    path = write(tmp_path, "[experiment]\nname='x'\nreplications=2\nseed=1\n[[scenarios]]\n"
+                           "preset='partnershp'\noverrides={coalition_isr=1.4, turky_opposition=0.5}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    for key in ("scenarios[0].preset", "scenarios[0].overrides.coalition_isr",
+                "scenarios[0].overrides.turky_opposition"):
+        assert key in msg
+    assert "did you mean 'turkey_opposition'" in msg and "run `borderscen params`" in msg
+
+
+def test_unknown_key_lists_the_allowed_keys(tmp_path):
+    path = write(tmp_path, "[experiment]\nname='x'\nreplications=2\nseed=1\nhorizon=24\n"
+                           "[[scenarios]]\npreset='baseline'\n")
+    with pytest.raises(ConfigError, match=r"allowed: name, description, replications, horizon_months"
+                                          r".*did you mean 'horizon_months'"):
+        load_config(path)

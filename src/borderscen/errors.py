@@ -6,7 +6,9 @@ import difflib
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import BaseModel
 
 
 class ConfigError(ValueError):
@@ -44,9 +46,14 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
+#: Where to find the full list, by kind of name, when it is too long to print.
+LISTINGS = {"parameter": "run `borderscen params`", "evidence id": "run `borderscen evidence`"}
+
+
 def unknown_name(where: str | Path, key: str, value: str, choices: Iterable[str], what: str):
     choices = sorted(choices)
-    shown = ", ".join(choices) if len(choices) <= 12 else f"{len(choices)} names, see the docs"
+    listing = LISTINGS.get(what, "see the docs")
+    shown = ", ".join(choices) if len(choices) <= 12 else f"{len(choices)} names, {listing}"
     return ConfigError(where, key, value, f"not a known {what}; allowed: {shown}",
                        did_you_mean(value, choices))
 
@@ -63,13 +70,40 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(path, "(syntax)", str(exc), "must be valid TOML") from None
 
 
-def from_pydantic(where: str | Path, exc, data: dict | None = None, prefix: str = "") -> ConfigErrors:
-    """Translate a pydantic ValidationError into ConfigErrors with dotted keys."""
+def _model_in(annotation):
+    """The pydantic model inside an annotation (Model, Model | None, tuple[Model, ...])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _model_in(arg)) is not None:
+            return found
+    return None
+
+
+def allowed_keys(model, loc) -> list[str]:
+    """Keys a user may write at ``loc`` (its parent's public fields), for 'unknown key' errors."""
+    cls = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = cls.model_fields.get(part) if cls else None
+        cls = _model_in(field.annotation) if field else None
+    if cls is None:
+        return []
+    return [name for name, f in cls.model_fields.items() if not f.exclude]
+
+
+def from_pydantic(where: str | Path, exc, model=None, prefix: str = "") -> ConfigErrors:
+    """Translate a pydantic ValidationError into ConfigErrors with dotted keys; unknown keys
+    list what is allowed there, with a did-you-mean."""
     out = []
     for err in exc.errors():
         key = prefix + ".".join(str(p) for p in err["loc"]) if err["loc"] else prefix or "(top)"
         if err["type"] == "extra_forbidden":
-            out.append(ConfigError(where, key, err.get("input"), "unknown key"))
+            allowed = allowed_keys(model, err["loc"][:-1]) if model else []
+            text = f"unknown key; allowed: {', '.join(allowed)}" if allowed else "unknown key"
+            out.append(ConfigError(where, key, err.get("input"), text,
+                                   did_you_mean(str(err["loc"][-1]), allowed)))
         else:
             out.append(ConfigError(where, key, err.get("input"), err["msg"]))
     return ConfigErrors(out)

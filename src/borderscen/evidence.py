@@ -71,7 +71,7 @@ def _entries(path: Path, table: str, model: type[BaseModel]) -> dict[str, BaseMo
         try:
             entry = model.model_validate(raw)
         except ValidationError as exc:
-            errors.extend(from_pydantic(path, exc, prefix=f"{table}[{i}].").errors)
+            errors.extend(from_pydantic(path, exc, model, prefix=f"{table}[{i}].").errors)
             continue
         if entry.id in out:
             errors.append(ConfigError(path, f"{table}[{i}].id", entry.id, "ids must be unique"))

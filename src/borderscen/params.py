@@ -92,7 +92,7 @@ def load_registry(path: str | Path | None = None, cat: Catalogue | None = None) 
         try:
             spec = ParamSpec.model_validate({"name": name, **raw})
         except ValidationError as exc:
-            errors.extend(from_pydantic(path, exc, prefix=f"{name}.").errors)
+            errors.extend(from_pydantic(path, exc, ParamSpec, prefix=f"{name}.").errors)
             continue
         collect(errors, lambda spec=spec: cat.require(spec.evidence, path, f"{spec.name}.evidence"))
         specs[name] = spec
@@ -147,10 +147,20 @@ def make_params(changes: Mapping[str, Any] | None = None, where: str | Path = "o
     """Defaults (or ``base``) with ``changes`` applied; every change checked against the registry."""
     reg = registry()
     changes = dict(changes or {})
-    check_names(changes, where, prefix)
     values = dict(base) if base is not None else {n: s.default for n, s in reg.items()}
+    errors: list[ConfigError] = []
     for name, value in changes.items():
-        values[name] = reg[name].coerce(value, where, prefix + name)
+        if name not in reg:
+            errors.append(unknown_name(where, prefix + name, name, reg, "parameter"))
+            continue
+        try:
+            values[name] = reg[name].coerce(value, where, prefix + name)
+        except ConfigError as exc:
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
     shia = values["tehran_camp_initial"] + values["pragmatic_camp_initial"]
     if shia > MAX_SHIA_CAMPS_WEIGHT:
         raise ConfigError(where, prefix + "tehran_camp_initial + pragmatic_camp_initial", shia,

@@ -104,7 +104,7 @@ def load_preset_file(path: str | Path) -> Preset:
     try:
         preset = Preset.model_validate(data)
     except ValidationError as exc:
-        raise from_pydantic(path, exc) from None
+        raise from_pydantic(path, exc, Preset) from None
     errors: list[ConfigError] = []
     cat = catalogue()
     for check in (
@@ -170,7 +170,7 @@ def _event(raw: Mapping[str, Any], where: str | Path) -> Event:
     try:
         return Event.model_validate(dict(raw))
     except ValidationError as exc:
-        raise from_pydantic(where, exc, prefix="events.") from None
+        raise from_pydantic(where, exc, Event, prefix="events.") from None
 
 
 def preset_diff(name: str) -> list[dict[str, Any]]:

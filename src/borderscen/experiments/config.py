@@ -83,8 +83,8 @@ class ExperimentConfig(Strict):
     scenarios: tuple[ScenarioConfig, ...] = Field(min_length=1)
     sweep: SweepConfig | None = None
     source: str = Field(default="<memory>", exclude=True)
-    #: values read from [experiment].calibration; part of the hash, so results track them
-    calibration_values: dict[str, float] = Field(default_factory=dict)
+    #: values read from [experiment].calibration (added to the hash and manifest explicitly)
+    calibration_values: dict[str, float] = Field(default_factory=dict, exclude=True)
 
     @property
     def name(self) -> str:
@@ -105,6 +105,7 @@ class ExperimentConfig(Strict):
         data = self.model_dump(mode="json")
         for key in ("executor", "workers", "description"):
             data["experiment"].pop(key, None)
+        data["calibration_values"] = self.calibration_values
         data["resolved_parameters"] = [dict(scenario_of(sc, {}, self.calibration_values).params)
                                        for sc in self.scenarios]
         data["code"] = code_fingerprint()
@@ -151,7 +152,6 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
         key = f"scenarios[{i}]"
         if sc.preset not in table:
             errors.append(unknown_name(where, f"{key}.preset", sc.preset, table, "preset"))
-            continue
         if labels.count(sc.label) > 1:
             errors.append(ConfigError(where, f"{key}.name", sc.label,
                                       "scenario names must be unique (add name = \"...\")"))
@@ -185,7 +185,7 @@ def parse_config(data: dict[str, Any], where: str = "<memory>") -> ExperimentCon
     try:
         cfg = ExperimentConfig.model_validate({**data, "source": where})
     except ValidationError as exc:
-        raise from_pydantic(where, exc) from None
+        raise from_pydantic(where, exc, ExperimentConfig) from None
     if cfg.experiment.calibration:
         from borderscen.analysis.calibration import load_calibrated
         base = Path(where).parent if where != "<memory>" else Path.cwd()

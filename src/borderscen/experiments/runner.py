@@ -294,6 +294,7 @@ def _manifest(cfg: ExperimentConfig, points, runs, store: ResultsStore, kind: st
         "description": cfg.experiment.description,
         "source": cfg.source,
         "config": cfg.model_dump(mode="json"),
+        "calibration_values": cfg.calibration_values,
         "config_hash": cfg.content_hash(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "git_commit": _git_commit(),

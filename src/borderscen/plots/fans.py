@@ -69,9 +69,9 @@ def threshold_risk(ts: pd.DataFrame, output: str = "attacks_reported", threshold
     name, unit = label(output)
     ax.set_ylim(0, 1)
     ax.set_ylabel("probability (share of runs)")
-    ax.set_title(f"Risk that {name.lower()} exceed {threshold:g} {unit}\n"
+    ax.set_title(f"Risk that monthly {name} exceed {threshold:g} ({unit})\n"
                  "(share of runs; band: 95% Wilson interval)")
     date_axis(ax)
-    ax.legend(frameon=False, ncol=min(4, len(scenarios)))
+    ax.legend(frameon=False, loc="upper left")
     fig.tight_layout()
     return fig, data.assign(output=output, threshold=threshold)

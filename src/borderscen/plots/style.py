@@ -38,6 +38,7 @@ LABELS = {
     "final_isis_fighters": ("ISIS members at horizon", "members"),
     "cum_smuggling": ("Cumulative smuggling flow", "shipments (index)"),
     "mean_cooperation": ("Mean cooperation index", "index (0-1)"),
+    "months_partnership": ("Months in partnership", "months"),
     "cum_attacks_anbar_nineveh": ("Cumulative attacks, Anbar + Nineveh deserts", "attacks"),
 }
 
