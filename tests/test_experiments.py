@@ -270,3 +270,15 @@ def test_unknown_key_lists_the_allowed_keys(tmp_path):
     with pytest.raises(ConfigError, match=r"allowed: name, description, replications, horizon_months"
                                           r".*did you mean 'horizon_months'"):
         load_config(path)
+
+
+def test_a_running_dask_scheduler_can_be_named_by_address(tmp_path):
+    from distributed import LocalCluster
+    path = write(tmp_path, SMALL)
+    serial = run_experiment(path, out=tmp_path / "serial", executor="serial", progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster:
+        remote = run_experiment(path, out=tmp_path / "remote", scheduler=cluster.scheduler_address,
+                                progress=False)
+    assert remote.manifest["executor"] == "dask"
+    assert_same(tables(serial), tables(remote))

@@ -107,3 +107,16 @@ def test_reproduce_replaces_results_of_another_model_version(tmp_path, repo_root
     log.clear()
     reproduce(**kw)
     assert any("came from another config or model version" in line for line in log)
+
+
+def test_cli_run_draws_figures_in_requested_formats(tmp_path, repo_root):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "borderscen.cli", "run",
+                          str(repo_root / "experiments" / "smoke.toml"), "--out", str(tmp_path / "r"),
+                          "--executor", "serial", "--quiet", "--formats", "png", "svg"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    figs = tmp_path / "r" / "figures"
+    assert (figs / "fan_chart.svg").exists() and (figs / "fan_chart.png").exists()
+    assert "8 runs ok, 0 failed" in out.stdout

@@ -17,6 +17,7 @@ from borderscen.errors import ConfigError
 from borderscen.experiments.store import StoreMismatch
 
 EXIT_BAD_INPUT = 2
+FORMATS = ("png", "svg", "pdf")
 
 
 def table_text(rows: list[dict], columns: Sequence[str], wrap: dict[str, int] | None = None) -> str:
@@ -102,7 +103,7 @@ def cmd_run(args) -> None:
     if not args.no_figures:
         from borderscen.plots import draw_standard_figures
         out = Path(args.figures) if args.figures else res.root / "figures"
-        files = draw_standard_figures(res, out)
+        files = draw_standard_figures(res, out, formats=args.formats)
         print(f"figures: {len(files)} files in {out}")
 
 
@@ -127,7 +128,8 @@ def cmd_summarize(args) -> None:
 def cmd_reproduce(args) -> None:
     from borderscen.reproduce import reproduce
     reproduce(experiments_dir=args.experiments, results_dir=args.results, figures_dir=args.figures,
-              only=args.only, executor=args.executor, workers=args.workers, fresh=args.fresh)
+              only=args.only, executor=args.executor, workers=args.workers, fresh=args.fresh,
+              formats=args.formats)
 
 
 def cmd_validate(args) -> int:
@@ -214,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fresh", dest="fresh", action="store_true", help="discard earlier results")
     p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
     p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
+                   help="figure formats (each figure also gets its CSV)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -230,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=["serial", "process", "dask"])
     p.add_argument("--workers", type=int)
     p.add_argument("--fresh", action="store_true")
+    p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"])
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("validate", help="check the stylized facts from the sources (exit 1 if any fails)")

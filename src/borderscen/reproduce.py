@@ -9,6 +9,7 @@ batch of the same config resumes.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from borderscen.experiments.config import load_config
@@ -23,7 +24,8 @@ SKIP_BY_DEFAULT = ("smoke",)
 def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Path = "results",
               figures_dir: str | Path = "figures", only: list[str] | None = None,
               executor: str | None = None, workers: int | None = None, fresh: bool = False,
-              progress: bool | None = None, log=print) -> dict[str, list[Path]]:
+              progress: bool | None = None, log=print,
+              formats: Sequence[str] = ("png",)) -> dict[str, list[Path]]:
     """Returns the figure files written per experiment."""
     configs = sorted(Path(experiments_dir).glob("*.toml"))
     if not configs:
@@ -46,7 +48,7 @@ def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Pa
             log(f"{cfg.name}: running {path}{why}")
             results = run_experiment(cfg, out=out, executor=executor, workers=workers,
                                      fresh=fresh or found == "stale", progress=progress)
-        files = draw_standard_figures(results, Path(figures_dir) / cfg.name)
+        files = draw_standard_figures(results, Path(figures_dir) / cfg.name, formats=formats)
         written[cfg.name] = files
         log(f"{cfg.name}: {sum(f.suffix == '.png' for f in files)} figures -> "
             f"{Path(figures_dir) / cfg.name}")
