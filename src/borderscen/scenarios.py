@@ -144,9 +144,6 @@ class Scenario:
     preset: str = BASELINE
     overrides: Mapping[str, float] = field(default_factory=dict)
 
-    def describe(self) -> str:
-        return presets()[self.preset].description.strip() if self.preset in presets() else self.name
-
 
 def build_scenario(preset: str = BASELINE, overrides: Mapping[str, Any] | None = None,
                    events: Sequence[Event | Mapping[str, Any]] = (), name: str | None = None,

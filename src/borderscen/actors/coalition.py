@@ -38,7 +38,6 @@ class Coalition(Agent):
         self.troops_iraq = p.us_troops_iraq_initial
         self.troops_syria = p.us_troops_syria_initial
         bases = [(z.base, zmap.index[z.id], z.country) for z in zmap.zones if z.base]
-        self.base_names = tuple(b[0] for b in bases)
         self.base_in_syria = np.array([c == "syria" for _, _, c in bases])
         self.base_federal = np.array([n in FEDERAL_BASES for n, _, _ in bases])
         self.base_hops = zmap.hops[[i for _, i, _ in bases]]

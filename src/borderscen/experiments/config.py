@@ -19,8 +19,6 @@ from borderscen.model import DEFAULT_HORIZON, DEFAULT_START, OUTPUTS
 from borderscen.params import make_params, registry
 from borderscen.scenarios import Event, build_scenario, check_events, parse_month, presets
 
-EXECUTORS = ("serial", "process", "dask")
-SWEEP_METHODS = ("grid", "lhs", "sobol", "morris")
 OUTPUT_NAMES = tuple(o for o in OUTPUTS if o != "date")
 
 

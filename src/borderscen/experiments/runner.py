@@ -116,7 +116,6 @@ def _with_identity(frames: list[pd.DataFrame], idents: list[dict[str, Any]]) -> 
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
     """Run every run of a chunk; a failing run is recorded with its error and the rest go on."""
     ts_frames, zone_frames, idents, rows = [], [], [], []
-    started = time.perf_counter()
     columns = ["step", "date", *chunk.outputs]
     for spec, label, scenario, point in chunk.runs:
         ident = _identity(chunk, spec, label, point)
@@ -138,7 +137,6 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
         "timeseries": _with_identity(ts_frames, idents),
         "zones": _with_identity(zone_frames, idents),
         "runs": pd.DataFrame(rows),
-        "wall_s": time.perf_counter() - started,
     }
 
 
