@@ -174,3 +174,14 @@ def test_finished_models_are_freed():
     del m
     gc.collect()
     assert ref() is None
+
+
+def test_overrides_on_a_scenario_object_keep_its_own_changes():
+    from borderscen.scenarios import build_scenario
+    mine = build_scenario("limited", {"coalition_isr": 0.2},
+                          [Event(date="2025-04", set={"fortification": 0.9})], name="mine")
+    m = BorderModel(mine, seed=1, horizon_months=5, overrides={"attack_rate": 0.5})
+    assert m.p.coalition_isr == 0.2 and m.p.attack_rate == 0.5
+    assert m.p.partnership_threshold == 0.7          # the limited preset's change survives
+    m.run()
+    assert m.p.fortification == 0.9                  # the scenario's own event fired

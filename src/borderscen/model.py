@@ -100,9 +100,10 @@ class BorderModel(mesa.Model):
                  overrides: Mapping[str, Any] | None = None, events: Sequence[Event] = ()):
         ss = as_seed_sequence(seed)
         super().__init__(rng=int(ss.generate_state(1)[0]))
-        if isinstance(scenario, str) or overrides or events:
-            base = scenario if isinstance(scenario, str) else scenario.preset
-            scenario = build_scenario(base, overrides, events)
+        if isinstance(scenario, str):
+            scenario = build_scenario(scenario, overrides, events)
+        elif overrides or events:
+            scenario = scenario.with_changes(overrides, events)
         self.spec = scenario
         self.p = scenario.params.updated({})  # own copy: events change it in place
         self.seed = seed

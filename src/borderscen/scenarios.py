@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -143,6 +143,16 @@ class Scenario:
     events: tuple[Event, ...] = ()
     preset: str = BASELINE
     overrides: Mapping[str, float] = field(default_factory=dict)
+
+    def with_changes(self, overrides: Mapping[str, Any] | None = None,
+                     events: Sequence[Event | Mapping[str, Any]] = (),
+                     where: str | Path = "overrides") -> Scenario:
+        """This scenario with more overrides and dated events on top (validated)."""
+        overrides = dict(overrides or {})
+        extra = tuple(e if isinstance(e, Event) else _event(e, where) for e in events)
+        check_events(extra, where)
+        return replace(self, params=self.params.updated(overrides, where),
+                       events=self.events + extra, overrides={**self.overrides, **overrides})
 
 
 def build_scenario(preset: str = BASELINE, overrides: Mapping[str, Any] | None = None,
