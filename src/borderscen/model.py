@@ -152,6 +152,7 @@ class BorderModel(mesa.Model):
         self.camps = tuple(Camp(self, zone_cell[z.id], z.camp, *sizes[z.camp]) for z in camp_zones)
         self.camp_zone = np.array([zmap.index[z.id] for z in camp_zones])
         self.alhol = next(c for c in self.camps if c.name == "al-Hol")
+        self.alhol_zone = zmap.index[self.alhol.cell.coordinate]
         self._init_isis()
         n = zmap.n
         self.security = np.zeros(n)
@@ -257,63 +258,75 @@ class BorderModel(mesa.Model):
         return effort, intel
 
     def _isis_month(self) -> None:
-        p, zmap, cells, d = self.p, self.map, self.isis, self.draws
-        # movement (ODD 7.9)
-        cross = p.cross_border_permeability * np.exp(-(p.fortification + self.coordination))
-        new_zone = movement.destinations(cells.zone, d["movement"][0], d["movement"][1],
-                                         p.cell_mobility, zmap.nbr, zmap.nbr_mask, zmap.nbr_cross,
-                                         cross, self.security, p.movement_security_aversion,
-                                         zmap.hospitality)
-        cells.relocate(self, new_zone)
-        members = cells.members_by_zone(zmap.n)
+        """ISIS cells' month: movement, attrition, recruitment, smuggling, attacks (ODD 3, step 5)."""
+        self._move_cells()
+        members = self.isis.members_by_zone(self.map.n)
         effort, self.intel = self._effort_and_intel(members)
         self.operations = float(effort.sum())
         intel_led = effort * self.intel
-        # attrition (ODD 7.2)
+        self._attrition(effort, members)
+        self._recruitment(intel_led)
+        self._smuggling()
+        self._attacks(intel_led)
+
+    def _move_cells(self) -> None:
+        """ODD 7.9."""
+        p, zmap, d = self.p, self.map, self.draws["movement"]
+        cross = p.cross_border_permeability * np.exp(-(p.fortification + self.coordination))
+        new_zone = movement.destinations(self.isis.zone, d[0], d[1], p.cell_mobility, zmap.nbr,
+                                         zmap.nbr_mask, zmap.nbr_cross, cross, self.security,
+                                         p.movement_security_aversion, zmap.hospitality)
+        self.isis.relocate(self, new_zone)
+
+    def _attrition(self, effort: np.ndarray, members: np.ndarray) -> None:
+        """ODD 7.2: zone losses drawn, then split over cells; civilian harm feeds backlash."""
+        p, cells = self.p, self.isis
         expected, harm = attrition.expected_losses(effort, self.intel, members,
                                                    p.exposed_civilians_per_member,
                                                    p.neutralised_per_operation,
                                                    p.detection_half_members)
         q = attrition.loss_probability(expected, members)
-        zone_losses = binomial_from_uniform(d["attrition"], members, q)
+        zone_losses = binomial_from_uniform(self.draws["attrition"], members, q)
         alive = np.flatnonzero(cells.alive)
         cells.members[alive] -= attrition.allocate_to_cells(zone_losses, cells.zone[alive],
                                                             cells.members[alive])
         self.isis_neutralised = int(zone_losses.sum())
         self.backlash = recruitment.next_backlash(self.backlash, harm, p.collateral_backlash,
                                                   p.backlash_decay)
-        # recruitment (ODD 7.4) and camps (ODD 7.5)
+
+    def _recruitment(self, intel_led: np.ndarray) -> None:
+        """ODD 7.4 and 7.5: recruits from grievance, camp spill-over and breakouts join cells."""
+        p, zmap, cells = self.p, self.map, self.isis
         members = cells.members_by_zone(zmap.n)
         legitimacy = np.where(zmap.is_syria, p.legitimacy_syria, p.legitimacy_iraq) - self.backlash
         arrest = recruitment.arrest_probability(intel_led, members, p.deterrence_scale)
         share = recruitment.recruitable_share(legitimacy.clip(0, 1), arrest, p.activation_threshold)
-        expected_recruits = recruitment.expected_recruits(zmap.susceptible, share, members,
-                                                          p.recruitment_rate,
-                                                          p.recruitment_network_half)
+        expected = recruitment.expected_recruits(zmap.susceptible, share, members,
+                                                 p.recruitment_rate, p.recruitment_network_half)
         residents = np.array([c.residents for c in self.camps])
-        expected_recruits[self.camp_zone] += camps.spillover(residents, self.sdf.guard,
-                                                             p.camp_spillover_rate)
-        recruits = poisson_from_uniform(d["recruitment"], expected_recruits)
-        recruits[self.camp_zone[0]] += self._camps_month()
+        expected[self.camp_zone] += camps.spillover(residents, self.sdf.guard, p.camp_spillover_rate)
+        recruits = poisson_from_uniform(self.draws["recruitment"], expected)
+        recruits[self.alhol_zone] += self._camps_month()  # escapees regroup around al-Hol
         for zone in np.flatnonzero(recruits):
             cells.reinforce_or_add(self, int(zone), int(recruits[zone]))
         self.isis_recruits = int(recruits.sum())
         cells.split_large(self, p.cell_split_size)
         cells.remove_dead()
-        # smuggling (ODD 7.6)
-        self._smuggling()
-        # attacks (ODD 7.3) and observation (ODD 7.10)
-        members = cells.members_by_zone(zmap.n)
+
+    def _attacks(self, intel_led: np.ndarray) -> None:
+        """ODD 7.3 and 7.10: Hawkes attacks per zone, then what gets reported."""
+        p, zmap = self.p, self.map
+        members = self.isis.members_by_zone(zmap.n)
         self.security = attacks.security(intel_led, p.security_scale)
         boost = attacks.weapons_boost(self.weapons_stock, p.weapons_attack_boost,
                                       p.weapons_half_stock, zmap.is_corridor | zmap.is_desert)
         base = attacks.base_intensity(members, p.attack_rate, self.security, boost)
         lam = attacks.intensity(base, self.excitation, p.hawkes_branching)
-        self.zone_attacks = poisson_from_uniform(d["attacks"], lam)
+        self.zone_attacks = poisson_from_uniform(self.draws["attacks"], lam)
         self.excitation = attacks.next_excitation(self.excitation, self.zone_attacks,
                                                   p.hawkes_memory)
         report_prob = np.where(zmap.is_syria, p.report_prob_syria, p.report_prob_iraq)
-        seen = observation.reported(self.zone_attacks, report_prob, d["observation"])
+        seen = observation.reported(self.zone_attacks, report_prob, self.draws["observation"])
         self.attacks_reported_iraq = int(seen[~zmap.is_syria].sum())
         self.attacks_reported_syria = int(seen[zmap.is_syria].sum())
         self.recent_reported.append(self.attacks_reported_iraq)
