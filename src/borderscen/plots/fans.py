@@ -69,7 +69,7 @@ def threshold_risk(ts: pd.DataFrame, output: str = "attacks_reported", threshold
     name, unit = label(output)
     ax.set_ylim(0, 1)
     ax.set_ylabel("probability (share of runs)")
-    ax.set_title(f"Risk that monthly {name} exceed {threshold:g} ({unit})\n"
+    ax.set_title(f"Risk that monthly {name[:1].lower() + name[1:]} exceed {threshold:g} ({unit})\n"
                  "(share of runs; band: 95% Wilson interval)")
     date_axis(ax)
     ax.legend(frameon=False, loc="upper left")
