@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from borderscen.experiments.config import ExperimentConfig, load_config, scenario_of
 from borderscen.experiments.design import RunSpec, expand
-from borderscen.experiments.store import MANIFEST, Results, ResultsStore, atomic_write_json
+from borderscen.experiments.store import Results, ResultsStore
 from borderscen.model import BorderModel
 from borderscen.scenarios import Scenario
 
@@ -243,7 +243,8 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     points, runs = expand(cfg)
     store = ResultsStore(root)
     size = cfg.experiment.chunk_size or auto_chunk_size(len(runs), n_workers)
-    size = store.prepare(cfg.content_hash(), size, math.ceil(len(runs) / size), fresh)
+    config_hash = cfg.content_hash()
+    size = store.prepare(config_hash, size, math.ceil(len(runs) / size), fresh)
     chunks = make_chunks(cfg, points, runs, size)
     done = store.done_chunks()
     todo = [c for c in chunks if c.index not in done]
@@ -271,18 +272,15 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
         raise
     bar.close()
     wall_run = time.perf_counter() - t_start
-    manifest = _manifest(cfg, points, runs, store, kind, n_workers, size,
+    manifest = _manifest(cfg, config_hash, points, runs, store, kind, n_workers, size,
                          {"run_wall_s": wall_run, "model_s": model_s, "write_s": write_s,
                           "resumed_chunks": len(done)})
-    t0 = time.perf_counter()
     store.finalize(manifest, ["run"])
-    manifest["timings"]["finalize_s"] = time.perf_counter() - t0
-    atomic_write_json(root / MANIFEST, manifest)
     return Results(root)
 
 
-def _manifest(cfg: ExperimentConfig, points, runs, store: ResultsStore, kind: str, workers: int,
-              chunk_size: int, timings: dict[str, float]) -> dict[str, Any]:
+def _manifest(cfg: ExperimentConfig, config_hash: str, points, runs, store: ResultsStore,
+              kind: str, workers: int, chunk_size: int, timings: dict[str, float]) -> dict[str, Any]:
     run_tables = [pd.read_parquet(f) for f in sorted(store.parts.glob("chunk-*.runs.parquet"))]
     table = pd.concat(run_tables, ignore_index=True) if run_tables else pd.DataFrame()
     failed = table[table["status"] == "failed"] if len(table) else table
@@ -293,7 +291,7 @@ def _manifest(cfg: ExperimentConfig, points, runs, store: ResultsStore, kind: st
         "source": cfg.source,
         "config": cfg.model_dump(mode="json"),
         "calibration_values": cfg.calibration_values,
-        "config_hash": cfg.content_hash(),
+        "config_hash": config_hash,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "git_commit": _git_commit(),
         "versions": versions(),
@@ -301,7 +299,7 @@ def _manifest(cfg: ExperimentConfig, points, runs, store: ResultsStore, kind: st
         "workers": workers,
         "chunk_size": chunk_size,
         "root_seed": cfg.experiment.seed,
-        "seeds": sorted({r.seed for r in runs}, key=[r.seed for r in runs].index),
+        "seeds": list(dict.fromkeys(r.seed for r in runs)),  # one per replication, in order
         "scenarios": [s.label for s in cfg.scenarios],
         "swept": list(cfg.swept),
         "design_points": points,

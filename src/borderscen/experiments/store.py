@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,9 @@ class ResultsStore:
             atomic_write_parquet(self.parts / f"chunk-{index:06d}.{name}.parquet", tables[name])
 
     def finalize(self, manifest: dict[str, Any], sort_keys: list[str]) -> None:
-        """Merge parts into the final tables, then write the manifest; remove the parts."""
+        """Merge parts into the final tables, then write the manifest (with the merge time in
+        its timings) as the completion mark; remove the parts."""
+        started = time.perf_counter()
         for name in TABLES:
             files = sorted(self.parts.glob(f"chunk-*.{name}.parquet"))
             frames = [pd.read_parquet(f) for f in files]
@@ -94,6 +97,7 @@ class ResultsStore:
                 keys = [k for k in (*sort_keys, "step", "zone") if k in df.columns]
                 df = df.sort_values(keys, kind="stable").reset_index(drop=True)
             atomic_write_parquet(self.root / f"{name}.parquet", df)
+        manifest.setdefault("timings", {})["finalize_s"] = time.perf_counter() - started
         atomic_write_json(self.root / MANIFEST, manifest)
         shutil.rmtree(self.parts, ignore_errors=True)
         (self.root / PROGRESS).unlink(missing_ok=True)
@@ -112,12 +116,9 @@ def state(root: str | Path, config_hash: str) -> str:
     return "empty"
 
 
-def is_complete(root: str | Path, config_hash: str | None = None) -> bool:
-    """A finished results folder (optionally: of this config)."""
-    manifest = Path(root) / MANIFEST
-    if not manifest.exists() or (Path(root) / PROGRESS).exists():
-        return False
-    return config_hash is None or json.loads(manifest.read_text())["config_hash"] == config_hash
+def is_complete(root: str | Path, config_hash: str) -> bool:
+    """A finished results folder of this config."""
+    return state(root, config_hash) == "complete"
 
 
 class Results:
