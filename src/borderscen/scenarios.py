@@ -109,7 +109,6 @@ def load_preset_file(path: str | Path) -> Preset:
     cat = catalogue()
     for check in (
         lambda: cat.require(preset.evidence, path, "evidence"),
-        lambda: check_names(preset.set, path, "set."),
         lambda: make_params({k: s.value for k, s in preset.set.items()}, where=path, prefix="set."),
         lambda: [cat.require(s.evidence, path, f"set.{k}.evidence") for k, s in preset.set.items()],
         lambda: check_events(preset.events, path),
