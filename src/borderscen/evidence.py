@@ -25,6 +25,7 @@ class Source(BaseModel):
     language: str
     kind: str
     summary: str
+    url: str | None = None
 
 
 class Evidence(BaseModel):
@@ -37,6 +38,7 @@ class Evidence(BaseModel):
     unit: str | None = None
     qualifier: str | None = None
     period: str | None = None
+    note: str | None = None
 
 
 class Catalogue(BaseModel):
@@ -82,16 +84,31 @@ def _entries(path: Path, table: str, model: type[BaseModel]) -> dict[str, BaseMo
 
 
 def load_catalogue(directory: str | Path | None = None) -> Catalogue:
-    """Load and cross-check sources.toml and evidence.toml."""
+    """Load and cross-check the catalogue: ``sources*.toml`` and ``evidence*.toml``.
+
+    ``sources.toml`` and ``evidence.toml`` hold the five articles and what we draw from them;
+    further files (``sources-public.toml``, ``evidence-record.toml``, ...) hold the public record.
+    Ids must be unique across files.
+    """
     directory = Path(directory) if directory else seeds_dir()
-    sources = _entries(directory / "sources.toml", "source", Source)
-    evidence = _entries(directory / "evidence.toml", "evidence", Evidence)
+    sources = _merged(directory, "sources", "source", Source)
+    evidence = _merged(directory, "evidence", "evidence", Evidence)
     for i, ev in enumerate(evidence.values()):
         for sid in ev.sources:
             if sid not in sources:
                 raise unknown_name(directory / "evidence.toml", f"evidence[{i}].sources", sid,
                                    sources, "source id")
     return Catalogue(sources=sources, evidence=evidence)
+
+
+def _merged(directory: Path, stem: str, table: str, model: type[BaseModel]) -> dict[str, BaseModel]:
+    out: dict[str, BaseModel] = {}
+    for path in sorted(directory.glob(f"{stem}*.toml")):
+        for key, entry in _entries(path, table, model).items():
+            if key in out:
+                raise ConfigError(path, f"{table}.id", key, "ids must be unique across catalogue files")
+            out[key] = entry
+    return out
 
 
 @functools.cache
