@@ -40,6 +40,7 @@ class ParamSpec(BaseModel):
     evidence: tuple[str, ...] = ()
     assumption: str | None = None
     calibrate: bool = False
+    role: Literal["lever", "uncertainty"] = "uncertainty"
 
     @model_validator(mode="after")
     def _consistent(self) -> ParamSpec:

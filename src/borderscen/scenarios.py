@@ -22,9 +22,13 @@ from borderscen.params import Parameters, check_names, make_params, registry
 
 BASELINE = "baseline"
 #: Listing order: baseline, then the scenarios in the order source 000 gives them.
-SOURCE_ORDER = (BASELINE, "partnership", "limited", "deterioration")
-#: Triggers a dated event can fire, besides setting parameters.
-TRIGGERS = ("election", "camp_breakout")
+SOURCE_ORDER = (BASELINE, "cohesive_baghdad", "covert_channel", "tehran_ascendant")
+#: Triggers a dated event can fire, besides setting parameters ("record": a dated fact the model
+#: does not represent, kept so the timeline is whole).
+TRIGGERS = ("election", "camp_breakout", "leadership_strike", "record")
+#: Presets change drivers only: never the thresholds that define the regimes (outcomes).
+FIXED_IN_PRESETS = ("partnership_threshold", "deterioration_threshold", "regime_hysteresis")
+HISTORY_FILE = "history.toml"
 
 
 def parse_month(text: str) -> dt.date:
@@ -43,7 +47,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     date: str
     set: dict[str, float] = Field(default_factory=dict)
-    trigger: Literal["election", "camp_breakout"] | None = None
+    trigger: Literal["election", "camp_breakout", "leadership_strike", "record"] | None = None
     evidence: tuple[str, ...] = ()
     why: str = ""
 
@@ -114,6 +118,18 @@ def load_preset_file(path: str | Path) -> Preset:
         lambda: check_events(preset.events, path),
     ):
         collect(errors, check)
+    reg = registry()
+    for k in preset.set:
+        if k in FIXED_IN_PRESETS or (k in reg and (reg[k].is_initial or reg[k].calibrate)):
+            errors.append(ConfigError(path, f"set.{k}", preset.set[k].value,
+                                      "presets change drivers only: not regime thresholds, initial "
+                                      "conditions or calibrated parameters"))
+    branch = history().branch
+    for i, ev in enumerate(preset.events):
+        if ev.month < branch:
+            errors.append(ConfigError(path, f"events[{i}].date", ev.date,
+                                      f"preset events must fall on or after the branch month "
+                                      f"{branch:%Y-%m} (before it, the history applies)"))
     if preset.name != path.stem:
         errors.append(ConfigError(path, "name", preset.name, f"must match the file name {path.stem!r}"))
     if errors:
@@ -142,6 +158,8 @@ class Scenario:
     events: tuple[Event, ...] = ()
     preset: str = BASELINE
     overrides: Mapping[str, float] = field(default_factory=dict)
+    #: The preset's settings, applied at the branch month (before it, the history runs).
+    branch_settings: Mapping[str, float] = field(default_factory=dict)
 
     def with_changes(self, overrides: Mapping[str, Any] | None = None,
                      events: Sequence[Event | Mapping[str, Any]] = (),
@@ -162,14 +180,62 @@ def build_scenario(preset: str = BASELINE, overrides: Mapping[str, Any] | None =
     if preset not in table:
         raise unknown_name(where, "preset", preset, table, "preset")
     chosen, base = table[preset], table[BASELINE]
-    params = make_params({k: s.value for k, s in chosen.set.items()}, where=f"preset {preset}")
+    settings = {k: s.value for k, s in chosen.set.items()}
     overrides = dict(overrides or {})
-    params = make_params(overrides, where=where, base=params)
+    params = make_params(overrides, where=where)
     extra = tuple(e if isinstance(e, Event) else _event(e, where) for e in events)
     check_events(extra, where)
     all_events = base.events + (chosen.events if preset != BASELINE else ()) + extra
     return Scenario(name=name or preset, params=params, events=all_events, preset=preset,
-                    overrides=overrides)
+                    overrides=overrides, branch_settings=settings)
+
+
+# ----------------------------------------------------------------------------- the history
+@dataclass(frozen=True)
+class History:
+    """The dated record replayed in every run, and the branch month where scenarios begin."""
+
+    events: tuple[Event, ...]
+    branch: dt.date
+
+
+@functools.cache
+def history() -> History:
+    path = Path(str(resources.files("borderscen") / "data" / HISTORY_FILE))
+    data = read_toml(path)
+    try:
+        events = tuple(Event.model_validate(e) for e in data.get("events", []))
+        branch = parse_month(data["last_month"])
+    except (ValidationError, KeyError, ValueError) as exc:
+        raise ConfigError(path, "events", "...", f"malformed history file: {exc}") from None
+    check_events(events, path)
+    return History(events=events, branch=branch)
+
+
+def month_index(month: dt.date, start: dt.date) -> int:
+    return (month.year - start.year) * 12 + month.month - start.month
+
+
+def schedule(scenario: Scenario, start: dt.date, months: int
+             ) -> dict[int, tuple[dict[str, float], frozenset[str]]]:
+    """Per month index: parameter settings and triggers (history, then branch, then scenario)."""
+    hist = history()
+    out: dict[int, tuple[dict[str, float], set[str]]] = {}
+
+    def add(month: dt.date, settings: Mapping[str, float], trigger: str | None) -> None:
+        t = month_index(month, start)
+        if 0 <= t < months:
+            cur = out.setdefault(t, ({}, set()))
+            cur[0].update(settings)
+            if trigger:
+                cur[1].add(trigger)
+
+    for ev in hist.events:
+        add(ev.month, ev.set, ev.trigger)
+    add(hist.branch, scenario.branch_settings, "branch")
+    for ev in scenario.events:
+        add(ev.month, ev.set, ev.trigger)
+    return {t: (settings, frozenset(trig)) for t, (settings, trig) in out.items()}
 
 
 def _event(raw: Mapping[str, Any], where: str | Path) -> Event:

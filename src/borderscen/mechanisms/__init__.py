@@ -1,5 +1,6 @@
-"""Submodels of the ODD description, as pure functions on arrays (no files, no model object).
+"""Submodels of the ODD description: small pure functions over arrays, one module each.
 
-Each module is one submodel: intelligence, attrition, attacks, recruitment, camps, smuggling,
-cooperation, pipeline, movement and observation.
+Arrays have a leading replication axis: per-replication scalars are ``(R, 1)``, zone quantities
+``(R, Z)``. No function here reads a file, a clock or a model object, so every one of them can be
+tested alone and runs the same for one replication (the Mesa face) or five hundred (the batch).
 """

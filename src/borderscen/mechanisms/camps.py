@@ -1,19 +1,33 @@
-"""ODD 7.5 Camps and prisons as stocks: repatriation out, spill-over and breakouts into ISIS."""
+"""ODD 7.5 Camps and prisons as stocks: repatriation out, spill-over and breakouts into ISIS.
+
+  repatriated   = min(Iraqis in al-Hol, pace)                         (pace: the dated record)
+  spill-over    ~ Poisson(r_s * residents * (1 - guard))
+  breakout      : monthly hazard 1 - exp(-h0 * exp(b (1 - guard)) * M_near / (M_near + M_half))
+
+A breakout needs weak guards *and* an organisation with the intent and capacity to mount it: the
+hazard grows with guard shortfall and with ISIS members in the camps' zones (the January 2022
+Ghwayran assault took hundreds of fighters).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def breakout_hazard(guard: float, base: float, sensitivity: float) -> float:
-    """Monthly chance of a mass breakout: 1 - exp(-h0 * exp(beta * (1 - guard)))."""
-    return float(-np.expm1(-base * np.exp(sensitivity * (1.0 - guard))))
+def repatriation(iraqis: np.ndarray, pace: np.ndarray) -> np.ndarray:
+    return np.minimum(iraqis, np.maximum(pace, 0.0))
 
 
-def spillover(residents: np.ndarray, guard: float, rate: float) -> np.ndarray:
-    """Expected monthly recruits out of each camp, scaled by the guard shortfall."""
-    return rate * np.asarray(residents, float) * (1.0 - guard)
+def expected_spillover(residents: np.ndarray, guard: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    return rate * residents * (1.0 - guard)
 
 
-def repatriation(eligible: float, pace: float) -> float:
-    return float(min(eligible, max(pace, 0.0)))
+def breakout_hazard(guard: np.ndarray, base: np.ndarray, sensitivity: np.ndarray,
+                    members_near: np.ndarray, half_members: np.ndarray) -> np.ndarray:
+    capacity = members_near / (members_near + half_members)
+    return -np.expm1(-base * np.exp(sensitivity * (1.0 - guard)) * capacity)
+
+
+def sdf_guard(capacity: np.ndarray, us_dependence: np.ndarray, us_share: np.ndarray,
+              turkey_sensitivity: np.ndarray, turkey: np.ndarray) -> np.ndarray:
+    return capacity * (1.0 - us_dependence * (1.0 - us_share)) * (1.0 - turkey_sensitivity * turkey)

@@ -1,14 +1,10 @@
-"""ODD 7.10 Observation: reported attacks are a thinned sample of true attacks.
+"""ODD 7.10 Observation channels: what each kind of count sees of the true attacks.
 
-Calibration compares the sources' counts with reported attacks, not true ones.
+  tracked_c  ~ Binomial(attacks_c, p_track)      independent media-based trackers
+  claimed_c  ~ Binomial(attacks_c, p_claim)      ISIS-claimed attacks (as CENTCOM counts them)
+  official   ~ Binomial(attacks_iraq, p_official) the Iraqi government's own count
+
+Every calibration target and hold-out is compared through its own channel, never to true
+attacks. The tracker's detection probability is not identified by counts alone (true attacks
+are never observed); it is fixed and marked as an assumption.
 """
-
-from __future__ import annotations
-
-import numpy as np
-
-from borderscen.randomness import binomial_from_uniform
-
-
-def reported(attacks: np.ndarray, report_prob: np.ndarray, u: np.ndarray) -> np.ndarray:
-    return binomial_from_uniform(u, attacks, report_prob)

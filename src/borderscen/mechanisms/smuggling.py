@@ -14,13 +14,13 @@ def interdiction_probability(hazard: np.ndarray) -> np.ndarray:
     return -np.expm1(-np.maximum(hazard, 0.0))
 
 
-def route_shares(p_interdict: np.ndarray, detour_cost: np.ndarray, sensitivity: float):
+def route_shares(p_interdict: np.ndarray, detour_cost: np.ndarray, sensitivity: np.ndarray) -> np.ndarray:
     utility = -sensitivity * p_interdict - detour_cost
-    w = np.exp(utility - utility.max())
-    return w / w.sum()
+    w = np.exp(utility - utility.max(axis=-1, keepdims=True))
+    return w / w.sum(axis=-1, keepdims=True)
 
 
-def attempted_flow(demand: float, shares: np.ndarray, p_interdict: np.ndarray,
-                   elasticity: float) -> float:
-    mean_risk = float(shares @ p_interdict)
+def attempted_flow(demand: np.ndarray, shares: np.ndarray, p_interdict: np.ndarray,
+                   elasticity: np.ndarray) -> np.ndarray:
+    mean_risk = (shares * p_interdict).sum(axis=-1, keepdims=True)
     return demand * (1.0 - mean_risk) ** elasticity

@@ -1,0 +1,56 @@
+"""The shipped posterior sample of the calibrated parameters, and which draw a run uses.
+
+``data/posterior.csv`` holds draws from the ABC-SMC posterior (``borderscen calibrate``), one row
+per draw, one column per calibrated parameter. By default each replication gets its own draw,
+chosen from its seed, so replication r uses the same draw in every scenario and design point
+(paired, like the seeds): fan charts then show parametric as well as stochastic uncertainty.
+``parameters = "median"`` uses the posterior medians (the registry defaults) instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from borderscen.params import registry
+
+POSTERIOR_FILE = "posterior.csv"
+MODES = ("posterior", "median")
+
+
+def posterior_path() -> Path:
+    return Path(str(resources.files("borderscen") / "data" / POSTERIOR_FILE))
+
+
+@functools.cache
+def posterior_sample() -> pd.DataFrame | None:
+    """The shipped draws (None before the first calibration)."""
+    path = posterior_path()
+    if not path.exists():
+        return None
+    df = pd.read_csv(path)
+    reg = registry()
+    unknown = [c for c in df.columns if c not in reg or not reg[c].calibrate]
+    if unknown:
+        raise ValueError(f"{path}: columns {unknown} are not calibrated parameters in the registry")
+    return df
+
+
+def draw_index(seed: int, n_draws: int) -> int:
+    """The posterior row a run with this seed uses (independent of its other random numbers)."""
+    return int(np.random.SeedSequence(int(seed), spawn_key=(7,)).generate_state(1, np.uint64)[0] % n_draws)
+
+
+def draw_for(seed: int, mode: str = "posterior") -> tuple[int, dict[str, float]]:
+    """(row, calibrated values) for a run; (-1, {}) with ``median`` or without a sample."""
+    if mode not in MODES:
+        raise ValueError(f"parameters = {mode!r}; allowed: {', '.join(MODES)}")
+    sample = posterior_sample()
+    if mode == "median" or sample is None or sample.empty:
+        return -1, {}
+    row = draw_index(seed, len(sample))
+    return row, {k: float(v) for k, v in sample.iloc[row].items()}

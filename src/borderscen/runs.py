@@ -1,0 +1,125 @@
+"""From a scenario and seeds to a batch, and from a batch's arrays to tidy tables.
+
+This is the one place that turns a :class:`~borderscen.scenarios.Scenario` into the kernel's
+inputs (history, branch settings, events, one posterior draw per replication) and the kernel's
+arrays into the tables users see, so the Mesa face, ``simulate`` and the batch runner agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from borderscen.kernel.core import MONTHLY_OUTPUTS, START, ZONE_OUTPUTS, Batch, BatchResult
+from borderscen.mechanisms.cooperation import REGIME_NAMES
+from borderscen.posterior import draw_for
+from borderscen.scenarios import Scenario, history, month_index, schedule
+
+#: ISIS "resurges" when its members at the horizon exceed this multiple of those at the branch.
+RESURGENCE_FACTOR = 2.0
+#: ... and is "eliminated" below this many members (neither is "contained").
+ELIMINATED_BELOW = 50
+
+
+def branch_index() -> int:
+    return month_index(history().branch, START)
+
+
+def make_batch(scenario: Scenario, seeds: Sequence[int], months: int,
+               parameters: str = "posterior") -> tuple[Batch, list[int]]:
+    """The kernel's batch for ``seeds``; also returns each replication's posterior row (-1: none)."""
+    rows, values = [], []
+    for seed in seeds:
+        row, calibrated = draw_for(int(seed), parameters)
+        own = {k: v for k, v in calibrated.items() if k not in scenario.overrides}
+        values.append({**scenario.params, **own})
+        rows.append(row)
+    batch = Batch(params=tuple(values), seeds=tuple(int(s) for s in seeds), months=int(months),
+                  schedule=schedule(scenario, START, months),
+                  history_months=min(branch_index(), int(months)))
+    return batch, rows
+
+
+def regime_labels(codes: np.ndarray) -> np.ndarray:
+    return np.vectorize(REGIME_NAMES.get, otypes=[object])(codes.astype(int))
+
+
+def monthly_frame(result: BatchResult, columns: Sequence[str] = MONTHLY_OUTPUTS) -> pd.DataFrame:
+    """Long table: one row per replication and month (``replication`` is the batch position)."""
+    R, T = result.monthly["isis_members"].shape
+    df = pd.DataFrame({"replication": np.repeat(np.arange(R), T), "step": np.tile(np.arange(1, T + 1), R),
+                       "date": np.tile(pd.to_datetime(result.dates).to_numpy(), R)})
+    phase = np.where(np.arange(T) < branch_index(), "history", "scenario")
+    df["phase"] = np.tile(phase, R)
+    for k in columns:
+        v = result.monthly[k].ravel()
+        df[k] = regime_labels(v) if k == "regime" else v
+    return df
+
+
+def zone_frame(result: BatchResult, zone_ids: Sequence[str]) -> pd.DataFrame:
+    R, T, Z = result.zones["attacks"].shape
+    df = pd.DataFrame({"replication": np.repeat(np.arange(R), T * Z),
+                       "step": np.tile(np.repeat(np.arange(1, T + 1), Z), R),
+                       "zone": np.tile(np.array(zone_ids, dtype=object), R * T)})
+    dates = pd.to_datetime(result.dates).to_numpy()
+    df["date"] = np.tile(np.repeat(dates, Z), R)
+    for k in ZONE_OUTPUTS:
+        df[k] = result.zones[k].ravel()
+    return df
+
+
+def summaries(result: BatchResult, desert_zones: np.ndarray) -> pd.DataFrame:
+    """Run-level outcomes over the scenario period (branch month to horizon), one row per replication."""
+    m = result.monthly
+    b = min(branch_index(), m["isis_members"].shape[1] - 1)
+    scen = slice(b, None)
+    att = m["attacks_iraq"] + m["attacks_syria"]
+    members = m["isis_members"]
+    at_branch = members[:, max(b - 1, 0)]
+    final = members[:, -1]
+    regime = m["regime"][:, scen]
+    last_year = att[:, -12:].sum(1)
+    year_before_branch = att[:, max(b - 12, 0):b].sum(1) if b > 0 else att[:, :12].sum(1)
+    resurgence = final > RESURGENCE_FACTOR * at_branch
+    eliminated = final < ELIMINATED_BELOW
+    desert = result.zones["attacks"][:, scen][:, :, desert_zones].sum((1, 2))
+    return pd.DataFrame({
+        "cum_attacks": att[:, scen].sum(1),
+        "cum_attacks_iraq": m["attacks_iraq"][:, scen].sum(1),
+        "cum_attacks_syria": m["attacks_syria"][:, scen].sum(1),
+        "cum_attacks_tracked": (m["attacks_tracked_iraq"] + m["attacks_tracked_syria"])[:, scen].sum(1),
+        "cum_attacks_claimed": (m["attacks_claimed_iraq"] + m["attacks_claimed_syria"])[:, scen].sum(1),
+        "cum_attacks_desert": desert,
+        "cum_casualties": (m["casualties_iraq"] + m["casualties_syria"])[:, scen].sum(1),
+        "attacks_last_year": last_year,
+        "attacks_year_before_branch": year_before_branch,
+        "isis_members_at_branch": at_branch,
+        "final_isis_members": final,
+        "final_isis_members_iraq": m["isis_members_iraq"][:, -1],
+        "final_isis_members_syria": m["isis_members_syria"][:, -1],
+        "peak_isis_members": members[:, scen].max(1),
+        "isis_growth": np.divide(final, at_branch, out=np.full_like(final, np.nan), where=at_branch > 0),
+        "resurgence": resurgence,
+        "eliminated": eliminated,
+        "contained": ~resurgence & ~eliminated,
+        "cum_recruits": (m["recruits_iraq"] + m["recruits_syria"])[:, scen].sum(1),
+        "cum_neutralised": (m["neutralised_iraq"] + m["neutralised_syria"])[:, scen].sum(1),
+        "cum_smuggling": m["smuggling_flow"][:, scen].sum(1),
+        "cum_interdictions": m["interdictions"][:, scen].sum(1),
+        "cum_joint_operations": m["joint_operations"][:, scen].sum(1),
+        "mean_cooperation": m["cooperation"][:, scen].mean(1),
+        "final_cooperation": m["cooperation"][:, -1],
+        "final_regime": regime_labels(regime[:, -1]),
+        "months_partnership": (regime == 2).sum(1),
+        "months_limited": (regime == 1).sum(1),
+        "months_deterioration": (regime == 0).sum(1),
+        "final_pipeline_stage": m["pipeline_stage"][:, -1],
+        "pipeline_operating": m["pipeline_stage"][:, -1] >= 4,
+        "breakouts": m["breakouts"][:, scen].sum(1),
+        "escapees": m["escapees"][:, scen].sum(1),
+        "final_tehran_camp": m["tehran_camp"][:, -1],
+        "final_iran_influence": m["iran_influence"][:, -1],
+    })
