@@ -154,3 +154,23 @@ def test_cli_bad_preset_name_exits_2_without_traceback():
     assert out.returncode == 2
     assert "did you mean 'partnership'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+_DATE = r"\d{4}(-\d{2}(-\d{2})?)?"
+
+
+def test_history_entries_are_dated_and_cite_addressed_public_sources():
+    """The replayed history (evidence ids "hist-...") is usable as a timeline: every entry has a
+    well-formed period, figures carry a value and a unit, and every cited source has an address
+    and a date."""
+    cat = catalogue()
+    history = [e for e in cat.evidence.values() if e.id.startswith("hist-")]
+    assert history, "seeds/evidence-history.toml should contribute entries"
+    for ev in history:
+        assert ev.period and re.fullmatch(rf"{_DATE}(/{_DATE})?", ev.period), ev.id
+        if ev.kind == "figure":
+            assert ev.value is not None and ev.unit, ev.id
+        for sid in ev.sources:
+            src = cat.sources[sid]
+            assert src.url and src.url.startswith("http"), sid
+            assert re.fullmatch(_DATE, src.date), sid
