@@ -4,6 +4,7 @@ typos give one clear error naming the file, the key and what is allowed."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -19,8 +20,12 @@ SOURCE_SCENARIOS = ("partnership", "limited", "deterioration")
 
 def test_catalogue_has_the_five_sources_and_their_evidence():
     cat = catalogue()
-    assert len(cat.sources) == 5
-    assert all(s.summary.strip() and s.language == "ar" for s in cat.sources.values())
+    # the five Arabic articles (ids = original file names); further sources*.toml files add
+    # the public record, in other languages
+    articles = {sid: s for sid, s in cat.sources.items() if re.fullmatch(r"\d{3}_[0-9a-f]{16}", sid)}
+    assert len(articles) == 5
+    assert all(s.language == "ar" for s in articles.values())
+    assert all(s.summary.strip() for s in cat.sources.values())
     cited = {sid for e in cat.evidence.values() for sid in e.sources}
     assert cited == set(cat.sources), "every source should contribute evidence"
 
@@ -149,3 +154,23 @@ def test_cli_bad_preset_name_exits_2_without_traceback():
     assert out.returncode == 2
     assert "did you mean 'partnership'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+_DATE = r"\d{4}(-\d{2}(-\d{2})?)?"
+
+
+def test_history_entries_are_dated_and_cite_addressed_public_sources():
+    """The replayed history (evidence ids "hist-...") is usable as a timeline: every entry has a
+    well-formed period, figures carry a value and a unit, and every cited source has an address
+    and a date."""
+    cat = catalogue()
+    history = [e for e in cat.evidence.values() if e.id.startswith("hist-")]
+    assert history, "seeds/evidence-history.toml should contribute entries"
+    for ev in history:
+        assert ev.period and re.fullmatch(rf"{_DATE}(/{_DATE})?", ev.period), ev.id
+        if ev.kind == "figure":
+            assert ev.value is not None and ev.unit, ev.id
+        for sid in ev.sources:
+            src = cat.sources[sid]
+            assert src.url and src.url.startswith("http"), sid
+            assert re.fullmatch(_DATE, src.date), sid
