@@ -25,7 +25,7 @@ BASELINE = "baseline"
 SOURCE_ORDER = (BASELINE, "cohesive_baghdad", "covert_channel", "tehran_ascendant")
 #: Triggers a dated event can fire, besides setting parameters ("record": a dated fact the model
 #: does not represent, kept so the timeline is whole).
-TRIGGERS = ("election", "camp_breakout", "leadership_strike", "record")
+TRIGGERS = ("election", "camp_breakout", "camp_closed", "leadership_strike", "record")
 #: Presets change drivers only: never the thresholds that define the regimes (outcomes).
 FIXED_IN_PRESETS = ("partnership_threshold", "deterioration_threshold", "regime_hysteresis")
 HISTORY_FILE = "history.toml"
@@ -47,7 +47,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     date: str
     set: dict[str, float] = Field(default_factory=dict)
-    trigger: Literal["election", "camp_breakout", "leadership_strike", "record"] | None = None
+    trigger: Literal["election", "camp_breakout", "camp_closed", "leadership_strike", "record"] | None = None
     evidence: tuple[str, ...] = ()
     why: str = ""
 

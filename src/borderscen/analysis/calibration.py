@@ -1,181 +1,238 @@
-"""Calibration of the free parameters to the sources' figures by rejection ABC (Pritchard et al.
-1999; Beaumont et al. 2002) over a Latin-hypercube sample of uniform priors.
+"""ABC-SMC calibration with pyabc on the 2022-24 record (optional extra ``[calibration]``).
 
-Each prior draw is simulated a few times under common seeds; its summary statistics (means over
-replications) are compared with target intervals from the evidence table, through the
-observation layer (reported, not true, attacks). The distance is zero inside every interval
-(the non-implausible region, as in history matching); the draws with the smallest distances are
-the posterior sample.
+The free parameters (``calibrate = true`` in the registry) get priors from the evidence; each
+particle runs the model from January 2022 to December 2024 under the history, and its distance
+to the record is the root mean square of log errors over every comparable target, each through
+its own observation channel (``analysis.observe``), scaled by that target's tolerance and
+weighted so that no group of rows (say, twelve monthly CENTCOM releases) outweighs a yearly one.
+Hold-outs (2025 on) are never read here.
+
+pyabc keeps its history in a SQLite database, so a calibration can be resumed; the result is a
+posterior sample (``posterior.csv``), a report (acceptance, effective sample size, intervals)
+and the fit figure.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import json
+import math
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
-from borderscen.analysis.sampling import Variant, sample
-from borderscen.errors import ConfigError, read_toml
-from borderscen.params import make_params, registry
+from borderscen.analysis.observe import Comparable, comparable, log_error, model_value
+from borderscen.kernel.core import make_context, run_batch
+from borderscen.params import registry
+from borderscen.record import targets
+from borderscen.runs import make_batch
+from borderscen.scenarios import build_scenario
 
-Statistic = Callable[[pd.DataFrame, dict], float]
+FIT_MONTHS = 36  # January 2022 to December 2024
+#: Log-scale tolerance of each kind of figure (a tracker's yearly count is good to about 20%).
+TOLERANCE = {"attacks": 0.2, "operations": 0.15, "neutralised": 0.3, "members": 0.3}
 
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    evidence: tuple[str, ...]
-    low: float
-    high: float
-    statistic: Statistic
-    description: str
-    label: str = ""
-
-
-def _share_limited(ts: pd.DataFrame, summary: dict) -> float:
-    return float((ts["regime"].iloc[:24] == "limited").mean())
-
-
-def _neutralised_per_operation(ts: pd.DataFrame, summary: dict) -> float:
-    return float(ts["isis_neutralised"].iloc[:12].sum() / max(ts["operations"].iloc[:12].sum(), 1))
-
-
-def _tempo_ratio(ts: pd.DataFrame, summary: dict) -> float:
-    first, second = ts["attacks_reported"].iloc[:6].sum(), ts["attacks_reported"].iloc[6:12].sum()
-    return float(second / max(first, 1))
-
-
-TARGETS: tuple[Target, ...] = (
-    Target("obs_reported_attacks_h1", ("attacks-2024h1",), 153, 230,
-           lambda ts, s: float(ts["attacks_reported"].iloc[:6].sum()),
-           "Reported attacks in the first six months with the coalition present: more than 153 "
-           "(H1 2024); upper bound 230 (+50%) is our assumption for a still-rising tempo.",
-           label="reported attacks, months 1-6"),
-    Target("obs_tempo_ratio", ("attacks-2023", "attacks-2024h1"), 1.0, 1.6, _tempo_ratio,
-           "Reported attacks in months 7-12 over months 1-6: the tempo was rising (120 in 2023, "
-           ">153 in H1 2024); the upper bound 1.6 is our assumption.",
-           label="reported attacks, months 7-12 / 1-6"),
-    Target("obs_neutralised_per_op", ("neutralised-per-operation",), 5, 10,
-           _neutralised_per_operation,
-           "Members killed or arrested per operation in the first year: 5-10.",
-           label="neutralised per operation, year 1"),
-    Target("obs_coalition_ops_h1", ("joint-ops-2024h1",), 120, 155,
-           lambda ts, s: float(ts["coalition_operations"].iloc[:6].sum()),
-           "Joint US-Iraqi operations in six months: 137 (H1 2024), +-10% plus Poisson noise.",
-           label="joint US-Iraqi operations, months 1-6"),
-    Target("obs_limited_share_24m", ("scenario-limited", "analyst-limited-ties"), 0.5, 1.0,
-           _share_limited,
-           "Share of the first two years in 'limited': the most likely near-term regime.",
-           label="share of months 1-24 in limited"),
-)
-
-#: Uniform prior ranges of the free parameters (within their registry ranges).
-PRIORS: dict[str, tuple[float, float]] = {
-    "coalition_isr": (0.2, 0.7),
-    "intel_sharing_quality": (0.1, 0.6),
-    "neutralised_per_operation": (8.0, 35.0),
-    "recruitment_rate": (0.0002, 0.0008),
-    "attack_rate": (0.4, 1.6),
-    "baghdad_openness_bias": (-1.5, 1.0),
-    "damascus_willingness_bias": (-1.0, 1.5),
+#: Priors: (kind, low, high); "log" is log-uniform. Ranges from the evidence (see ODD 7.13).
+PRIORS = {
+    "isis_members_iraq_initial": ("uniform", 400, 4000),
+    "isis_members_syria_initial": ("uniform", 800, 6000),
+    "recruitment_contact_rate": ("log", 0.01, 1.0),
+    "yield_per_operation_iraq": ("uniform", 0.1, 3.0),
+    "yield_per_operation_syria": ("uniform", 0.1, 5.0),
+    "attack_rate_iraq": ("log", 0.001, 0.1),
+    "attack_rate_syria": ("log", 0.001, 0.2),
+    "claim_probability": ("uniform", 0.05, 0.9),
+    "official_detection_iraq": ("uniform", 0.2, 1.0),
+    "assad_ct_decline_2024": ("uniform", 0.0, 0.95),
 }
-HORIZON = 24  # months: every target is read from the first two years
 
 
-def distance(stats: np.ndarray, targets: Sequence[Target] = TARGETS) -> np.ndarray:
-    """Euclidean distance outside the target intervals, each scaled by its interval width."""
-    lo = np.array([t.low for t in targets])
-    hi = np.array([t.high for t in targets])
-    outside = np.maximum(lo - stats, 0) + np.maximum(stats - hi, 0)
-    return np.sqrt(((outside / (hi - lo)) ** 2).sum(axis=-1))
+def free_parameters() -> list[str]:
+    reg = registry()
+    names = [n for n, s in reg.items() if s.calibrate]
+    missing = set(names) ^ set(PRIORS)
+    if missing:
+        raise ValueError(f"calibrated parameters and priors disagree on: {sorted(missing)}")
+    return names
 
 
 @dataclass
-class Calibration:
-    draws: pd.DataFrame          # prior draws with their statistics and distance
-    accepted: pd.DataFrame       # the posterior sample
-    targets: tuple[Target, ...]
+class Problem:
+    """The targets the model can reproduce, their weights, and what was left out and why."""
 
-    def posterior(self) -> pd.DataFrame:
-        names = list(PRIORS)
-        post = self.accepted[names]
-        return pd.DataFrame({"median": post.median(), "q05": post.quantile(0.05),
-                             "q95": post.quantile(0.95), "prior_low": [PRIORS[n][0] for n in names],
-                             "prior_high": [PRIORS[n][1] for n in names]})
+    targets: list[Comparable]
+    weights: np.ndarray
+    scales: np.ndarray
+    skipped: list[tuple[str, str]]
 
-    def fit(self) -> pd.DataFrame:
-        rows = []
-        for t in self.targets:
-            rows.append({"target": t.name, "label": t.label, "low": t.low, "high": t.high,
-                         "prior_median": self.draws[t.name].median(),
-                         "prior_q05": self.draws[t.name].quantile(0.05),
-                         "prior_q95": self.draws[t.name].quantile(0.95),
-                         "posterior_median": self.accepted[t.name].median(),
-                         "posterior_q05": self.accepted[t.name].quantile(0.05),
-                         "posterior_q95": self.accepted[t.name].quantile(0.95),
-                         "evidence": ", ".join(t.evidence)})
-        return pd.DataFrame(rows)
+    @classmethod
+    def from_record(cls) -> Problem:
+        kept, skipped = comparable(targets())
+        groups = Counter(c.group for c in kept)
+        weights = np.array([1.0 / groups[c.group] for c in kept])
+        scales = np.array([TOLERANCE[c.quantity] for c in kept])
+        return cls(kept, weights / weights.sum(), scales, skipped)
 
+    def errors(self, monthly, dates) -> np.ndarray:
+        """(R, n_targets) scaled log errors of each replication."""
+        cols = []
+        for c, s in zip(self.targets, self.scales, strict=True):
+            v = model_value(monthly, dates, c)
+            cols.append(np.zeros(next(iter(monthly.values())).shape[0]) if v is None
+                        else log_error(v, c.low, c.high) / s)
+        return np.stack(cols, axis=1)
 
-def calibrate(samples: int = 200, replications: int = 3, accept: float = 0.1, seed: int = 2024,
-              priors: Mapping[str, tuple[float, float]] = PRIORS,
-              targets: Sequence[Target] = TARGETS, executor: str = "serial",
-              workers: int = 0) -> Calibration:
-    """Rejection ABC: the ``accept`` share of prior draws closest to the targets (all draws
-    inside every interval when there are more of those)."""
-    names = list(priors)
-    clash = set(names) & {t.name for t in targets}
-    if clash:
-        raise ValueError(f"target names must differ from parameter names: {sorted(clash)}")
-    lo = np.array([priors[n][0] for n in names])
-    hi = np.array([priors[n][1] for n in names])
-    unit = qmc.LatinHypercube(d=len(names), seed=seed).random(samples)
-    values = qmc.scale(unit, lo, hi)
-    variants = [Variant("baseline", dict(zip(names, map(float, row), strict=True)))
-                for row in values]
-    runs = sample(variants, replications, seed, HORIZON, executor, workers)
-    stats = np.array([[np.mean([t.statistic(ts, s) for ts, s in reps]) for t in targets]
-                      for reps in runs])
-    dist = distance(stats, targets)
-    draws = pd.DataFrame(values, columns=names)
-    for j, t in enumerate(targets):
-        draws[t.name] = stats[:, j]
-    draws["distance"] = dist
-    cutoff = max(np.quantile(dist, accept), 0.0)
-    accepted = draws[draws["distance"] <= cutoff].sort_values("distance")
-    return Calibration(draws, accepted.reset_index(drop=True), tuple(targets))
+    def distance(self, errors: np.ndarray) -> np.ndarray:
+        return np.sqrt((errors**2 * self.weights).sum(axis=-1))
 
 
-def write_calibrated(cal: Calibration, path: str | Path, note: str = "") -> Path:
-    """A TOML file of posterior medians (with 5-95% intervals) that configs and code can apply."""
-    post = cal.posterior()
-    lines = ["# Calibrated parameter values (posterior medians, rejection ABC).",
-             f"# Written {dt.date.today().isoformat()} by `borderscen calibrate`. {note}".rstrip(),
-             f"# Accepted {len(cal.accepted)} of {len(cal.draws)} prior draws.", "",
-             "[parameters]"]
-    reg = registry()
-    for name, row in post.iterrows():
-        value = float(np.clip(row["median"], reg[name].min, reg[name].max))
-        lines.append(f"{name} = {value:.6g}")
-    lines += ["", "# 5% and 95% posterior quantiles", "[uncertainty]"]
-    for name, row in post.iterrows():
-        lines.append(f"{name} = [{row['q05']:.6g}, {row['q95']:.6g}]")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+def simulate_fit_period(values: list[dict[str, float]], seeds: list[int], ctx=None):
+    """Run the 2022-24 history for each (parameter set, seed); returns (monthly, dates)."""
+    scenario = build_scenario("baseline")
+    batch, _ = make_batch(scenario, seeds, FIT_MONTHS, parameters="median")
+    params = tuple({**p, **v} for p, v in zip(batch.params, values, strict=True))
+    batch = type(batch)(params=params, seeds=batch.seeds, months=batch.months,
+                        schedule=batch.schedule, history_months=batch.history_months)
+    result = run_batch(batch, ctx)
+    return result.monthly, result.dates
 
 
-def load_calibrated(path: str | Path) -> dict[str, float]:
-    """Parameter values from a calibrated.toml, validated against the registry."""
-    data = read_toml(path)
-    if "parameters" not in data:
-        raise ConfigError(path, "parameters", None, "a calibration file needs a [parameters] table")
-    values = dict(data["parameters"])
-    make_params(values, where=path, prefix="parameters.")
-    return {k: float(v) for k, v in values.items()}
+def _pyabc():
+    try:
+        import pyabc
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise ImportError("calibration needs pyabc: pip install 'borderscen[calibration]'") from exc
+    return pyabc
+
+
+def prior():
+    pyabc = _pyabc()
+    dists = {}
+    for name, (kind, lo, hi) in PRIORS.items():
+        if kind == "log":
+            dists[name] = pyabc.RV("uniform", math.log(lo), math.log(hi) - math.log(lo))
+        else:
+            dists[name] = pyabc.RV("uniform", lo, hi - lo)
+    return pyabc.Distribution(**{("log_" + k if PRIORS[k][0] == "log" else k): v for k, v in dists.items()})
+
+
+def from_particle(par) -> dict[str, float]:
+    return {k: (math.exp(par["log_" + k]) if kind == "log" else float(par[k]))
+            for k, (kind, _, _) in PRIORS.items()}
+
+
+class _Model:
+    """pyabc model: one run of the fit period; its summary is the vector of scaled errors."""
+
+    def __init__(self, problem: Problem, seed: int):
+        self.problem, self.seed, self.calls = problem, seed, 0
+        self.ctx = make_context()
+
+    def __call__(self, par) -> dict[str, np.ndarray]:
+        self.calls += 1
+        seed = int(np.random.SeedSequence([self.seed, self.calls]).generate_state(1)[0])
+        monthly, dates = simulate_fit_period([from_particle(par)], [seed], self.ctx)
+        return {"e": self.problem.errors(monthly, dates)[0]}
+
+
+def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed: int = 2022,
+              workers: int = 2, min_epsilon: float = 0.0, resume: bool = True) -> dict:
+    """Run (or resume) ABC-SMC; write posterior.csv, report.json and history.db under ``out``."""
+    pyabc = _pyabc()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    problem = Problem.from_record()
+    db = f"sqlite:///{(out / 'history.db').resolve()}"
+    weights = problem.weights
+
+    def distance(x, x0):
+        return float(np.sqrt(((x["e"] - x0["e"]) ** 2 * weights).sum()))
+
+    sampler = (pyabc.sampler.SingleCoreSampler() if workers <= 1
+               else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers))
+    np.random.seed(seed)
+    abc = pyabc.ABCSMC(_Model(problem, seed), prior(), distance, population_size=population,
+                       sampler=sampler)
+    t0 = time.perf_counter()
+    existing = resume and (out / "history.db").exists()
+    if existing:
+        try:
+            abc.load(db, 1)
+        except Exception:  # noqa: BLE001 - a foreign or broken database: start afresh
+            existing = False
+    if not existing:
+        (out / "history.db").unlink(missing_ok=True)
+        abc.new(db, {"e": np.zeros(len(problem.targets))})
+    history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations)
+    wall = time.perf_counter() - t0
+    report = summarise(history, problem, wall, population, seed)
+    draws = posterior_draws(history, 1000, seed)
+    draws.to_csv(out / "posterior.csv", index=False)
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def posterior_draws(history, n: int, seed: int) -> pd.DataFrame:
+    """``n`` draws from the final population, resampled by weight, in natural units."""
+    df, w = history.get_distribution()
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(df), size=n, replace=True, p=w / w.sum())
+    rows = [from_particle(df.iloc[i]) for i in idx]
+    return pd.DataFrame(rows)[list(PRIORS)]
+
+
+def summarise(history, problem: Problem, wall_s: float, population: int, seed: int) -> dict:
+    pops = history.get_all_populations()
+    df, w = history.get_distribution()
+    w = w / w.sum()
+    natural = pd.DataFrame([from_particle(df.iloc[i]) for i in range(len(df))])
+    intervals = {}
+    for k in PRIORS:
+        order = np.argsort(natural[k].to_numpy())
+        cdf = np.cumsum(w[order])
+        vals = natural[k].to_numpy()[order]
+        q = [float(vals[np.searchsorted(cdf, p)]) for p in (0.05, 0.5, 0.95)]
+        kind, lo, hi = PRIORS[k]
+        width = (math.log(q[2]) - math.log(q[0])) / (math.log(hi) - math.log(lo)) if kind == "log" \
+            else (q[2] - q[0]) / (hi - lo)
+        intervals[k] = {"q05": q[0], "median": q[1], "q95": q[2], "prior": [lo, hi], "kind": kind,
+                        "width_vs_prior": width}
+    return {
+        "method": "ABC-SMC (pyabc)",
+        "seed": seed,
+        "population": population,
+        "generations": int(history.max_t + 1),
+        "epsilons": [float(e) for e in pops["epsilon"].tolist()],
+        "simulations": int(history.total_nr_simulations),
+        "acceptance_rate": float(population * (history.max_t + 1) / max(history.total_nr_simulations, 1)),
+        "effective_sample_size": float(1.0 / (w**2).sum()),
+        "wall_s": wall_s,
+        "targets": [c.id for c in problem.targets],
+        "targets_skipped": [{"id": i, "why": why} for i, why in problem.skipped],
+        "parameters": intervals,
+    }
+
+
+def install(out: str | Path, registry_file: str | Path | None = None) -> Path:
+    """Ship a calibration: copy its posterior sample into the package, set defaults to medians."""
+    from borderscen.posterior import posterior_path
+    from borderscen.params import registry_path
+
+    out = Path(out)
+    draws = pd.read_csv(out / "posterior.csv")
+    target = posterior_path()
+    draws.to_csv(target, index=False)
+    path = Path(registry_file) if registry_file else registry_path()
+    text = path.read_text().splitlines()
+    section = None
+    for i, line in enumerate(text):
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif section in draws.columns and line.startswith("default = "):
+            med = float(np.median(draws[section]))
+            text[i] = f"default = {float(f'{med:.4g}')!r}"
+    path.write_text("\n".join(text) + "\n")
+    return target

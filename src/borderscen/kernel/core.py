@@ -268,18 +268,19 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     seen_dam = (s.seen * dam_area).sum(-1, keepdims=True)
     ref_sdf = P.threat_reference_syria * P.sdf_threat_share
     ref_dam = P.threat_reference_syria * (1.0 - P.sdf_threat_share)
-    surge, floor = P.surge_capacity, P.effort_floor
-    ops_iraq = forces.effort(P.iraq_ct_ops_per_month, seen_iraq, P.threat_reference_iraq, floor, surge, 1.0)
+    surge, eta_syria = P.surge_capacity, P.response_elasticity_syria
+    ops_iraq = forces.effort(P.iraq_ct_ops_per_month, seen_iraq, P.threat_reference_iraq,
+                             P.response_elasticity_iraq, surge, 1.0)
     syrian_state_base = np.where(new_government, P.damascus_ct_ops_per_month * capacity,
                                  P.assad_ct_ops_per_month * (1.0 - P.assad_weakened * P.assad_ct_decline_2024))
-    ops_dam = forces.effort(syrian_state_base, seen_dam, ref_dam, floor, surge, 1.0)
-    ops_sdf = forces.effort(P.sdf_ct_ops_per_month, seen_sdf, ref_sdf, floor, surge, sdf_holds * guard_sdf)
+    ops_dam = forces.effort(syrian_state_base, seen_dam, ref_dam, eta_syria, surge, 1.0)
+    ops_sdf = forces.effort(P.sdf_ct_ops_per_month, seen_sdf, ref_sdf, eta_syria, surge, sdf_holds * guard_sdf)
     coal_iraq = forces.effort(P.coalition_ops_iraq_per_month, seen_iraq, P.threat_reference_iraq,
-                              floor, surge, us_share_iraq)
+                              P.response_elasticity_coalition, surge, us_share_iraq)
     partner_zones_syria = sdf_area + dam_area * P.coalition_partner_damascus
     coal_syria = forces.effort(P.coalition_ops_syria_per_month,
                                (s.seen * partner_zones_syria).sum(-1, keepdims=True), ref_sdf,
-                               floor, surge, us_share_syria * (partner_zones_syria.sum(-1, keepdims=True) > 0))
+                               P.response_elasticity_coalition, surge, us_share_syria * (partner_zones_syria.sum(-1, keepdims=True) > 0))
     coal_z = (forces.allocate(coal_iraq, iraq_area, s.seen)
               + forces.allocate(coal_syria, partner_zones_syria, s.seen))
     ops_z = (forces.allocate(ops_iraq, iraq_area, s.seen) + forces.allocate(ops_dam, dam_area, s.seen)
@@ -319,6 +320,10 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     repatriated = camps.repatriation(s.alhol_iraqis, P.repatriation_per_month)
     alhol_iraqis = s.alhol_iraqis - repatriated
     alhol = s.alhol_residents - repatriated
+    released = np.zeros_like(alhol)
+    if "camp_closed" in triggers:  # al-Hol emptied: Iraqis go home, the rest disperse in Syria
+        repatriated, released = repatriated + alhol_iraqis, alhol - alhol_iraqis
+        alhol_iraqis, alhol = np.zeros_like(alhol), np.zeros_like(alhol)
     detainees = np.maximum(s.detainees - P.detainee_transfer_per_month, 0.0)
     residents = np.zeros_like(members)
     residents[:, ctx.alhol], residents[:, ctx.roj] = alhol[:, 0], s.roj_residents[:, 0]
@@ -345,7 +350,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     arrest = recruitment.arrest_probability(intel_led, members, P.deterrence_scale)
     share = recruitment.recruitable_share(legit_z, arrest, P.activation_threshold)
     ceiling = recruitment.pool_ceiling(ctx.at_risk, P.susceptible_fraction, share)
-    returnees = P.returnee_recruitable_share * repatriated * ctx.initial_share_iraq
+    returnees = P.returnee_recruitable_share * (repatriated * ctx.initial_share_iraq
+                                                + released * ctx.initial_share_syria)
     pool = recruitment.renew_pool(s.pool, ceiling, P.pool_renewal_rate, returnees)
     expected = recruitment.expected_recruits(members, pool, ctx.at_risk, P.susceptible_fraction,
                                              P.recruitment_contact_rate, s.disruption)

@@ -2,11 +2,14 @@
 
 Each force f (Iraqi CT, the Syrian government, the SDF, the coalition in Iraq and in Syria) runs
 
-  E_f = min(cap_f * B_f, B_f * (omega + (1 - omega) * A_f / A_ref_f)) * presence_f
+  E_f = B_f * min(cap, ((A_f + 1/2) / (A_ref_f + 1/2)) ** eta_f) * presence_f
 
 operations a month, where A_f is the force's own observed (tracked) attacks, smoothed over a
-few months, A_ref_f the level its base tempo B_f answers, omega the share of effort that does
-not depend on the threat, cap_f its surge capacity and presence_f troops or control. Effort is
+few months, A_ref_f the level its base tempo B_f answers, eta_f its elasticity of effort to
+threat, cap its surge capacity and presence_f troops or control. The elasticities come from the
+record: Iraq's CTS ran about 300 operations in 2021 and 240 in 2023 while Iraq's attacks fell
+3.6-fold (eta about 0.2), and CENTCOM's partnered operations stayed near 16-33 a month in Iraq
+from 2022 to 2024 while attacks fell 7-fold (eta near 0). Effort is
 spread over the force's zones by the attacks it has seen there (no omniscience). Intelligence
 per zone combines independent sources: mu = 1 - prod(1 - q_i).
 """
@@ -16,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 
-def effort(base: np.ndarray, observed: np.ndarray, reference: np.ndarray, floor: np.ndarray,
+def effort(base: np.ndarray, observed: np.ndarray, reference: np.ndarray, elasticity: np.ndarray,
            surge_capacity: np.ndarray, presence: np.ndarray) -> np.ndarray:
-    wanted = base * (floor + (1.0 - floor) * observed / reference)
-    return np.minimum(wanted, surge_capacity * base) * presence
+    response = ((observed + 0.5) / (reference + 0.5)) ** elasticity
+    return base * np.minimum(response, surge_capacity) * presence
 
 
 def allocate(total: np.ndarray, area: np.ndarray, seen: np.ndarray) -> np.ndarray:

@@ -1,0 +1,121 @@
+"""How the model would have reported an observation: each public figure through its channel.
+
+An :class:`~borderscen.record.Observation` names a quantity, a country, a period and the channel
+it was observed through (a tracker's count, ISIS's claims, an official count, CENTCOM's
+partnered-operations release, a strength estimate). ``model_value`` computes the same thing from
+a batch's monthly arrays, so targets and hold-outs are always compared like with like: claimed
+attacks with the model's claimed attacks, never with its true attacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Share of UN "members" (members and supporters) who are fighters: the UN's own wording ranges
+#: from "about half" (February 2023) to "most" (August 2023). The model counts fighters and
+#: active operatives, so a members figure is compared after scaling by this range.
+FIGHTER_SHARE = (0.5, 1.0)
+
+_SERIES = {
+    ("attacks", "tracker"): "attacks_tracked_{c}",
+    ("attacks", "claimed"): "attacks_claimed_{c}",
+    ("attacks", "official"): "attacks_official_{c}",
+    ("operations", "partnered_ops"): "partnered_operations_{c}",
+    ("neutralised", "partnered_ops"): "partnered_neutralised_{c}",
+    ("members", "un_estimate"): "isis_members_{c}",
+    ("members", "official"): "isis_members_{c}",
+}
+#: Quantities summed over the period (flows); the others are stocks, averaged over it.
+FLOWS = ("attacks", "operations", "neutralised")
+
+
+@dataclass(frozen=True)
+class Comparable:
+    """An observation the model can produce: its id, series, months and (low, high) bounds."""
+
+    id: str
+    quantity: str
+    country: str
+    channel: str
+    start: str
+    end: str
+    low: float
+    high: float
+    group: str
+
+    @property
+    def point(self) -> float:
+        """A single number for scores: the value, an interval's midpoint, or a lower bound."""
+        if math.isinf(self.high):
+            return self.low
+        return (self.low + self.high) / 2
+
+
+def _month(text: str) -> dt.date:
+    y, m = map(int, text.split("-"))
+    return dt.date(y, m, 1)
+
+
+def comparable(observations: Sequence) -> tuple[list[Comparable], list[tuple[str, str]]]:
+    """The observations the model can reproduce, and (id, reason) for those it cannot.
+
+    Killed and detained rows of the same country and period are merged into one neutralised
+    observation (the model does not separate killing from capture).
+    """
+    kept, skipped = [], []
+    pairs: dict[tuple[str, str, str], dict[str, object]] = {}
+    for o in observations:
+        if o.quantity in ("killed", "detained") and o.channel == "partnered_ops":
+            pairs.setdefault((o.country, o.period, o.channel), {})[o.quantity] = o
+            continue
+        key = (o.quantity, o.channel)
+        if getattr(o, "area", None):
+            skipped.append((o.id, f"covers one area ({o.area}), not a whole country"))
+        elif key not in _SERIES:
+            skipped.append((o.id, f"the model has no {o.quantity} series through the {o.channel} channel"))
+        elif o.channel == "official" and o.quantity == "attacks" and o.country != "iraq":
+            skipped.append((o.id, "only Iraq's official count is modelled"))
+        else:
+            low, high = o.bounds
+            if o.quantity == "members" and "fighter" not in (o.note or "").lower() \
+                    and not o.id.startswith("fighters") and o.country == "both":
+                low, high = low * FIGHTER_SHARE[0], high * FIGHTER_SHARE[1]
+            kept.append(Comparable(o.id, o.quantity, o.country, o.channel, o.start, o.end, low, high,
+                                   f"{o.quantity}/{o.channel}/{o.country}/{o.start[:4]}"))
+    for (country, period, channel), rows in pairs.items():
+        if set(rows) != {"killed", "detained"}:
+            for o in rows.values():
+                skipped.append((o.id, "killed or detained alone; the model counts both together"))
+            continue
+        k, d = rows["killed"], rows["detained"]
+        (kl, kh), (dl, dh) = k.bounds, d.bounds
+        start, end = period.split("/")
+        kept.append(Comparable(f"{k.id}+{d.id}", "neutralised", country, channel, start, end,
+                               kl + dl, kh + dh, f"neutralised/{channel}/{country}/{start[:4]}"))
+    return kept, skipped
+
+
+def model_value(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date], c: Comparable) -> np.ndarray | None:
+    """(R,) model values of one comparable observation, or None if outside the run's months."""
+    first, last = _month(c.start), _month(c.end)
+    idx = [i for i, d in enumerate(dates) if first <= d <= last]
+    expected = (last.year - first.year) * 12 + last.month - first.month + 1
+    if len(idx) != expected:
+        return None
+    pattern = _SERIES[(c.quantity, c.channel)] if c.quantity != "neutralised" else "partnered_neutralised_{c}"
+    countries = ("iraq", "syria") if c.country == "both" else (c.country,)
+    series = sum(monthly[pattern.format(c=k)][:, idx] for k in countries)
+    return series.sum(axis=1) if c.quantity in FLOWS else series.mean(axis=1)
+
+
+def log_error(value: np.ndarray, low: float, high: float) -> np.ndarray:
+    """0 inside [low, high]; otherwise the log distance to the nearest bound (+1 smoothing)."""
+    v = np.log1p(np.maximum(value, 0.0))
+    lo = math.log1p(low)
+    hi = math.log1p(high) if math.isfinite(high) else math.inf
+    return np.where(v < lo, lo - v, np.where(v > hi, v - hi, 0.0))
