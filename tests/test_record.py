@@ -43,11 +43,15 @@ def test_every_row_is_well_formed(record, name):
         assert obs.country in COUNTRIES, obs.id
         assert PERIOD.match(obs.period) and obs.start <= obs.end and obs.months >= 1, obs.id
         lo, hi = obs.bounds
-        assert lo > 0 and lo <= hi, obs.id
+        assert 0 <= lo <= hi and hi > 0, obs.id
         if obs.interval is not None:
-            assert lo < hi and math.isfinite(hi), obs.id
+            assert 0 < lo < hi and math.isfinite(hi), obs.id
         if obs.lower is not None:
-            assert hi == math.inf, obs.id
+            assert lo > 0 and hi == math.inf, obs.id
+        if obs.upper is not None:
+            assert lo == 0 and math.isfinite(hi), obs.id
+        if obs.value is not None:
+            assert lo == hi > 0, obs.id
         assert obs.unit.strip(), obs.id
 
 
@@ -59,7 +63,7 @@ def test_every_row_cites_a_catalogued_figure_with_the_same_number(record, name):
         ev = cat.evidence[obs.evidence]
         assert ev.kind == "figure" and ev.sources, obs.id
         assert all(s in cat.sources and cat.sources[s].url for s in ev.sources), obs.id
-        shown = obs.interval or obs.lower or obs.value
+        shown = obs.interval or obs.lower or obs.upper or obs.value
         expected = list(shown) if isinstance(shown, tuple) else shown
         got = list(ev.value) if isinstance(ev.value, list) else ev.value
         assert got == expected, f"{obs.id}: record says {expected}, evidence says {got}"
@@ -120,6 +124,7 @@ def test_a_good_row_loads_from_any_file(tmp_path):
     ("value = 65", "value = -3", "target[0]", "positive"),
     ("value = 65", "interval = [70, 60]", "target[0]", "low < high"),
     ("value = 65", "value = 65\nlower = 60", "target[0]", "exactly one of"),
+    ("value = 65", "upper = 0", "target[0]", "positive"),
     ('evidence = "rec-iraq-incidents-tracker-2024"', 'evidence = "rec-iraq-incidents-tracker-2042"',
      "target[0].evidence", "did you mean 'rec-iraq-incidents-tracker-2024'"),
 ])

@@ -48,6 +48,7 @@ class Observation(BaseModel):
     value: float | None = None
     interval: tuple[float, float] | None = None
     lower: float | None = None
+    upper: float | None = None
     area: str | None = None
     note: str | None = None
 
@@ -63,12 +64,13 @@ class Observation(BaseModel):
 
     @model_validator(mode="after")
     def _figure(self) -> Observation:
-        given = [k for k in ("value", "interval", "lower") if getattr(self, k) is not None]
+        given = [k for k in ("value", "interval", "lower", "upper") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of value, interval, lower (got {given or 'none'})")
+            raise ValueError(f"give exactly one of value, interval, lower, upper (got {given or 'none'})")
+        figures = self.interval or (getattr(self, given[0]),)
+        if not all(x > 0 for x in figures):
+            raise ValueError(f"figures must be positive (got {list(figures)})")
         lo, hi = self.bounds
-        if not lo > 0:
-            raise ValueError(f"figures must be positive (got {lo})")
         if self.interval is not None and not lo < hi:
             raise ValueError(f"interval {list(self.interval)} must be [low, high] with low < high")
         return self
@@ -91,11 +93,13 @@ class Observation(BaseModel):
 
     @property
     def bounds(self) -> tuple[float, float]:
-        """(low, high) the observation allows; a 'lower' figure has high = inf."""
+        """(low, high) the observation allows: 'lower' has high = inf, 'upper' has low = 0."""
         if self.interval is not None:
             return self.interval
         if self.lower is not None:
             return self.lower, math.inf
+        if self.upper is not None:
+            return 0.0, self.upper
         return self.value, self.value
 
 
