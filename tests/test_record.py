@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -156,3 +158,9 @@ def test_duplicate_ids_and_unknown_tables_are_errors(tmp_path):
 def test_the_packaged_files_are_the_ones_loaded():
     assert data_path("targets.toml").is_file() and data_path("holdout.toml").is_file()
     assert len(targets()) == len(load_observations(data_path("targets.toml"), "target"))
+
+
+def test_the_record_tables_in_the_docs_are_current(repo_root):
+    out = subprocess.run([sys.executable, str(repo_root / "scripts" / "gen_record_table.py"), "--check"],
+                         capture_output=True)
+    assert out.returncode == 0, "run: python scripts/gen_record_table.py"
