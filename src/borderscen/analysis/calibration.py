@@ -44,6 +44,7 @@ PRIORS = {
     "yield_per_operation_syria": ("uniform", 0.1, 5.0),
     "attack_rate_iraq": ("log", 0.001, 0.1),
     "attack_rate_syria": ("log", 0.001, 0.2),
+    "attack_scale_exponent": ("uniform", 0.5, 2.5),
     "claim_probability": ("uniform", 0.05, 0.9),
     "official_detection_iraq": ("uniform", 0.2, 1.0),
     "assad_ct_decline_2024": ("uniform", 0.0, 0.95),

@@ -30,6 +30,11 @@ _SERIES = {
     ("members", "un_estimate"): "isis_members_{c}",
     ("members", "official"): "isis_members_{c}",
 }
+#: Rows the model should not be held to, and why.
+EXCLUDED = {
+    "killed-syria-2022": "inflated by the January 2022 Ghwayran prison battle (over 400 ISIS dead), "
+                         "which the model represents as a breakout, not as attrition in operations",
+}
 #: Quantities summed over the period (flows); the others are stocks, averaged over it.
 FLOWS = ("attacks", "operations", "neutralised")
 
@@ -70,6 +75,9 @@ def comparable(observations: Sequence) -> tuple[list[Comparable], list[tuple[str
     kept, skipped = [], []
     pairs: dict[tuple[str, str, str], dict[str, object]] = {}
     for o in observations:
+        if o.id in EXCLUDED:
+            skipped.append((o.id, EXCLUDED[o.id]))
+            continue
         if o.quantity in ("killed", "detained") and o.channel == "partnered_ops":
             pairs.setdefault((o.country, o.period, o.channel), {})[o.quantity] = o
             continue

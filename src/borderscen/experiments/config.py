@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from borderscen.errors import ConfigError, ConfigErrors, collect, from_pydantic, read_toml, unknown_name
-from borderscen.model import DEFAULT_HORIZON, DEFAULT_START, OUTPUTS
+from borderscen.model import DEFAULT_HORIZON, DEFAULT_START, MAX_HORIZON, OUTPUTS
 from borderscen.params import make_params, registry
 from borderscen.scenarios import Event, build_scenario, check_events, parse_month, presets
 
@@ -58,8 +58,11 @@ class ExperimentSection(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     replications: int = Field(ge=1, le=100_000)
-    horizon_months: int = Field(default=DEFAULT_HORIZON, ge=1, le=240)
+    horizon_months: int = Field(default=DEFAULT_HORIZON, ge=1, le=MAX_HORIZON)
     start: str = DEFAULT_START
+    #: "posterior": each replication its own draw of the calibrated parameters (paired across
+    #: scenarios); "median": the posterior medians for every run.
+    parameters: Literal["posterior", "median"] = "posterior"
     seed: int = Field(ge=0)
     outputs: tuple[str, ...] = ()
     executor: Literal["serial", "process", "dask"] = "process"
@@ -71,6 +74,9 @@ class ExperimentSection(Strict):
     @classmethod
     def _start(cls, v: str) -> str:
         parse_month(v)
+        if v != DEFAULT_START:
+            raise ValueError(f"the model's clock starts at {DEFAULT_START} (the history is replayed "
+                             "from there); horizon_months counts from it")
         return v
 
 

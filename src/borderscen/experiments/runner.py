@@ -29,131 +29,119 @@ from tqdm.auto import tqdm
 from borderscen.experiments.config import ExperimentConfig, load_config, scenario_of
 from borderscen.experiments.design import RunSpec, expand
 from borderscen.experiments.store import Results, ResultsStore
-from borderscen.model import BorderModel
+from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
+from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
 from borderscen.scenarios import Scenario
+from borderscen.space import border_map
 
-MAX_CHUNK = 50
-CHUNKS_PER_WORKER = 6
-
-
-# ---------------------------------------------------------------------------- one run
-@dataclass
-class RunOutput:
-    timeseries: pd.DataFrame
-    zones: pd.DataFrame
-    summary: dict[str, Any]
+#: Replications run together as arrays in one task. Bigger batches amortise numpy's per-call cost;
+#: results do not depend on the batch size (each replication reads only its own random numbers).
+MAX_CHUNK = 250
+CHUNKS_PER_WORKER = 2
+#: Zones whose attacks make up ``cum_attacks_desert``.
+DESERT_ZONES = ("anbar_desert", "nineveh_desert", "badia", "abu_kamal", "deir_ezzor")
 
 
-def summarise(ts: pd.DataFrame, zones: pd.DataFrame) -> dict[str, Any]:
-    """End-of-run outcomes (one row per run in ``runs.parquet``)."""
-    attacks = ts["attacks_iraq"] + ts["attacks_syria"]
-    deserts = zones[zones["zone"].isin(["anbar_desert", "nineveh_desert"])]
-    return {
-        "cum_attacks": int(attacks.sum()),
-        "cum_attacks_iraq": int(ts["attacks_iraq"].sum()),
-        "cum_attacks_syria": int(ts["attacks_syria"].sum()),
-        "cum_attacks_reported": int(ts["attacks_reported"].sum()),
-        "cum_attacks_anbar_nineveh": int(deserts["attacks"].sum()),
-        "final_isis_fighters": int(ts["isis_fighters"].iloc[-1]),
-        "peak_isis_fighters": int(ts["isis_fighters"].max()),
-        "cum_smuggling": float(ts["smuggling_flow"].sum()),
-        "cum_interdictions": float(ts["interdictions"].sum()),
-        "cum_joint_operations": int(ts["joint_operations"].sum()),
-        "mean_cooperation": float(ts["cooperation"].mean()),
-        "final_cooperation": float(ts["cooperation"].iloc[-1]),
-        "final_regime": str(ts["regime"].iloc[-1]),
-        "months_partnership": int((ts["regime"] == "partnership").sum()),
-        "months_limited": int((ts["regime"] == "limited").sum()),
-        "months_deterioration": int((ts["regime"] == "deterioration").sum()),
-        "final_pipeline_stage": int(ts["pipeline_stage"].iloc[-1]),
-        "pipeline_operating": bool(ts["pipeline_stage"].iloc[-1] >= 4),
-        "breakouts": int(ts["breakouts"].sum()),
-        "final_faction_balance": float(ts["faction_balance"].iloc[-1]),
-        "final_iran_influence": float(ts["iran_influence"].iloc[-1]),
-    }
-
-
-def run_one(scenario: Scenario, seed: int, horizon_months: int, start: str) -> RunOutput:
-    """Run one (scenario, parameters, seed) to the horizon. Pure: same inputs, same outputs."""
-    model = BorderModel(scenario, seed=seed, horizon_months=horizon_months, start=start)
-    try:
-        ts = model.run()
-        zones = model.zone_frame()
-    finally:
-        model.release()
-    zones["date"] = ts["date"].to_numpy()[zones["step"].to_numpy() - 1]
-    return RunOutput(ts, zones, summarise(ts, zones))
-
-
-# ---------------------------------------------------------------------------- chunks
+# ---------------------------------------------------------------------------- one batch
 @dataclass(frozen=True)
 class Chunk:
-    """What a worker needs for a group of runs (plain data: picklable, no config objects)."""
+    """What a worker needs for a group of runs: replications of one scenario at one design point,
+    run together as arrays (plain data: picklable, no config objects)."""
 
     index: int
     experiment: str
-    runs: tuple[tuple[RunSpec, str, Scenario, dict[str, float]], ...]
+    label: str
+    scenario: Scenario
+    point: dict[str, float]
+    runs: tuple[RunSpec, ...]
     horizon_months: int
-    start: str
     outputs: tuple[str, ...]
-
-
-def _identity(chunk: Chunk, spec: RunSpec, label: str, point: dict[str, float]) -> dict[str, Any]:
-    return {"experiment": chunk.experiment, "run": spec.index, "scenario": label, "point": spec.point,
-            "replication": spec.replication, "seed": spec.seed, **point}
-
-
-def _with_identity(frames: list[pd.DataFrame], idents: list[dict[str, Any]]) -> pd.DataFrame:
-    """Stack per-run frames and prepend each run's identity columns (one concat per chunk)."""
-    if not frames:
-        return pd.DataFrame()
-    body = pd.concat(frames, ignore_index=True)
-    rows = np.repeat(np.arange(len(idents)), [len(f) for f in frames])
-    ident = pd.DataFrame(idents).iloc[rows].reset_index(drop=True)
-    return pd.concat([ident, body], axis=1)
+    parameters: str = "posterior"
 
 
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
-    """Run every run of a chunk; a failing run is recorded with its error and the rest go on."""
-    ts_frames, zone_frames, idents, rows = [], [], [], []
-    columns = ["step", "date", *chunk.outputs]
-    for spec, label, scenario, point in chunk.runs:
-        ident = _identity(chunk, spec, label, point)
-        t0 = time.perf_counter()
-        try:
-            out = run_one(scenario, spec.seed, chunk.horizon_months, chunk.start)
-        except Exception as exc:  # recorded, not raised: one bad run must not stop a batch
-            rows.append({**ident, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                         "traceback": traceback.format_exc(limit=5), "elapsed_s": 0.0})
-            continue
-        elapsed = time.perf_counter() - t0
-        ts_frames.append(out.timeseries[columns])
-        zone_frames.append(out.zones)
-        idents.append(ident)
-        rows.append({**ident, "status": "ok", "error": "", "traceback": "", "elapsed_s": elapsed,
-                     **out.summary})
+    """Run a chunk's replications as one batch. A failing batch is retried run by run, so one
+    bad run is recorded with its error and the rest still go on."""
+    t0 = time.perf_counter()
+    try:
+        parts = [_run_batch(chunk, chunk.runs)]
+    except Exception:  # noqa: BLE001 - isolate the failing run(s)
+        parts = []
+        for spec in chunk.runs:
+            t1 = time.perf_counter()
+            try:
+                parts.append(_run_batch(chunk, (spec,)))
+            except Exception as exc:  # recorded, not raised: one bad run must not stop a batch
+                row = {**_identity(chunk, spec), "status": "failed", "posterior_draw": -1,
+                       "error": f"{type(exc).__name__}: {exc}",
+                       "traceback": traceback.format_exc(limit=5), "elapsed_s": time.perf_counter() - t1}
+                parts.append({"timeseries": pd.DataFrame(), "zones": pd.DataFrame(),
+                              "runs": pd.DataFrame([row])})
+    elapsed = time.perf_counter() - t0
+    runs = pd.concat([p["runs"] for p in parts], ignore_index=True)
+    ok = runs["status"] == "ok"
+    runs.loc[ok, "elapsed_s"] = elapsed / max(int(ok.sum()), 1)
     return {
         "index": chunk.index,
-        "timeseries": _with_identity(ts_frames, idents),
-        "zones": _with_identity(zone_frames, idents),
-        "runs": pd.DataFrame(rows),
+        "timeseries": pd.concat([p["timeseries"] for p in parts], ignore_index=True),
+        "zones": pd.concat([p["zones"] for p in parts], ignore_index=True),
+        "runs": runs,
     }
 
 
+def _identity(chunk: Chunk, spec: RunSpec) -> dict[str, Any]:
+    return {"experiment": chunk.experiment, "run": spec.index, "scenario": chunk.label,
+            "point": spec.point, "replication": spec.replication, "seed": spec.seed, **chunk.point}
+
+
+def _with_identity(frame: pd.DataFrame, idents: pd.DataFrame) -> pd.DataFrame:
+    body = frame.drop(columns="replication")
+    ident = idents.iloc[frame["replication"].to_numpy()].reset_index(drop=True)
+    return pd.concat([ident, body.reset_index(drop=True)], axis=1)
+
+
+def _run_batch(chunk: Chunk, specs: tuple[RunSpec, ...]) -> dict[str, pd.DataFrame]:
+    batch, rows = make_batch(chunk.scenario, [s.seed for s in specs], chunk.horizon_months,
+                             chunk.parameters)
+    result = run_batch(batch)
+    idents = pd.DataFrame([_identity(chunk, s) for s in specs])
+    columns = [c for c in chunk.outputs if c in MONTHLY_OUTPUTS]
+    ts = monthly_frame(result, columns)
+    zmap = border_map()
+    zones = zone_frame(result, zmap.ids)
+    summary = summaries(result, np.isin(np.array(zmap.ids), DESERT_ZONES))
+    runs = pd.concat([idents, pd.DataFrame({"status": "ok", "error": "", "traceback": "",
+                                            "elapsed_s": 0.0, "posterior_draw": rows}),
+                      summary], axis=1)
+    return {"timeseries": _with_identity(ts, idents), "zones": _with_identity(zones, idents),
+            "runs": runs}
+
+
+def run_one(scenario: Scenario, seed: int, horizon_months: int, parameters: str = "posterior"):
+    """One run's monthly table, zone table and summary (what a chunk does for many)."""
+    spec = RunSpec(0, 0, 0, 0, int(seed))
+    chunk = Chunk(0, "single", scenario.name, scenario, {}, (spec,), horizon_months,
+                  tuple(MONTHLY_OUTPUTS), parameters)
+    out = _run_batch(chunk, (spec,))
+    return out["timeseries"], out["zones"], out["runs"].iloc[0].to_dict()
+
+
+# ---------------------------------------------------------------------------- chunks
 def make_chunks(cfg: ExperimentConfig, points, runs: list[RunSpec], size: int) -> list[Chunk]:
-    built = {}
-    items = []
+    """Group runs by (scenario, design point), then cut each group into batches of ``size``."""
+    groups: dict[tuple[int, int], list[RunSpec]] = {}
     for spec in runs:
-        key = (spec.scenario, spec.point)
-        if key not in built:
-            sc = cfg.scenarios[spec.scenario]
-            built[key] = (sc.label, scenario_of(sc, points[spec.point], cfg.calibration_values),
-                          points[spec.point])
-        label, scenario, point = built[key]
-        items.append((spec, label, scenario, point))
+        groups.setdefault((spec.scenario, spec.point), []).append(spec)
     exp = cfg.experiment
-    return [Chunk(i // size, cfg.name, tuple(items[i:i + size]), exp.horizon_months, exp.start,
-                  cfg.outputs) for i in range(0, len(items), size)]
+    chunks = []
+    for (si, pi), specs in groups.items():
+        sc = cfg.scenarios[si]
+        scenario = scenario_of(sc, points[pi], cfg.calibration_values)
+        for i in range(0, len(specs), size):
+            chunks.append(Chunk(len(chunks), cfg.name, sc.label, scenario, points[pi],
+                                tuple(specs[i:i + size]), exp.horizon_months, cfg.outputs,
+                                exp.parameters))
+    return chunks
 
 
 def auto_chunk_size(n_runs: int, workers: int) -> int:
@@ -244,7 +232,8 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     store = ResultsStore(root)
     size = cfg.experiment.chunk_size or auto_chunk_size(len(runs), n_workers)
     config_hash = cfg.content_hash()
-    size = store.prepare(config_hash, size, math.ceil(len(runs) / size), fresh)
+    chunks = make_chunks(cfg, points, runs, size)
+    size = store.prepare(config_hash, size, len(chunks), fresh)
     chunks = make_chunks(cfg, points, runs, size)
     done = store.done_chunks()
     todo = [c for c in chunks if c.index not in done]

@@ -144,6 +144,7 @@ class State:
     legitimacy_iraq: np.ndarray
     legitimacy_syria: np.ndarray
     tehran: np.ndarray
+    tehran_anchor: np.ndarray
     pragmatic: np.ndarray
     iran: np.ndarray
     militia: np.ndarray
@@ -181,7 +182,8 @@ def init_state(P: BatchParams, ctx: Context) -> State:
     return State(
         members=members, pool=pool, excitation=np.zeros((R, Z)), seen=np.zeros((R, Z)),
         legitimacy_iraq=P.legitimacy_iraq.copy(), legitimacy_syria=legit_syria.copy(),
-        tehran=P.tehran_camp_initial.copy(), pragmatic=P.pragmatic_camp_initial.copy(),
+        tehran=P.tehran_camp_initial.copy(), tehran_anchor=P.tehran_camp_initial.copy(),
+        pragmatic=P.pragmatic_camp_initial.copy(),
         iran=P.iran_influence_initial.copy(), militia=zeros.copy(), turkey=zeros.copy(),
         gulf=zeros.copy(), damascus_capacity=P.damascus_capacity_initial.copy(),
         cooperation=zeros.copy(), regime=np.full((R, 1), cooperation.NONE), stage=zeros.copy(),
@@ -222,12 +224,15 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     seen_iraq, seen_syria = _country_sum(s.seen, syria)
     threat_iraq = politics.threat(seen_iraq, P.threat_reference_iraq)
     threat_syria = politics.threat(seen_syria, P.threat_reference_syria)
-    drift = (P.faction_drift_rate * (P.iran_pressure * iran - P.threat_salience * threat_iraq)
-             + P.faction_noise_sd * draws.normal(col["faction_noise"]))
+    jump = np.zeros_like(s.tehran)
     if "election" in triggers:
-        drift = drift + P.election_shift + P.election_noise_sd * draws.normal(col["election_noise"])
-    if "branch" in triggers:
-        drift = drift + P.branch_faction_shift
+        jump = jump + P.election_shift + P.election_noise_sd * draws.normal(col["election_noise"])
+    if "branch" in triggers:  # who forms the post-election government is uncertain
+        jump = jump + P.branch_faction_shift + P.government_formation_sd * draws.normal(col["election_noise"])
+    anchor = s.tehran_anchor + jump
+    goal_t = politics.tehran_goal(anchor, iran, threat_iraq, P.iran_pressure, P.threat_salience, P.faction_pull)
+    drift = (jump + P.faction_drift_rate * (goal_t - s.tehran - jump)
+             + P.faction_noise_sd * draws.normal(col["faction_noise"]))
     tehran, pragmatic = politics.shift_to_tehran(s.tehran, s.pragmatic, drift)
     openness = politics.openness(tehran, pragmatic, threat_iraq, turkey, encouragement, P)
 
@@ -385,7 +390,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     security = attacks.security(intel_led, P.security_scale)
     boost = attacks.weapons_boost(weapons, P.weapons_attack_boost, P.weapons_half_stock, ctx.weapons_mask)
     rate = np.where(syria, P.attack_rate_syria, P.attack_rate_iraq)
-    lam = attacks.intensity(members, rate, security, boost, disruption, s.excitation, P.hawkes_branching)
+    lam = attacks.intensity(members, rate, P.attack_scale_exponent, security, boost, disruption,
+                            s.excitation, P.hawkes_branching)
     zone_attacks = draws.poisson(col["attacks"], lam)
     excitation = attacks.next_excitation(s.excitation, zone_attacks, P.hawkes_memory)
     tracked = draws.binomial(col["tracked"], zone_attacks, P.tracker_detection)
@@ -440,7 +446,7 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     }
     return State(
         members=members, pool=pool, excitation=excitation, seen=seen, legitimacy_iraq=legit_iraq,
-        legitimacy_syria=legit_syria, tehran=tehran, pragmatic=pragmatic, iran=iran, militia=militia,
+        legitimacy_syria=legit_syria, tehran=tehran, tehran_anchor=anchor, pragmatic=pragmatic, iran=iran, militia=militia,
         turkey=turkey, gulf=gulf, damascus_capacity=capacity, cooperation=index, regime=regime,
         stage=stage, disruption=disruption, weapons=weapons, alhol_residents=alhol,
         alhol_iraqis=alhol_iraqis, roj_residents=roj, detainees=detainees, security=security,

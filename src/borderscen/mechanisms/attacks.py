@@ -1,6 +1,6 @@
 """ODD 7.3 Attacks: a discrete-time Hawkes process per zone, and their severity.
 
-  lambda_z = a_c * M_z * (1 - S_z) * (1 + w_z) * (1 - D) + alpha * X_z
+  lambda_z = a_c * M_z * (M_z / 100) ** (gamma - 1) * (1 - S_z) * (1 + w_z) * (1 - D) + alpha * X_z
   X_z'     = delta * X_z + (1 - delta) * N_z          (geometric kernel; alpha: branching ratio)
   S_z      = 1 - exp(-E_z mu_z / s)                    (security from intelligence-led operations)
 
@@ -22,9 +22,11 @@ def security(intel_led_ops: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return -np.expm1(-intel_led_ops / scale)
 
 
-def intensity(members: np.ndarray, rate: np.ndarray, security_z: np.ndarray, boost: np.ndarray,
-              disruption: np.ndarray, excitation: np.ndarray, branching: np.ndarray) -> np.ndarray:
-    return rate * members * (1.0 - security_z) * (1.0 + boost) * (1.0 - disruption) + branching * excitation
+def intensity(members: np.ndarray, rate: np.ndarray, scale_exponent: np.ndarray, security_z: np.ndarray,
+              boost: np.ndarray, disruption: np.ndarray, excitation: np.ndarray,
+              branching: np.ndarray) -> np.ndarray:
+    capacity = members * (members / 100.0) ** (scale_exponent - 1.0)
+    return rate * capacity * (1.0 - security_z) * (1.0 + boost) * (1.0 - disruption) + branching * excitation
 
 
 def next_excitation(excitation: np.ndarray, attacks: np.ndarray, memory: np.ndarray) -> np.ndarray:

@@ -4,7 +4,8 @@ Baghdad: weights of the Tehran-aligned camp T, the pragmatic camp P and the Kurd
 blocs K = 1 - T - P. Iranian pressure moves weight to T, Iraq's own threat moves it to P, and
 politics drifts randomly; the 11 Nov 2025 election shifts it once (history).
   threat   = A_iraq / (A_iraq + A_ref_iraq)     A: Iraq's own tracked attacks, smoothed
-  dT       = rho (pressure * I - salience * threat) + sd * eps
+  T*       = anchor + pull (pressure * I - salience * threat)    anchor: the last election's weight
+  dT       = rho (T* - T) + sd * eps           (elections and the branch move the anchor and T)
   openness = logistic(b0 + b_f (P + K/2 - T) + b_t threat - b_turk turkey + us + mediation)
 Damascus (from Dec 2024): capacity grows with Gulf support; it fears that cooperation lets Iraqi
 militias and Iran back in.
@@ -26,6 +27,11 @@ MIN_CAMP_WEIGHT = 0.02
 
 def threat(observed: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return observed / (observed + reference)
+
+
+def tehran_goal(anchor, influence, threat_iraq, pressure, salience, pull) -> np.ndarray:
+    """Where the Tehran camp's weight tends: its electoral anchor, pushed by Iran, pulled by threat."""
+    return anchor + pull * (pressure * influence - salience * threat_iraq)
 
 
 def shift_to_tehran(tehran: np.ndarray, pragmatic: np.ndarray, amount: np.ndarray):
