@@ -30,7 +30,7 @@ SMALL = textwrap.dedent("""
     [[scenarios]]
     preset = "baseline"
     [[scenarios]]
-    preset = "deterioration"
+    preset = "tehran_ascendant"
     overrides = { coalition_isr = 0.3 }
     [sweep]
     method = "grid"
@@ -56,7 +56,7 @@ BAD = {
     "unknown key": ("[experiment]\nname='x'\nreplications=2\nseed=1\nreplicatoins=3\n"
                     "[[scenarios]]\npreset='baseline'\n", "experiment.replicatoins", "unknown key"),
     "unknown preset": ("[experiment]\nname='x'\nreplications=2\nseed=1\n[[scenarios]]\n"
-                       "preset='partnershp'\n", "scenarios[0].preset", "did you mean 'partnership'"),
+                       "preset='covert_chanel'\n", "scenarios[0].preset", "did you mean 'covert_channel'"),
     "unknown parameter": ("[experiment]\nname='x'\nreplications=2\nseed=1\n[[scenarios]]\n"
                           "preset='baseline'\noverrides={coalition_irs=0.2}\n",
                           "scenarios[0].overrides.coalition_irs", "did you mean 'coalition_isr'"),
@@ -146,18 +146,18 @@ def test_results_folder_has_tables_and_a_complete_manifest(smoke_results):
         assert key in man
     assert man["versions"]["mesa"].startswith("3.")
     ts = smoke_results.timeseries
-    assert {"experiment", "scenario", "replication", "seed", "date", "attacks_reported"} <= set(ts.columns)
+    assert {"experiment", "scenario", "replication", "seed", "date", "attacks_tracked_iraq"} <= set(ts.columns)
     assert len(ts) == man["counts"]["runs"] * 12
     assert set(ts["seed"]) == set(man["seeds"])
 
 
 def test_summaries_quantiles_regimes_and_paired_differences(smoke_results):
-    q = smoke_results.quantiles("attacks_reported", q=(0.05, 0.5, 0.95))
+    q = smoke_results.quantiles("attacks_tracked_iraq", q=(0.05, 0.5, 0.95))
     assert (q["q0.05"] <= q["q0.5"]).all() and (q["q0.5"] <= q["q0.95"]).all()
     reg = smoke_results.regime_probabilities()
     assert reg[["deterioration", "limited", "partnership"]].sum(axis=1).round(9).eq(1).all()
     d = smoke_results.paired_differences("mean_cooperation")
-    assert d.loc[0, "scenario"] == "partnership" and d.loc[0, "lo"] <= d.loc[0, "mean_diff"]
+    assert d.loc[0, "scenario"] == "cohesive_baghdad" and d.loc[0, "lo"] <= d.loc[0, "mean_diff"]
     assert d.loc[0, "mean_diff"] > 0   # the partnership preset starts and stays more cooperative
 
 
@@ -205,7 +205,7 @@ KILLABLE = textwrap.dedent("""
     [[scenarios]]
     preset = "baseline"
     [[scenarios]]
-    preset = "limited"
+    preset = "covert_channel"
 """)
 
 
@@ -254,7 +254,7 @@ def test_config_hash_tracks_resolved_parameters_and_code(tmp_path, monkeypatch):
 
 def test_every_problem_in_a_config_is_reported_at_once(tmp_path):
     path = write(tmp_path, "[experiment]\nname='x'\nreplications=2\nseed=1\n[[scenarios]]\n"
-                           "preset='partnershp'\noverrides={coalition_isr=1.4, turky_opposition=0.5}\n")
+                           "preset='covert_chanel'\noverrides={coalition_isr=1.4, turky_opposition=0.5}\n")
     with pytest.raises(ConfigError) as err:
         load_config(path)
     msg = str(err.value)

@@ -1,184 +1,258 @@
-"""Issue 3: each submodel as a pure function, tested without a model."""
+"""Each submodel alone: exact draws, and the limiting behaviour its ODD section claims."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
+import scipy.stats as st
 
 from borderscen.mechanisms import (
     attacks,
     attrition,
     camps,
     cooperation,
-    intelligence,
+    draws,
+    forces,
+    leadership,
     movement,
     pipeline,
+    politics,
     recruitment,
     smuggling,
 )
-from borderscen.randomness import binomial_from_uniform, poisson_from_uniform, run_seed
+from borderscen.randomness import as_int_seed, run_seed
 
-RNG = np.random.default_rng(12345)
-
-
-def test_inverse_cdf_draws_have_the_right_distributions():
-    u = RNG.random(20_000)
-    for lam in (0.4, 6.0, 80.0):
-        k = poisson_from_uniform(u, np.full(u.size, lam))
-        np.testing.assert_array_equal(k, stats.poisson.ppf(u, lam))
-    for n, p in ((12, 0.3), (900, 0.01), (5, 0.999)):
-        k = binomial_from_uniform(u, np.full(u.size, n), np.full(u.size, p))
-        np.testing.assert_array_equal(k, stats.binom.ppf(u, n, p))
-    assert (poisson_from_uniform(u[:5], np.zeros(5)) == 0).all()
-    assert (binomial_from_uniform(u[:5], np.zeros(5), np.full(5, 0.5)) == 0).all()
+RNG = np.random.default_rng(2026)
 
 
-def test_run_seeds_are_distinct_per_replication_and_stable():
-    seeds = [run_seed(7, r) for r in range(1000)]
-    assert len(set(seeds)) == 1000
-    assert seeds[3] == run_seed(7, 3) and run_seed(8, 3) != seeds[3]
+# ----------------------------------------------------------------------------- draws
+def test_binomial_draws_equal_scipy_quantiles_to_the_integer():
+    u = RNG.random(50_000)
+    for n_max, p_pow in ((30, 1), (3000, 3), (20_000, 6)):
+        n = RNG.integers(0, n_max, u.size).astype(float)
+        p = RNG.random(u.size) ** p_pow
+        np.testing.assert_array_equal(draws.binomial(u, n, p), st.binom.ppf(u, n, p))
+
+
+def test_poisson_draws_equal_scipy_quantiles_to_the_integer():
+    u = RNG.random(50_000)
+    for scale in (0.05, 3.0, 400.0):
+        lam = RNG.random(u.size) * scale
+        np.testing.assert_array_equal(draws.poisson(u, lam), st.poisson.ppf(u, lam))
+
+
+def test_draws_handle_edges():
+    assert draws.binomial(np.array([0.5]), np.array([10.0]), np.array([1.0]))[0] == 10
+    assert draws.binomial(np.array([0.5]), np.array([0.0]), np.array([0.5]))[0] == 0
+    assert draws.poisson(np.array([0.999]), np.array([0.0]))[0] == 0
+
+
+def test_seeds():
+    assert run_seed(1, 0) != run_seed(1, 1) and run_seed(1, 3) == run_seed(1, 3)
+    assert as_int_seed(np.int64(5)) == 5
+    with pytest.raises(ValueError, match="non-negative integer"):
+        as_int_seed(-1)
+
+
+# ----------------------------------------------------------------------------- recruitment
+def test_recruitable_share_matches_a_fine_grid_of_epsteins_rule():
+    h, r = np.meshgrid((np.arange(600) + 0.5) / 600, (np.arange(600) + 0.5) / 600)
+    for legit, arrest, thr in ((0.5, 0.2, 0.1), (0.2, 0.9, 0.05), (0.8, 0.0, 0.1), (0.3, 0.5, 0.0)):
+        exact = recruitment.recruitable_share(np.array(legit), np.array(arrest), np.array(thr))
+        grid = ((1 - legit) * h - r * arrest > thr).mean()
+        assert abs(exact - grid) < 2e-3
+
+
+def test_recruitment_falls_to_zero_as_the_pool_empties():
+    members = np.full(5, 300.0)
+    pools = np.array([4000.0, 1000.0, 100.0, 1.0, 0.0])
+    rec = recruitment.expected_recruits(members, pools, np.full(5, 400_000.0), 0.01, 0.2, 0.0)
+    assert np.all(np.diff(rec) < 0) and rec[-1] == 0
+    assert np.all(rec <= pools)
+
+
+def test_recruits_and_arrests_deplete_the_pool_and_grievance_renews_it():
+    pool = recruitment.deplete_pool(np.array([100.0]), np.array([30.0]), np.array([20.0]), 1.0)
+    assert pool[0] == 50
+    assert recruitment.deplete_pool(np.array([10.0]), np.array([30.0]), np.array([0.0]), 1.0)[0] == 0
+    renewed = recruitment.renew_pool(pool, np.array([200.0]), 0.1, np.array([0.0]))
+    assert 50 < renewed[0] < 200
+
+
+def test_the_pool_model_has_an_interior_equilibrium():
+    """Iterating members and pool deterministically converges to the same positive level from
+    a low and a high start: bounded, neither runaway nor extinct."""
+    ends = []
+    for m0 in (50.0, 5000.0):
+        m, s = np.array([m0]), np.array([2000.0])
+        for _ in range(1200):
+            rec = recruitment.expected_recruits(m, s, np.array([400_000.0]), 0.01, 0.3, 0.0)
+            lost = m * 0.03
+            s = recruitment.renew_pool(s, np.array([2000.0]), 0.02, np.array([0.0])) - rec
+            m = m + rec - lost
+        ends.append(m[0])
+    assert ends[0] > 10 and abs(ends[0] - ends[1]) / ends[1] < 0.01
+
+
+def test_legitimacy_moves_toward_governance_and_harm_erodes_it():
+    up = recruitment.next_legitimacy(np.array([0.2]), np.array([0.6]), 0.1, np.array([0.0]), 0.01)
+    hurt = recruitment.next_legitimacy(np.array([0.2]), np.array([0.6]), 0.1, np.array([5.0]), 0.01)
+    assert 0.2 < up[0] < 0.6 and hurt[0] < up[0]
+
+
+# ----------------------------------------------------------------------------- attrition, forces
+def test_per_member_attrition_does_not_fall_as_members_grow():
+    """The hazard depends on operations and intelligence only: yield per operation rises with
+    members in proportion (no saturation)."""
+    h = attrition.member_hazard(np.array([20.0]), np.array([0.5]), np.array([0.8]))
+    members = np.array([50.0, 500.0, 5000.0])
+    yield_per_op = members * h / 20.0
+    np.testing.assert_allclose(yield_per_op / members, yield_per_op[0] / members[0])
+    assert attrition.member_hazard(np.array([0.0]), np.array([0.5]), np.array([0.8]))[0] == 0
+
+
+def test_yield_per_operation_is_on_centcoms_scale_at_100_members():
+    h = attrition.member_hazard(np.array([1.0]), np.array([1.0]), np.array([0.8]))
+    assert h[0] * 100 == pytest.approx(0.8, rel=0.01)
+
+
+def test_effort_rises_with_threat_within_surge_capacity_and_presence():
+    e = forces.effort(20.0, np.array([1.0, 10.0, 100.0, 10_000.0]), 10.0, 0.5, 3.0, 1.0)
+    assert np.all(np.diff(e[:3]) > 0) and e[1] == pytest.approx(20.0) and e[-1] == pytest.approx(60.0)
+    assert forces.effort(20.0, np.array([50.0]), 10.0, 0.0, 3.0, 1.0)[0] == pytest.approx(20.0)
+    assert forces.effort(20.0, np.array([50.0]), 10.0, 0.5, 3.0, 0.0)[0] == 0
+
+
+def test_effort_goes_where_attacks_were_seen_and_sums_to_the_total():
+    area = np.array([[1.0, 1.0, 0.0]])
+    out = forces.allocate(np.array([[10.0]]), area, np.array([[9.5, 0.0, 50.0]]))
+    assert out.sum() == pytest.approx(10.0) and out[0, 2] == 0 and out[0, 0] > out[0, 1]
 
 
 def test_intelligence_sources_combine_as_independent_detections():
-    mu = intelligence.combine(np.array([0.2, 0.0]), np.array([0.5, 0.0]), 0.1)
-    np.testing.assert_allclose(mu, [1 - 0.8 * 0.5 * 0.9, 0.1])
-
-
-def test_isr_falls_with_distance_and_without_active_bases():
+    assert forces.combine_intel(np.array([0.5]), np.array([0.5]))[0] == pytest.approx(0.75)
     hops = np.array([[0.0, 1.0, 2.0]])
-    full = intelligence.isr_coverage(np.array([1.0]), np.array([True]), hops, 0.5, 0.6)
-    np.testing.assert_allclose(full, [0.5, 0.3, 0.18])
-    off = intelligence.isr_coverage(np.array([1.0]), np.array([False]), hops, 0.5, 0.6)
-    assert (off == 0).all()
+    isr = forces.isr_coverage(np.array([[1.0]]), hops, np.array([[0.5]]), np.array([[0.5]]))
+    np.testing.assert_allclose(isr, [[0.5, 0.25, 0.125]])
 
 
-def test_more_intelligence_means_more_losses_and_less_civilian_harm():
-    effort, members = np.full(3, 20.0), np.full(3, 400.0)
-    low, harm_low = attrition.expected_losses(effort, np.full(3, 0.2), members, 30, 20, 300)
-    high, harm_high = attrition.expected_losses(effort, np.full(3, 0.6), members, 30, 20, 300)
-    assert (high > low).all() and (harm_high < harm_low).all()
-    none, _ = attrition.expected_losses(effort, np.full(3, 0.6), np.zeros(3), 30, 20, 300)
+# ----------------------------------------------------------------------------- attacks
+def test_hawkes_excitation_raises_the_long_run_rate_by_one_over_one_minus_alpha():
+    u = np.random.default_rng(1).random((4000, 200))
+    rates = []
+    for alpha in (0.0, 0.5):
+        x, total = np.zeros(200), np.zeros(200)
+        for t in range(4000):
+            lam = attacks.intensity(np.full(200, 100.0), 0.02, 1.0, 0.0, 0.0, 0.0, x, alpha)
+            n = draws.poisson(u[t], lam)
+            x = attacks.next_excitation(x, n, 0.5)
+            total += n
+        rates.append(total.mean() / 4000)
+    assert rates[1] / rates[0] == pytest.approx(2.0, rel=0.05)
+
+
+def test_scale_exponent_above_one_makes_big_networks_attack_more_per_member():
+    m = np.array([50.0, 200.0, 0.0])
+    per_member = attacks.intensity(m, 0.01, 1.5, 0.0, 0.0, 0.0, 0.0, 0.0) / np.maximum(m, 1)
+    assert per_member[1] > per_member[0] and per_member[2] == 0
+    flat = attacks.intensity(m, 0.01, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0) / np.maximum(m, 1)
+    assert flat[0] == pytest.approx(flat[1])
+
+
+def test_security_and_disruption_cut_attacks():
+    base = attacks.intensity(np.array([100.0]), 0.02, 1.0, np.array([0.0]), 0.0, 0.0, 0.0, 0.0)
+    cut = attacks.intensity(np.array([100.0]), 0.02, 1.0, np.array([0.5]), 0.0, 0.25, 0.0, 0.0)
+    assert cut[0] == pytest.approx(base[0] * 0.5 * 0.75)
+
+
+def test_severity_is_heavy_tailed_and_counts_every_attack():
+    u = np.random.default_rng(3).random((20_000, attacks.SEVERITY_SLOTS))
+    one = attacks.severity(np.ones((20_000, 1)), u, np.array(2.4))
+    assert one.min() >= 0 and np.percentile(one, 99.9) > 20 * np.median(one + 1)
+    none = attacks.severity(np.zeros((5, 1)), u[:5], np.array(2.4))
     assert (none == 0).all()
 
 
-def test_targeted_attrition_saturates_when_cells_are_scarce():
-    effort, intel = np.array([20.0]), np.array([0.8])
-    per_member = [attrition.expected_losses(effort, intel, np.array([m]), 30, 20, 300)[0][0] / m
-                  for m in (50.0, 500.0, 5000.0)]
-    assert per_member[0] > per_member[1] > per_member[2]
+# ----------------------------------------------------------------------------- camps, leadership
+def test_breakout_needs_weak_guards_and_isis_capacity():
+    h = camps.breakout_hazard
+    assert h(0.3, 0.01, 4.0, 500.0, 300.0) > h(0.9, 0.01, 4.0, 500.0, 300.0)
+    assert h(0.3, 0.01, 4.0, 500.0, 300.0) > h(0.3, 0.01, 4.0, 20.0, 300.0)
+    assert h(0.3, 0.01, 4.0, 0.0, 300.0) == 0
 
 
-def test_loss_allocation_keeps_zone_totals_and_never_exceeds_members():
-    zone = RNG.integers(0, 5, 300)
-    members = RNG.integers(0, 90, 300)
-    totals = np.bincount(zone, members, minlength=5).astype(np.int64)
-    zone_losses = (totals * RNG.random(5)).astype(np.int64)
-    out = attrition.allocate_to_cells(zone_losses, zone, members)
-    np.testing.assert_array_equal(np.bincount(zone, out, minlength=5), zone_losses)
-    assert (out >= 0).all() and (out <= members).all()
+def test_repatriation_never_exceeds_who_is_left():
+    np.testing.assert_array_equal(camps.repatriation(np.array([100.0, 1000.0]), 250.0), [100.0, 250.0])
 
 
-def test_hawkes_self_excitation_raises_the_long_run_rate():
-    base, memory, months = np.full(200, 2.0), 0.5, 120
-    means = []
-    for alpha in (0.0, 0.5):
-        x, total = np.zeros(200), 0
-        rng = np.random.default_rng(1)
-        for _ in range(months):
-            n = poisson_from_uniform(rng.random(200), attacks.intensity(base, x, alpha))
-            x = attacks.next_excitation(x, n, memory)
-            total += n.sum()
-        means.append(total / (200 * months))
-    assert means[0] == pytest.approx(2.0, rel=0.05)
-    assert means[1] == pytest.approx(2.0 / (1 - 0.5), rel=0.08)  # stationary mean mu / (1 - alpha)
+def test_disruption_jumps_at_a_strike_and_decays():
+    d = leadership.next_disruption(np.array([0.0]), np.array([1.0]), 0.3, 4.0)
+    later = leadership.next_disruption(d, np.array([0.0]), 0.3, 4.0)
+    assert d[0] == pytest.approx(0.3) and later[0] == pytest.approx(0.225)
 
 
-def test_security_cuts_the_base_attack_rate():
-    members = np.full(2, 500.0)
-    sec = attacks.security(np.array([0.0, 30.0]), 15)
-    rate = attacks.base_intensity(members, 1.0, sec, np.zeros(2))
-    assert rate[0] == pytest.approx(5.0) and rate[1] < rate[0] * 0.2
+# ----------------------------------------------------------------------------- politics, regimes
+def test_factions_revert_to_their_electoral_anchor():
+    t = np.array([0.6])
+    for _ in range(300):
+        goal = politics.tehran_goal(0.35, 0.4, 0.3, 0.5, 0.5, 0.2)
+        t, _ = politics.shift_to_tehran(t, 0.8 - t, 0.05 * (goal - t))
+    assert t[0] == pytest.approx(0.35 + 0.2 * (0.5 * 0.4 - 0.5 * 0.3), abs=1e-3)
 
 
-def test_recruitable_share_follows_epsteins_rule():
-    share = recruitment.recruitable_share(np.array([0.2, 0.8, 0.5, 0.5]),
-                                          np.array([0.0, 0.0, 0.0, 0.9]), 0.1)
-    assert share[0] > share[1]          # lower legitimacy, more grievance
-    assert share[2] > share[3]          # higher arrest risk deters
-    # exact for a = 0: P(H (1 - L) > T) = 1 - T / (1 - L)
-    assert share[0] == pytest.approx(1 - 0.1 / 0.8, abs=0.02)
+def test_regimes_have_hysteresis_and_fixed_thresholds():
+    nr = cooperation.next_regime
+    p, lim, d = cooperation.PARTNERSHIP, cooperation.LIMITED, cooperation.DETERIORATION
+    assert nr(np.array(lim), np.array(0.62), 0.25, 0.6, 0.05) == p
+    assert nr(np.array(p), np.array(0.57), 0.25, 0.6, 0.05) == p
+    assert nr(np.array(p), np.array(0.54), 0.25, 0.6, 0.05) == lim
+    assert nr(np.array(d), np.array(0.28), 0.25, 0.6, 0.05) == d
 
 
-def test_backlash_from_civilian_harm_lowers_legitimacy_then_decays():
-    b = recruitment.next_backlash(np.zeros(1), np.array([100.0]), 0.002, 0.1)
-    assert b[0] == pytest.approx(0.2)
-    assert recruitment.next_backlash(b, np.zeros(1), 0.002, 0.1)[0] == pytest.approx(0.18)
+def test_the_channel_floor_keeps_sharing_in_deterioration():
+    d = np.array(cooperation.DETERIORATION)
+    assert cooperation.intel_sharing(np.array(0.2), d, 0.3, 0.0) == 0
+    assert cooperation.intel_sharing(np.array(0.2), d, 0.3, 0.6) == pytest.approx(0.18)
+    capped = cooperation.expected_joint_operations(np.array(0.9), np.array(cooperation.PARTNERSHIP), 8, 3)
+    assert capped == 3
 
 
-def test_breakout_hazard_rises_as_guards_weaken():
-    hazards = [camps.breakout_hazard(g, 0.004, 4.0) for g in (1.0, 0.7, 0.3, 0.0)]
-    assert hazards == sorted(hazards) and hazards[0] == pytest.approx(1 - np.exp(-0.004))
-    assert camps.repatriation(100, 270) == 100
+def test_pipeline_advances_only_in_partnership_and_slips_in_deterioration():
+    stage, durations = np.array([[1.0]]), np.array([[6.0, 12.0, 12.0, 30.0]])
+    p_in = pipeline.advance_probability(stage, np.array([[True]]), durations, 0.0, 0.5)
+    p_out = pipeline.advance_probability(stage, np.array([[False]]), durations, 0.0, 0.5)
+    assert p_in[0, 0] == pytest.approx(1 / 12) and p_out[0, 0] == 0
+    down = pipeline.next_stage(stage, np.array([[0.9]]), np.array([[0.0]]), p_out, np.array([[True]]), 0.2)
+    assert down[0, 0] == 0
 
 
-def test_interdiction_at_one_route_displaces_flow_rather_than_ending_it():
-    cost = np.array([0.0, 0.5, 0.5])
-    p0 = smuggling.interdiction_probability(np.array([0.4, 0.1, 0.1]))
-    p1 = smuggling.interdiction_probability(np.array([1.5, 0.1, 0.1]))  # crack down on the crossing
-    s0, s1 = smuggling.route_shares(p0, cost, 3.0), smuggling.route_shares(p1, cost, 3.0)
-    assert s1[0] < s0[0] and (s1[1:] > s0[1:]).all()
-    f0 = smuggling.attempted_flow(100, s0, p0, 0.5)
-    f1 = smuggling.attempted_flow(100, s1, p1, 0.5)
-    # the crossing's risk more than doubled, yet total flow moves by under 5%: it went elsewhere
-    assert p1[0] > 2 * p0[0] and abs(f1 - f0) / f0 < 0.05
+# ----------------------------------------------------------------------------- smuggling, movement
+def test_interdiction_on_one_route_displaces_flow():
+    risk = np.array([0.1, 0.1, 0.1])
+    base = smuggling.route_shares(risk, np.zeros(3), 3.0)
+    pushed = smuggling.route_shares(np.array([0.8, 0.1, 0.1]), np.zeros(3), 3.0)
+    assert pushed[0] < base[0] and pushed[1] > base[1]
+    assert smuggling.attempted_flow(100.0, base, risk, 0.5) > smuggling.attempted_flow(100.0, base, risk + 0.5, 0.5)
 
 
-def test_pressure_on_every_route_cuts_total_flow():
-    cost = np.array([0.0, 0.5, 0.5])
-    hazard = np.array([0.4, 0.1, 0.1])
-    flows = []
-    for extra in (0.0, 0.4, 1.0):  # e.g. joint border coordination centres on all routes
-        p = smuggling.interdiction_probability(hazard + extra)
-        flows.append(smuggling.attempted_flow(100, smuggling.route_shares(p, cost, 3.0), p, 0.5))
-    assert flows[0] > flows[1] > flows[2]
-
-
-def test_cooperation_regimes_have_hysteresis():
-    low, high, h = 0.25, 0.6, 0.05
-    assert cooperation.initial_regime(0.61, low, high) == "partnership"
-    assert cooperation.next_regime("partnership", 0.57, low, high, h) == "partnership"
-    assert cooperation.next_regime("partnership", 0.54, low, high, h) == "limited"
-    assert cooperation.next_regime("limited", 0.57, low, high, h) == "limited"
-    assert cooperation.next_regime("deterioration", 0.29, low, high, h) == "deterioration"
-    assert cooperation.next_regime("deterioration", 0.31, low, high, h) == "limited"
-    assert cooperation.target(0.9, 0.1) == pytest.approx(0.3)
-    assert cooperation.next_index(0.95, 1.0, 0.5, 0.2) == 1.0
-
-
-def test_pipeline_advances_only_in_partnership_with_a_secure_route():
-    args = dict(security_min=0.15, base=0.2, turkey=0.5, turkey_drag=0.5, cost_drag=0.3)
-    assert pipeline.advance_probability("limited", 0.9, **args) == 0
-    assert pipeline.advance_probability("partnership", 0.1, **args) == 0
-    p = pipeline.advance_probability("partnership", 0.3, **args)
-    assert p == pytest.approx(0.2 * 0.75 * 0.7)
-    assert pipeline.advance_probability("partnership", 0.3, **{**args, "turkey": 1.0}) < p
-    assert pipeline.next_stage(2, "deterioration", 0.9, 0.01, 0.0, 0.1) == 1
-    assert pipeline.next_stage(4, "partnership", 0.0, 0.9, 1.0, 0.1) == 4
-
-
-def test_cells_move_to_neighbours_and_avoid_secured_zones():
-    nbr = np.array([[1, 2], [0, 0], [0, 0]])
-    mask = np.array([[True, True], [True, False], [True, False]])
-    cross = np.array([[False, True], [False, False], [True, False]])
-    zone = np.zeros(10_000, int)
-    u = np.random.default_rng(3).random((2, zone.size))
-    kw = dict(mobility=0.5, nbr=nbr, nbr_mask=mask, nbr_cross=cross, cross_weight=1.0,
-              aversion=3.0, hospitality=np.ones(3))
-    new = movement.destinations(zone, u[0], u[1], security=np.array([0.0, 0.0, 0.8]), **kw)
-    moved = new[new != 0]
-    assert abs(len(moved) / zone.size - 0.5) < 0.02
-    assert (moved == 1).mean() > 0.85   # zone 2 is secured: exp(-2.4) relative weight
-    fortified = movement.destinations(zone, u[0], u[1], security=np.zeros(3), **{**kw, "cross_weight": 0.1})
-    assert (fortified == 2).sum() < (movement.destinations(zone, u[0], u[1], security=np.zeros(3),
-                                                           **kw) == 2).sum()
+def test_movers_split_exactly_and_avoid_secure_neighbours():
+    from borderscen.space import border_map
+    zmap = border_map()
+    sec = np.zeros((1, zmap.n))
+    w = movement.neighbour_weights(zmap.nbr, zmap.nbr_mask, zmap.nbr_cross, np.array([[0.5]]),
+                                   zmap.hospitality, sec, np.array([[2.0]]))
+    movers = np.full((1, zmap.n), 37.0)
+    flows = movement.split(movers, w)
+    np.testing.assert_array_equal(flows.sum(-1), movers)
+    onehot = np.zeros((zmap.n, zmap.nbr.shape[1], zmap.n))
+    for z in range(zmap.n):
+        for d in range(zmap.nbr.shape[1]):
+            onehot[z, d, zmap.nbr[z, d]] = zmap.nbr_mask[z, d]
+    after = movement.apply(np.full((1, zmap.n), 100.0), flows, onehot)
+    assert after.sum() == 100.0 * zmap.n
+    secured = sec.copy()
+    secured[0, zmap.index["anbar_desert"]] = 0.9
+    w2 = movement.neighbour_weights(zmap.nbr, zmap.nbr_mask, zmap.nbr_cross, np.array([[0.5]]),
+                                    zmap.hospitality, secured, np.array([[2.0]]))
+    into_anbar = (zmap.nbr == zmap.index["anbar_desert"]) & zmap.nbr_mask
+    assert (w2[0][into_anbar] < w[0][into_anbar]).all()

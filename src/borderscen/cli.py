@@ -133,37 +133,74 @@ def cmd_reproduce(args) -> None:
 
 
 def cmd_validate(args) -> int:
-    from borderscen.analysis.validation import validate
-    table = validate(args.replications, args.seed, executor=args.executor or "process",
-                     workers=args.workers or 0)
-    rows = [{**r, "effect": f"{r['effect']:.4g}", "95% CI": f"[{r['ci_lo']:.4g}, {r['ci_hi']:.4g}]",
-             "result": "PASS" if r["passed"] else "FAIL"} for r in table.to_dict("records")]
-    print(table_text(rows, ["fact", "metric", "expected", "effect", "95% CI", "n_pairs", "result",
-                            "evidence"], {"metric": 28, "evidence": 30}))
-    failed = int((~table["passed"]).sum())
-    print(f"\n{len(table) - failed} of {len(table)} stylized facts reproduced "
-          f"({args.replications} paired replications each, common random numbers).")
+    """Hold-out scores against naive forecasts, then the stylized facts (on and switched off)."""
+    from borderscen.analysis.validation import holdout_scores, holdout_verdict, validate_facts
+    status = 0
+    if not args.facts_only:
+        scores = holdout_scores(args.replications_holdout, args.seed)
+        rows = [{"hold-out": r["id"], "channel": r["channel"], "period": r["period"],
+                 "observed": f"{r['observed']:.4g}",
+                 "model [90%]": f"{r['model_median']:.4g} [{r['model_q05']:.4g}, {r['model_q95']:.4g}]",
+                 "in 90%": "yes" if r["inside_90"] else "no", "CRPS model": f"{r['crps_model']:.3g}",
+                 "persistence": _num(r.get("crps_persistence")), "trend": _num(r.get("crps_trend"))}
+                for r in scores.to_dict("records")]
+        print("Hold-out record (2025-26; never used in calibration). CRPS: lower is better.\n")
+        print(table_text(rows, list(rows[0]) if rows else ["hold-out"], {"hold-out": 34}))
+        print("\n" + holdout_verdict(scores) + "\n")
+        if args.out:
+            scores.to_csv(Path(args.out).with_suffix(".holdout.csv"), index=False)
+    facts = validate_facts(args.replications, args.seed, with_switch_off=not args.no_switch_off)
+    rows = [{"fact": r["fact"], "mechanism": r["mechanism"], "switched off": "yes" if r["switched_off"] else "",
+             "estimate [95% CI]": f"{r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]",
+             "allowed": r["allowed"], "result": "holds" if r["holds"] else "fails"}
+            for r in facts.to_dict("records")]
+    print(table_text(rows, list(rows[0]), {"fact": 60, "mechanism": 30}))
+    on = facts[~facts["switched_off"]]
+    off = facts[facts["switched_off"]]
+    good = int(on["holds"].sum()) + int((~off["holds"]).sum())
+    print(f"\n{int(on['holds'].sum())} of {len(on)} facts hold; {int((~off['holds']).sum())} of "
+          f"{len(off)} fail with their mechanism switched off, as they must.")
+    if good < len(facts):
+        status = 1
     if args.out:
-        table.to_csv(args.out, index=False)
-    return 1 if failed else 0
+        facts.to_csv(args.out, index=False)
+    return status
+
+
+def _num(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and x != x) else f"{x:.3g}"
 
 
 def cmd_calibrate(args) -> None:
-    from borderscen.analysis.calibration import calibrate, write_calibrated
-    from borderscen.plots.analysis import calibration_fit
-    from borderscen.plots.style import save
-    cal = calibrate(args.samples, args.replications, args.accept, args.seed,
-                    executor=args.executor or "process", workers=args.workers or 0)
+    """ABC-SMC with pyabc on the 2022-24 record; resumable; optional install as the shipped sample."""
+    import json
+
+    import pandas as pd
+
+    from borderscen.analysis.calibration import calibrate, install, write_calibrated
+    pop, gens = (60, 3) if args.quick else (args.population, args.generations)
     out = Path(args.out)
-    path = write_calibrated(cal, out / "calibrated.toml")
-    cal.draws.to_csv(out / "abc_draws.csv", index=False)
-    post = cal.posterior()
-    post.to_csv(out / "posterior.csv")
-    save(*calibration_fit(cal.fit()), out / "calibration_fit", f"calibration@seed{args.seed}")
-    print(post.round(6).to_string())
-    print(f"\naccepted {len(cal.accepted)} of {len(cal.draws)} draws; wrote {path}, "
-          f"{out / 'calibration_fit.png'}")
-    print(cal.fit().drop(columns="evidence").round(3).to_string(index=False))
+    report = calibrate(out, population=pop, generations=gens, seed=args.seed,
+                       workers=args.workers or 2, resume=not args.fresh)
+    draws = pd.read_csv(out / "posterior.csv")
+    write_calibrated(draws, out / "calibrated.toml")
+    print(f"ABC-SMC: {report['generations']} generations of {report['population']}, "
+          f"{report['simulations']} simulations, acceptance {report['acceptance_rate']:.1%}, "
+          f"final ESS {report['effective_sample_size']:.0f}, wall {report['wall_s']:.0f} s; "
+          f"epsilon {report['epsilons'][1]:.3g} -> {report['epsilons'][-1]:.3g}\n")
+    rows = [{"parameter": k, "median": f"{v['median']:.4g}", "90% interval": f"[{v['q05']:.4g}, {v['q95']:.4g}]",
+             "prior": f"{v['kind']} [{v['prior'][0]:g}, {v['prior'][1]:g}]",
+             "width vs prior": f"{v['width_vs_prior']:.0%}"} for k, v in report["parameters"].items()]
+    print(table_text(rows, list(rows[0]), {}))
+    print(f"\n{len(report['targets'])} targets used; {len(report['targets_skipped'])} left out "
+          f"(reasons in {out / 'report.json'}).")
+    from borderscen.analysis.calibration import draw_figures
+    files = draw_figures(out, draws)
+    print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
+    if args.install:
+        path = install(out)
+        print(f"installed: {path} and posterior medians as registry defaults")
+    print(json.dumps({"wrote": [str(out / n) for n in ("posterior.csv", "report.json", "calibrated.toml")]}))
 
 
 def cmd_sensitivity(args) -> None:
@@ -237,22 +274,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"])
     p.set_defaults(func=cmd_reproduce)
 
-    p = sub.add_parser("validate", help="check the stylized facts from the sources (exit 1 if any fails)")
-    p.add_argument("--replications", type=int, default=40)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--executor", choices=["serial", "process", "dask"])
-    p.add_argument("--workers", type=int)
-    p.add_argument("--out", type=Path, help="also write the table as CSV")
+    p = sub.add_parser("validate", help="score the hold-out record against naive forecasts and check "
+                       "the stylized facts (exit 1 if a fact fails, or still holds with its mechanism off)")
+    p.add_argument("--replications", type=int, default=40, help="paired replications per fact arm")
+    p.add_argument("--replications-holdout", type=int, default=300,
+                   help="posterior predictive runs for the hold-out table")
+    p.add_argument("--seed", type=int, default=1, help="root seed")
+    p.add_argument("--facts-only", action="store_true", help="skip the hold-out table")
+    p.add_argument("--no-switch-off", action="store_true", help="skip the switched-off runs")
+    p.add_argument("--out", type=Path, help="also write the tables as CSV")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("calibrate", help="fit the free parameters to the sources' figures (ABC)")
-    p.add_argument("--samples", type=int, default=300, help="prior draws")
-    p.add_argument("--replications", type=int, default=3, help="runs per draw")
-    p.add_argument("--accept", type=float, default=0.1, help="share of draws accepted")
-    p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--executor", choices=["serial", "process", "dask"])
-    p.add_argument("--workers", type=int)
-    p.add_argument("--out", type=Path, default=Path("results/calibration"))
+    p = sub.add_parser("calibrate", help="fit the free parameters to the 2022-24 record (ABC-SMC, pyabc)")
+    p.add_argument("--population", type=int, default=300, help="particles per generation")
+    p.add_argument("--generations", type=int, default=10, help="most ABC-SMC generations")
+    p.add_argument("--quick", action="store_true", help="60 particles, 3 generations (minutes; for tests)")
+    p.add_argument("--seed", type=int, default=2022, help="root seed")
+    p.add_argument("--workers", type=int, help="processes (default 2)")
+    p.add_argument("--fresh", action="store_true", help="start afresh instead of resuming history.db")
+    p.add_argument("--install", action="store_true",
+                   help="ship the result: copy posterior.csv into the package, medians as defaults")
+    p.add_argument("--out", type=Path, default=Path("results/calibration"), help="output folder")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("sensitivity", help="Morris screening and Sobol indices (SALib)")

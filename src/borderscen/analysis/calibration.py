@@ -45,6 +45,8 @@ PRIORS = {
     "attack_rate_iraq": ("log", 0.001, 0.1),
     "attack_rate_syria": ("log", 0.001, 0.2),
     "attack_scale_exponent": ("uniform", 0.5, 2.5),
+    "security_scale": ("log", 1.0, 100.0),
+    "pool_initial_fill": ("uniform", 0.05, 1.0),
     "claim_probability": ("uniform", 0.05, 0.9),
     "official_detection_iraq": ("uniform", 0.2, 1.0),
     "assad_ct_decline_2024": ("uniform", 0.0, 0.95),
@@ -219,8 +221,8 @@ def summarise(history, problem: Problem, wall_s: float, population: int, seed: i
 
 def install(out: str | Path, registry_file: str | Path | None = None) -> Path:
     """Ship a calibration: copy its posterior sample into the package, set defaults to medians."""
-    from borderscen.posterior import posterior_path
     from borderscen.params import registry_path
+    from borderscen.posterior import posterior_path
 
     out = Path(out)
     draws = pd.read_csv(out / "posterior.csv")
@@ -237,3 +239,65 @@ def install(out: str | Path, registry_file: str | Path | None = None) -> Path:
             text[i] = f"default = {float(f'{med:.4g}')!r}"
     path.write_text("\n".join(text) + "\n")
     return target
+
+
+def write_calibrated(draws: pd.DataFrame, path: str | Path, note: str = "") -> Path:
+    """A TOML file of posterior medians (with 5-95% intervals) that a config can apply
+    (``[experiment].calibration``) instead of per-replication draws."""
+    reg = registry()
+    lines = ["# Calibrated parameter values (posterior medians, ABC-SMC).",
+             f"# Written by `borderscen calibrate`. {note}".rstrip(), "", "[parameters]"]
+    for name in draws.columns:
+        value = float(np.clip(np.median(draws[name]), reg[name].min, reg[name].max))
+        lines.append(f"{name} = {value:.6g}")
+    lines += ["", "# 5% and 95% posterior quantiles", "[uncertainty]"]
+    for name in draws.columns:
+        lo, hi = np.percentile(draws[name], [5, 95])
+        lines.append(f"{name} = [{lo:.6g}, {hi:.6g}]")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def load_calibrated(path: str | Path) -> dict[str, float]:
+    """Parameter values from a calibrated.toml, validated against the registry."""
+    from borderscen.errors import ConfigError, read_toml
+    from borderscen.params import make_params
+
+    data = read_toml(path)
+    if "parameters" not in data:
+        raise ConfigError(path, "parameters", None, "a calibration file needs a [parameters] table")
+    values = dict(data["parameters"])
+    make_params(values, where=path, prefix="parameters.")
+    return {k: float(v) for k, v in values.items()}
+
+
+def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, seed: int = 3):
+    """Baseline runs to ``months`` (default December 2026), one posterior row and seed each."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(draws), size=n, replace=len(draws) < n)
+    values = [{k: float(v) for k, v in draws.iloc[r].items()} for r in rows]
+    seeds = [int(s) for s in rng.integers(0, 2**62, size=n)]
+    scenario = build_scenario("baseline")
+    batch, _ = make_batch(scenario, seeds, months, parameters="median")
+    params = tuple({**p, **v} for p, v in zip(batch.params, values, strict=True))
+    batch = type(batch)(params=params, seeds=batch.seeds, months=months, schedule=batch.schedule,
+                        history_months=batch.history_months)
+    result = run_batch(batch)
+    return result.monthly, result.dates
+
+
+def draw_figures(out: str | Path, draws: pd.DataFrame, formats=("png",)) -> list[Path]:
+    """The fit figure (targets and hold-outs) and the posterior pair plot, with their CSVs."""
+    from borderscen.plots.calibration import calibration_fit, posterior_pairs
+    from borderscen.plots.style import save
+    from borderscen.record import holdouts
+
+    out = Path(out)
+    monthly, dates = posterior_predictive(draws)
+    fit, _ = comparable(targets())
+    held, _ = comparable(holdouts())
+    files = save(*calibration_fit(monthly, dates, fit, held), out / "calibration_fit", "calibration", formats)
+    files += save(*posterior_pairs(draws[list(PRIORS)], PRIORS), out / "posterior_pairs", "calibration", formats)
+    return files

@@ -13,9 +13,9 @@ from borderscen.mechanisms.cooperation import REGIMES
 
 DEFAULT_QUANTILES = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)  # median with 50/80/95% bands
 #: End-of-run outcomes shown by `borderscen summarize` and the end-state figure.
-END_STATE_METRICS = ("cum_attacks", "cum_attacks_reported", "final_isis_fighters",
-                     "cum_smuggling", "mean_cooperation", "months_partnership",
-                     "pipeline_operating")
+END_STATE_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "cum_attacks_tracked", "cum_casualties",
+                     "final_isis_members", "isis_growth", "resurgence", "mean_cooperation",
+                     "months_partnership", "final_pipeline_stage", "pipeline_operating")
 
 
 def _ok(runs: pd.DataFrame) -> pd.DataFrame:
@@ -34,7 +34,9 @@ def quantiles(ts: pd.DataFrame, output: str, q: Sequence[float] = DEFAULT_QUANTI
 
 
 def regime_probabilities(ts: pd.DataFrame, by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
-    """Share of runs in each regime per scenario and date."""
+    """Share of runs in each regime per scenario and date (from the new government's first month:
+    before December 2024 there is no Baghdad-Damascus relationship to classify)."""
+    ts = ts[ts["regime"] != "none"]
     counts = pd.crosstab([ts[b] for b in by], ts["regime"], normalize="index")
     for r in REGIMES:
         if r not in counts.columns:

@@ -177,7 +177,7 @@ def init_state(P: BatchParams, ctx: Context) -> State:
     legit_syria = P.legitimacy_syria_assad
     legit = np.where(ctx.is_syria, legit_syria, P.legitimacy_iraq)
     share = recruitment.recruitable_share(legit, np.zeros((R, Z)), P.activation_threshold)
-    pool = recruitment.pool_ceiling(ctx.at_risk, P.susceptible_fraction, share)
+    pool = P.pool_initial_fill * recruitment.pool_ceiling(ctx.at_risk, P.susceptible_fraction, share)
     zeros = np.zeros((R, 1))
     return State(
         members=members, pool=pool, excitation=np.zeros((R, Z)), seen=np.zeros((R, Z)),

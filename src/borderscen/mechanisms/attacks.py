@@ -25,7 +25,8 @@ def security(intel_led_ops: np.ndarray, scale: np.ndarray) -> np.ndarray:
 def intensity(members: np.ndarray, rate: np.ndarray, scale_exponent: np.ndarray, security_z: np.ndarray,
               boost: np.ndarray, disruption: np.ndarray, excitation: np.ndarray,
               branching: np.ndarray) -> np.ndarray:
-    capacity = members * (members / 100.0) ** (scale_exponent - 1.0)
+    scaled = np.divide(members, 100.0)
+    capacity = np.where(members > 0, members * np.power(np.maximum(scaled, 1e-9), scale_exponent - 1.0), 0.0)
     return rate * capacity * (1.0 - security_z) * (1.0 + boost) * (1.0 - disruption) + branching * excitation
 
 

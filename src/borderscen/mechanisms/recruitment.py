@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def arrest_probability(intel_led_ops: np.ndarray, members: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Epstein's a = 1 - exp(-k * cops / actives): intelligence-led operations per 100 members."""
     per_hundred = intel_led_ops / (members / 100.0 + 1.0)

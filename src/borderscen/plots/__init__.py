@@ -14,9 +14,9 @@ from borderscen.plots.style import save
 
 __all__ = ["draw_standard_figures", "fans", "regimes", "distributions", "maps"]
 
-#: Monthly reported attacks above which the threshold-risk figure counts a month as severe:
-#: about twice the 2024 tempo (>153 in six months, evidence attacks-2024h1).
-DEFAULT_THRESHOLD = 50
+#: ISIS members above which the threshold-risk figure counts a resurgence: about half again the
+#: strongest 2022-24 fighter estimate (the UN's 3,000-5,000 at end-2023; target fighters-un-2023-12).
+DEFAULT_THRESHOLD = 6000
 
 
 def series_view(results):

@@ -15,9 +15,9 @@ from borderscen.plots.style import apply_style, label, scenario_colours, scenari
 STAGE_NAMES = ("0 closed", "1 agreement", "2 financing", "3 rehabilitation", "4 operating")
 STAGE_COLOURS = ("#DDDDDD", "#B3CDE3", "#6497B1", "#005B96", "#009E73")
 
-END_METRICS = ("cum_attacks", "final_isis_fighters", "cum_smuggling")
-DIFF_METRICS = ("cum_attacks", "cum_attacks_anbar_nineveh", "final_isis_fighters", "cum_smuggling",
-                "mean_cooperation")
+END_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation")
+DIFF_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "cum_casualties",
+                "cum_smuggling", "mean_cooperation", "months_partnership")
 
 
 def end_state(runs: pd.DataFrame, metrics: Sequence[str] = END_METRICS,

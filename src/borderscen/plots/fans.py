@@ -11,7 +11,7 @@ from borderscen.analysis.summaries import quantiles, threshold_probability
 from borderscen.plots.style import apply_style, date_axis, label, scenario_colours, scenario_order
 
 BANDS = ((0.025, 0.975, 0.0), (0.1, 0.9, 0.14), (0.25, 0.75, 0.26))  # 95 (lines), 80, 50%
-DEFAULT_FAN_OUTPUTS = ("attacks_reported", "isis_fighters", "cooperation", "smuggling_flow")
+DEFAULT_FAN_OUTPUTS = ("attacks_tracked_iraq", "attacks_tracked_syria", "isis_members", "cooperation")
 
 
 def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] = DEFAULT_FAN_OUTPUTS,
@@ -54,7 +54,7 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] = DEFAULT_FAN_OUTPUTS,
     return fig, pd.concat(tables, ignore_index=True)
 
 
-def threshold_risk(ts: pd.DataFrame, output: str = "attacks_reported", threshold: float = 40,
+def threshold_risk(ts: pd.DataFrame, output: str = "isis_members", threshold: float = 4000,
                    scenarios: Sequence[str] | None = None):
     """Probability over time that a monthly output exceeds a threshold, with 95% intervals."""
     apply_style()

@@ -16,30 +16,40 @@ import pandas as pd  # noqa: E402
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 #: Fixed colours for the source scenarios and regimes, so every figure agrees.
-SCENARIO_COLOURS = {"baseline": "#000000", "partnership": "#009E73", "limited": "#0072B2",
-                    "deterioration": "#D55E00"}
+SCENARIO_COLOURS = {"baseline": "#000000", "cohesive_baghdad": "#009E73", "covert_channel": "#0072B2",
+                    "tehran_ascendant": "#D55E00"}
 REGIME_COLOURS = {"deterioration": "#D55E00", "limited": "#56B4E9", "partnership": "#009E73"}
 #: Human labels and units of outputs used in figures.
 LABELS = {
-    "attacks_reported": ("Reported ISIS attacks", "attacks / month"),
     "attacks_iraq": ("ISIS attacks in Iraq (true)", "attacks / month"),
     "attacks_syria": ("ISIS attacks in Syria (true)", "attacks / month"),
-    "isis_fighters": ("ISIS members", "members"),
+    "attacks_tracked_iraq": ("ISIS attacks in Iraq, as a tracker counts them", "attacks / month"),
+    "attacks_tracked_syria": ("ISIS attacks in Syria, as a tracker counts them", "attacks / month"),
+    "attacks_claimed_iraq": ("ISIS-claimed attacks in Iraq", "attacks / month"),
+    "attacks_claimed_syria": ("ISIS-claimed attacks in Syria", "attacks / month"),
+    "isis_members": ("ISIS members (Iraq + Syria)", "members"),
+    "isis_members_iraq": ("ISIS members in Iraq", "members"),
+    "isis_members_syria": ("ISIS members in Syria", "members"),
     "cooperation": ("Baghdad-Damascus cooperation", "index (0-1)"),
     "smuggling_flow": ("Smuggling flow, Deir ez-Zor - Anbar", "shipments / month (index)"),
     "interdictions": ("Interdicted shipments", "shipments / month (index)"),
     "joint_operations": ("Joint Baghdad-Damascus operations", "operations / month"),
     "iran_influence": ("Iranian influence", "index (0-1)"),
-    "faction_balance": ("Pragmatic share of Shia camps in Baghdad", "share"),
+    "tehran_camp": ("Weight of the Tehran-aligned camp in Baghdad", "share"),
     "camp_population": ("Camp population (al-Hol + Roj)", "persons"),
     "us_troops_iraq": ("US troops in Iraq", "troops"),
-    "cum_attacks": ("Cumulative ISIS attacks (true)", "attacks"),
-    "cum_attacks_reported": ("Cumulative reported attacks", "attacks"),
-    "final_isis_fighters": ("ISIS members at horizon", "members"),
-    "cum_smuggling": ("Cumulative smuggling flow", "shipments (index)"),
-    "mean_cooperation": ("Mean cooperation index", "index (0-1)"),
-    "months_partnership": ("Months in partnership", "months"),
-    "cum_attacks_anbar_nineveh": ("Cumulative attacks, Anbar + Nineveh deserts", "attacks"),
+    "us_troops_syria": ("US troops in Syria", "troops"),
+    "cum_attacks": ("Attacks, branch to horizon (true)", "attacks"),
+    "cum_attacks_iraq": ("Attacks in Iraq, branch to horizon", "attacks"),
+    "cum_attacks_syria": ("Attacks in Syria, branch to horizon", "attacks"),
+    "cum_attacks_tracked": ("Tracked attacks, branch to horizon", "attacks"),
+    "cum_attacks_desert": ("Attacks in the desert zones, branch to horizon", "attacks"),
+    "cum_casualties": ("Casualties of attacks, branch to horizon", "people"),
+    "final_isis_members": ("ISIS members at the horizon", "members"),
+    "isis_growth": ("ISIS members at the horizon / at the branch", "ratio"),
+    "cum_smuggling": ("Smuggling flow, branch to horizon", "shipments (index)"),
+    "mean_cooperation": ("Mean cooperation index after the branch", "index (0-1)"),
+    "months_partnership": ("Months in partnership after the branch", "months"),
 }
 
 
