@@ -1,0 +1,102 @@
+"""Figures of exploration: response curves of a sweep, PRIM's trade-off curve and box limits,
+and the ranking of policies by robustness. Each returns (figure, data)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from borderscen.plots.style import OKABE_ITO, apply_style, label, scenario_colours, scenario_order
+
+
+def response_curve(curve: pd.DataFrame, metric: str, parameter: str):
+    """Median and 80% band of a run-level metric against a swept parameter, one line per
+    scenario (``curve`` from :func:`borderscen.analysis.sweeps.response_curve`)."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    names = scenario_order(curve)
+    colours = scenario_colours(names)
+    band = [c for c in curve.columns if c.startswith("q") and c != "q0.5"]
+    lo, hi = (band[0], band[-1]) if len(band) >= 2 else (None, None)
+    for sc in names:
+        d = curve[curve["scenario"].astype(str) == sc].sort_values(parameter)
+        if lo:
+            ax.fill_between(d[parameter], d[lo], d[hi], color=colours[sc], alpha=0.18, lw=0)
+        ax.plot(d[parameter], d["q0.5"], marker="o", ms=3.5, color=colours[sc], label=sc)
+    title, unit = label(metric)
+    ax.set_xlabel(parameter)
+    ax.set_ylabel(f"{title}" + (f" ({unit})" if unit else ""))
+    span = f"{lo[1:]}-{hi[1:]} quantile band" if lo else ""
+    ax.set_title(f"{title} against {parameter}: median and {span}", fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig, curve
+
+
+def prim_tradeoff(trajectory: pd.DataFrame, chosen: int | None = None):
+    """PRIM's peeling trajectory: density against coverage, coloured by restricted dimensions."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    sc = ax.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"],
+                    cmap="viridis", s=22, zorder=3)
+    ax.plot(trajectory["coverage"], trajectory["density"], color="#999999", lw=0.8, zorder=2)
+    if chosen is not None:
+        r = trajectory.iloc[chosen]
+        ax.scatter([r["coverage"]], [r["density"]], s=120, facecolors="none",
+                   edgecolors="#D55E00", lw=1.8, zorder=4, label=f"chosen box {chosen}")
+        ax.legend(frameon=False, loc="lower left")
+    fig.colorbar(sc, ax=ax, label="restricted dimensions")
+    ax.set_xlabel("coverage (share of cases of interest inside the box)")
+    ax.set_ylabel("density (share of runs in the box that are cases)")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Scenario discovery (PRIM): peeling trajectory", fontsize=10)
+    fig.tight_layout()
+    return fig, trajectory
+
+
+def box_limits(limits: pd.DataFrame):
+    """The chosen box's limits on each restricted dimension, normalised to the sampled range,
+    with quasi-p-values (``limits`` from :func:`borderscen.analysis.discovery.prim`)."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.55 * max(len(limits), 1)))
+    for i, (_, r) in enumerate(limits.iterrows()):
+        ax.plot([0, 1], [i, i], color="#CCCCCC", lw=6, solid_capstyle="butt")
+        if r["kind"] == "numeric":
+            span = (r["range_max"] - r["range_min"]) or 1.0
+            a, b = (r["min"] - r["range_min"]) / span, (r["max"] - r["range_min"]) / span
+            ax.plot([a, b], [i, i], color=OKABE_ITO[0], lw=6, solid_capstyle="butt")
+            ax.text(a, i + 0.28, f"{r['min']:.3g}", ha="center", fontsize=7)
+            ax.text(b, i + 0.28, f"{r['max']:.3g}", ha="center", fontsize=7)
+        else:
+            ax.text(0.5, i + 0.28, str(r["values"]), ha="center", fontsize=7)
+        ax.text(1.04, i, f"qp {r['qp']:.2g}" if pd.notna(r["qp"]) else "", va="center", fontsize=8)
+    ax.set_yticks(range(len(limits)), limits["dimension"])
+    ax.set_xticks([0, 1], ["sampled min", "sampled max"])
+    ax.set_xlim(-0.05, 1.2)
+    ax.set_ylim(-0.6, len(limits) - 0.2)
+    ax.grid(False)
+    ax.set_title("Box limits (blue) within the sampled ranges (grey)", fontsize=10)
+    fig.tight_layout()
+    return fig, limits
+
+
+def robustness_ranking(table: pd.DataFrame):
+    """Policies ranked by satisficing robustness (bars) with their maximum regret (dots)."""
+    apply_style()
+    t = table.sort_values("robustness")
+    fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.45 * len(t)))
+    y = np.arange(len(t))
+    ax.barh(y, t["robustness"], color=OKABE_ITO[2], label="share of futures meeting the criteria")
+    ax.set_yticks(y, t["policy"])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("satisficing robustness")
+    if "max_regret" in t.columns:
+        ax2 = ax.twiny()
+        ax2.plot(t["max_regret"], y, "o", color=OKABE_ITO[3], label="maximum regret")
+        ax2.set_xlabel(f"maximum regret ({t['regret_metric'].iloc[0]})", color=OKABE_ITO[3])
+        ax2.grid(False)
+    ax.set_title("Policies ranked by robustness across futures", fontsize=10, pad=30)
+    fig.tight_layout()
+    return fig, table

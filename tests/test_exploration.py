@@ -1,0 +1,159 @@
+"""Issue 14: sweeps split by design point, levers and policies, scenario discovery, robustness,
+the EMA Workbench client, the builder and given-data sensitivity. Tiny experiments throughout."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from borderscen.errors import ConfigError
+from borderscen.experiments import run_experiment
+from borderscen.experiments.config import parse_config
+from borderscen.scenarios import preset_names
+
+OTHER = next(p for p in preset_names() if p != "baseline")
+
+GRID = textwrap.dedent(f"""
+    [experiment]
+    name = "grid"
+    replications = 4
+    horizon_months = 4
+    seed = 3
+    executor = "serial"
+    [[scenarios]]
+    preset = "baseline"
+    [[scenarios]]
+    preset = "{OTHER}"
+    [sweep]
+    method = "grid"
+    [sweep.parameters]
+    iran_pressure = [0.25, 0.5]
+""")
+
+POLICIES = textwrap.dedent("""
+    [experiment]
+    name = "policies"
+    replications = 3
+    horizon_months = 5
+    seed = 11
+    executor = "serial"
+    [[scenarios]]
+    preset = "baseline"
+    [sweep]
+    method = "lhs"
+    samples = 12
+    [sweep.parameters]
+    tehran_camp_initial = { min = 0.25, max = 0.55 }
+    iran_pressure = { min = 0.1, max = 0.9 }
+    [sweep.policies.status_quo]
+    [sweep.policies.surge]
+    iraq_ct_ops_per_month = 90
+    repatriation_per_month = 800
+    [sweep.policies.withdraw]
+    iraq_ct_ops_per_month = 10
+    transition_delay_months = 0
+""")
+
+
+def _toml(text: str) -> dict:
+    import tomllib
+    return tomllib.loads(text)
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grid") / "results"
+    return run_experiment(parse_config(_toml(GRID)), out=out, progress=False)
+
+
+@pytest.fixture(scope="module")
+def policy_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("policies") / "results"
+    return run_experiment(parse_config(_toml(POLICIES)), out=out, progress=False)
+
+
+# ------------------------------------------------------------------ 1. sweeps
+def test_design_has_readable_labels(grid):
+    d = grid.design
+    assert list(d["label"]) == ["iran_pressure = 0.25", "iran_pressure = 0.5"]
+    assert list(d["iran_pressure"]) == [0.25, 0.5]
+
+
+def test_summaries_split_by_point_not_pooled(grid):
+    reps = grid.manifest["counts"]["replications"]
+    q = grid.sweep_quantiles("cooperation")
+    assert set(q["point"]) == {0, 1}
+    assert (q["n"] == reps).all()  # one value per replication, never two points pooled
+    probs = grid.sweep_regime_probabilities()
+    regimes = [c for c in probs.columns if c not in ("scenario", "point", "label", "date")]
+    assert np.allclose(probs[regimes].sum(axis=1), 1.0)
+    table = grid.sweep_summary(["cum_attacks", "mean_cooperation"])
+    assert len(table.columns) == 2 * 2
+    assert "baseline | iran_pressure = 0.25" in table.columns
+    long = grid.sweep_summary(["cum_attacks"], wide=False)
+    assert len(long) == 4 and (long["n"] == reps).all()
+
+
+def test_point_differences_are_paired_by_seed(grid):
+    runs = grid.runs
+    # common random numbers: replication r has the same seed at every point and scenario
+    assert (runs.groupby("replication")["seed"].nunique() == 1).all()
+    diff = grid.point_differences("cum_attacks", reference="iran_pressure = 0.25")
+    assert len(diff) == 2 and (diff["n_pairs"] == 4).all() and diff["lo"].notna().all()
+    for _, row in diff.iterrows():
+        sc = runs[runs["scenario"] == row["scenario"]]
+        a = sc[sc["point"] == 1].set_index("seed")["cum_attacks"]
+        b = sc[sc["point"] == 0].set_index("seed")["cum_attacks"]
+        assert row["mean_diff"] == pytest.approx((a - b.loc[a.index]).mean())
+        assert row["lo"] <= row["mean_diff"] <= row["hi"]
+    with pytest.raises(ValueError, match="no design point"):
+        grid.point_differences("cum_attacks", reference="nope = 1")
+
+
+def test_response_curve_one_line_per_scenario(grid, tmp_path):
+    from borderscen.plots.exploration import response_curve
+    from borderscen.plots.style import save
+    curve = grid.response_curve("cum_attacks", "iran_pressure")
+    assert len(curve) == 2 * 2 and curve["q0.5"].notna().all()
+    runs = grid.runs
+    expect = runs[(runs["scenario"] == "baseline") & (runs["point"] == 1)]["cum_attacks"].median()
+    got = curve[(curve["scenario"] == "baseline") & (curve["iran_pressure"] == 0.5)]["q0.5"]
+    assert got.item() == pytest.approx(expect)
+    files = save(*response_curve(curve, "cum_attacks", "iran_pressure"),
+                 tmp_path / "curve", grid.id)
+    assert all(f.stat().st_size > 0 for f in files)
+
+
+# ------------------------------------------------------------------ 2. levers and policies
+def test_lever_roles_fall_back_to_default_list():
+    from borderscen import levers
+    assert levers.role("iraq_ct_ops_per_month") == "lever"
+    assert levers.role("tehran_camp_initial") == "uncertainty"
+    assert set(levers.DEFAULT_LEVERS) <= set(levers.levers())
+    assert not set(levers.levers()) & set(levers.uncertainties())
+
+
+def test_policy_design_crosses_futures_with_policies(policy_results):
+    d = policy_results.design
+    assert len(d) == 3 * 12
+    assert list(d["policy"].unique()) == ["status_quo", "surge", "withdraw"]
+    # every policy meets the same futures: identical uncertainty values per future
+    per_future = d.groupby("future")[["tehran_camp_initial", "iran_pressure"]].nunique()
+    assert (per_future == 1).all().all()
+    surge = d[d["policy"] == "surge"]
+    assert (surge["iraq_ct_ops_per_month"] == 90).all()
+    assert surge["label"].str.startswith("policy = surge, ").all()
+
+
+@pytest.mark.parametrize("extra, key", [
+    ("[sweep.policies.a]\nirak_ct_ops_per_month = 3\n", "sweep.policies.a.irak_ct_ops_per_month"),
+    ("[sweep.policies.a]\niran_pressure = 0.3\n", "sweep.policies.a.iran_pressure"),
+    ("[sweep.policies.a]\niraq_ct_ops_per_month = -4\n", "sweep.policies.a.iraq_ct_ops_per_month"),
+])
+def test_bad_policies_are_named(extra, key):
+    text = POLICIES.split("[sweep.policies.status_quo]")[0] + extra
+    with pytest.raises(ConfigError) as err:
+        parse_config(_toml(text), where="p.toml")
+    assert key in str(err.value) and "p.toml" in str(err.value)
