@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from borderscen.errors import ConfigError
@@ -157,3 +158,110 @@ def test_bad_policies_are_named(extra, key):
     with pytest.raises(ConfigError) as err:
         parse_config(_toml(text), where="p.toml")
     assert key in str(err.value) and "p.toml" in str(err.value)
+
+
+# ------------------------------------------------------------------ 3. scenario discovery
+def test_where_is_parsed_not_evaluated():
+    from borderscen.analysis.discovery import WhereError, where_mask
+    df = pd.DataFrame({"a": [1, 2, 3, 4], "r": ["x", "y", "x", "z"]})
+    assert list(where_mask(df, "a > 1 and r == 'x'")) == [False, False, True, False]
+    assert list(where_mask(df, "r in ['y', 'z'] or not a < 4")) == [False, True, False, True]
+    assert list(where_mask(df, "1 < a <= 3")) == [False, True, True, False]
+    for bad in ("__import__('os').system('true')", "a.real > 1", "a >", "b > 1"):
+        with pytest.raises(WhereError):
+            where_mask(df, bad)
+
+
+def _synthetic(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({"x1": rng.uniform(0, 1, n), "x2": rng.uniform(0, 1, n),
+                      "x3": rng.uniform(0, 1, n)})
+    return x, ((x["x1"] > 0.7) & (x["x2"] < 0.3)).to_numpy()
+
+
+def test_prim_recovers_a_known_box_and_says_it_plainly():
+    from borderscen.analysis.discovery import prim
+    x, y = _synthetic()
+    found = prim(x, y, case="collapse", box="last")
+    lim = found.limits.set_index("dimension")
+    assert set(lim.index) == {"x1", "x2"}  # x3 is irrelevant and left free
+    assert lim.loc["x1", "min"] == pytest.approx(0.7, abs=0.05)
+    assert lim.loc["x2", "max"] == pytest.approx(0.3, abs=0.05)
+    assert (lim["qp"] < 0.05).all()
+    assert found.density > 0.9 and found.coverage > 0.8
+    assert found.rule.startswith(f"collapse in {found.density:.0%} of runs when x1 above")
+    assert "x2 below" in found.rule and f"holds {found.coverage:.0%} of all collapse" in found.rule
+    traj = found.trajectory
+    assert traj["coverage"].iloc[0] == 1.0 and traj["density"].iloc[0] == pytest.approx(y.mean())
+
+
+def test_cart_finds_the_same_region():
+    from borderscen.analysis.discovery import cart
+    x, y = _synthetic(seed=1)
+    found = cart(x, y, case="collapse")
+    lim = found.limits.set_index("dimension")
+    assert {"x1", "x2"} <= set(lim.index)
+    assert found.density > 0.9
+    assert lim.loc["x1", "min"] == pytest.approx(0.7, abs=0.05)
+
+
+def test_discover_on_results_is_consistent_with_the_runs(policy_results):
+    runs = policy_results.runs.merge(policy_results.design[["point", "policy"]], on="point")
+    cut = float(runs["cum_attacks"].quantile(0.7))
+    found = policy_results.discover(f"cum_attacks > {cut}")
+    assert found.n_runs == len(runs) and found.n_cases == int((runs["cum_attacks"] > cut).sum())
+    inside = pd.Series(True, index=runs.index)
+    for _, r in found.limits.iterrows():  # recount the box from its limits
+        col = runs[r["dimension"]]
+        inside &= (col.astype(str).isin(r["values"]) if r["kind"] == "categorical"
+                   else col.between(r["min"], r["max"]))
+    cases = runs["cum_attacks"] > cut
+    assert found.density == pytest.approx(cases[inside].mean())
+    assert found.coverage == pytest.approx(cases[inside].sum() / cases.sum())
+    assert found.density >= found.base_rate
+
+
+def test_cli_discover(policy_results, capsys, tmp_path):
+    from borderscen.cli import main
+    cut = float(policy_results.runs["cum_attacks"].median())
+    assert main(["discover", str(policy_results.root), "--where", f"cum_attacks > {cut}",
+                 "--figures", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"cum_attacks > {cut} in " in out and (tmp_path / "discovery_prim_tradeoff.png").exists()
+    assert main(["discover", str(policy_results.root), "--where", "nonsense >"]) == 2
+    assert "not a readable condition" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ 4. robustness
+def test_robustness_and_regret(policy_results):
+    from borderscen.analysis.robustness import regret_table
+    table = policy_results.robustness(criteria="mean_cooperation > 0.3", regret_metric="cum_attacks")
+    assert list(table["rank"]) == [1, 2, 3] and set(table["policy"]) == {"status_quo", "surge",
+                                                                          "withdraw"}
+    assert (table["n_futures"] == 12 * 3).all()
+    runs = policy_results.runs.merge(policy_results.design[["point", "policy"]], on="point")
+    for _, r in table.iterrows():
+        mine = runs[runs["policy"] == r["policy"]]
+        assert r["robustness"] == pytest.approx((mine["mean_cooperation"] > 0.3).mean())
+        assert r["lo"] <= r["robustness"] <= r["hi"]
+    assert table["robustness"].is_monotonic_decreasing
+    regret = regret_table(policy_results, "cum_attacks")
+    assert len(regret) == 12 * 3 and (regret >= 0).all().all()
+    assert (regret.min(axis=1) == 0).all()  # some policy is the best in every future
+    assert table.set_index("policy")["max_regret"].to_dict() == pytest.approx(
+        regret.max().to_dict())
+
+
+def test_robustness_needs_policies(grid):
+    with pytest.raises(ValueError, match="no policies"):
+        grid.robustness()
+
+
+def test_cli_robustness(policy_results, capsys, tmp_path):
+    from borderscen.cli import main
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(POLICIES)
+    assert main(["robustness", str(cfg), "--out", str(policy_results.root), "--quiet",
+                 "--figures", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "criteria: " in out and "surge" in out and (tmp_path / "robustness.png").exists()
