@@ -265,3 +265,74 @@ def test_cli_robustness(policy_results, capsys, tmp_path):
                  "--figures", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "criteria: " in out and "surge" in out and (tmp_path / "robustness.png").exists()
+
+
+# ------------------------------------------------------------------ 5. EMA Workbench client
+def _ema_model(**kw):
+    import borderscen.ema as bsema
+    return bsema.model(uncertainties=["tehran_camp_initial", "iran_pressure"],
+                       levers=["iraq_ct_ops_per_month"], presets=["baseline", OTHER],
+                       outcomes=["cum_attacks", "mean_cooperation"], replications=2,
+                       horizon_months=3, root_seed=5, **kw)
+
+
+def _check_against_runner(ex, out):
+    """Each EMA experiment x replication equals the batch runner's run with the CRN seed."""
+    from borderscen.experiments.runner import run_one
+    from borderscen.model import DEFAULT_START
+    from borderscen.randomness import run_seed
+    from borderscen.scenarios import build_scenario
+    for i in (0, len(ex) - 1):
+        row = ex.iloc[i]
+        params = {k: float(row[k]) for k in ("tehran_camp_initial", "iran_pressure",
+                                             "iraq_ct_ops_per_month")}
+        for r in range(2):
+            try:
+                summary = run_one(build_scenario(str(row["preset"]), params), run_seed(5, r), 3,
+                                  DEFAULT_START).summary
+            except ConfigError:
+                assert out["valid"][i, r] == 0 and np.isnan(out["cum_attacks"][i, r])
+                continue
+            assert out["valid"][i, r] == 1
+            assert out["cum_attacks"][i, r] == summary["cum_attacks"]
+
+
+def test_ema_model_sequential_uses_registry_and_crn_seeds():
+    import ema_workbench as ema
+    m = _ema_model()
+    assert {u.name for u in m.uncertainties} == {"tehran_camp_initial", "iran_pressure", "preset"}
+    assert {lv.name for lv in m.levers} == {"iraq_ct_ops_per_month"}
+    unc = {u.name: u for u in m.uncertainties}
+    assert (unc["iran_pressure"].lower_bound, unc["iran_pressure"].upper_bound) == (0, 1)
+    with ema.SequentialEvaluator(m) as ev:
+        ex, out = ev.perform_experiments(scenarios=3, policies=2)
+    assert len(ex) == 6 and out["cum_attacks"].shape == (6, 2)
+    _check_against_runner(ex, out)
+
+
+@pytest.mark.slow
+def test_ema_model_multiprocessing():
+    import ema_workbench as ema
+    m = _ema_model()
+    with ema.MultiprocessingEvaluator(m, n_processes=2) as ev:
+        ex, out = ev.perform_experiments(scenarios=2, policies=1)
+    assert out["cum_attacks"].shape == (2, 2)
+    _check_against_runner(ex, out)
+
+
+def test_ema_invalid_combination_does_not_abort():
+    from borderscen.ema import run_model
+    bad = run_model(1, preset="baseline", horizon_months=2, outputs=("cum_attacks",),
+                    tehran_camp_initial=0.9, pragmatic_camp_initial=0.5)
+    assert bad["valid"] == 0 and np.isnan(bad["cum_attacks"])
+
+
+def test_results_to_ema_feeds_ema_analysis(policy_results):
+    from ema_workbench.analysis import prim as ema_prim
+    ex, out = policy_results.to_ema()
+    n = policy_results.manifest["counts"]["succeeded"]
+    assert len(ex) == n and all(len(v) == n for v in out.values())
+    assert {"tehran_camp_initial", "iran_pressure", "policy", "seed"} <= set(ex.columns)
+    y = out["cum_attacks"] > np.median(out["cum_attacks"])
+    box = ema_prim.Prim(ex[["tehran_camp_initial", "iran_pressure", "policy"]], y).find_box()
+    assert box.peeling_trajectory["coverage"].iloc[0] == 1.0
