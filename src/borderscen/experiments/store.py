@@ -232,6 +232,10 @@ class Results:
         from borderscen.builder import to_xarray
         return to_xarray(self, **kw)
 
+    def given_data_sensitivity(self, outputs, method: str = "pawn", **kw) -> pd.DataFrame:
+        from borderscen.analysis.given_data import given_data_indices
+        return given_data_indices(self.runs, self.manifest["swept"], outputs, method, **kw)
+
 
 def load_results(root: str | Path) -> Results:
     return Results(root)
