@@ -398,3 +398,26 @@ def test_given_data_on_results(policy_results):
     t = policy_results.given_data_sensitivity(["cum_attacks", "mean_cooperation"])
     assert set(t["parameter"]) == {"tehran_camp_initial", "iran_pressure"}
     assert t["value"].between(0, 1).all()
+
+
+# ------------------------------------------------------------------ 8. the notebook
+@pytest.mark.slow
+def test_exploration_notebook_executes(repo_root, monkeypatch):
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+    monkeypatch.setenv("BORDERSCEN_SMALL", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    path = repo_root / "notebooks" / "04_exploration.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
+        "commit notebooks without outputs"
+    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=dict(os.environ))
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "of runs when" in text or "no region of the inputs" in text  # the plain-language rule
