@@ -421,3 +421,15 @@ def test_exploration_notebook_executes(repo_root, monkeypatch):
     assert not errors
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "of runs when" in text or "no region of the inputs" in text  # the plain-language rule
+
+
+def test_sweep_figures_and_shipped_policy_config(grid, tmp_path, repo_root):
+    from borderscen.experiments import load_config
+    from borderscen.experiments.design import expand
+    from borderscen.plots.exploration import sweep_figures
+    files = sweep_figures(grid, tmp_path, ["cum_attacks", "no_such_metric"])
+    assert [f.name for f in files] == ["response_cum_attacks_vs_iran_pressure.png",
+                                       "response_cum_attacks_vs_iran_pressure.csv"]
+    cfg = load_config(repo_root / "experiments" / "explore" / "robust_policies.toml")
+    points, runs = expand(cfg)
+    assert len(points) == len(cfg.sweep.policies) * cfg.sweep.samples

@@ -100,3 +100,23 @@ def robustness_ranking(table: pd.DataFrame):
     ax.set_title("Policies ranked by robustness across futures", fontsize=10, pad=30)
     fig.tight_layout()
     return fig, table
+
+
+def sweep_figures(results, out_dir, metrics, formats=("png",), max_parameters: int = 4):
+    """Response curves of each metric against each swept parameter (up to ``max_parameters``)
+    of a sweep; nothing for a batch without one. Returns the files written."""
+    from pathlib import Path
+
+    from borderscen.plots.style import save
+    swept = list(results.manifest.get("swept") or [])[:max_parameters]
+    if len(results.manifest.get("design_points") or [{}]) <= 1:
+        return []
+    files = []
+    for metric in metrics:
+        if metric not in results.runs.columns:
+            continue
+        for p in swept:
+            curve = results.response_curve(metric, p)
+            files += save(*response_curve(curve, metric, p),
+                          Path(out_dir) / f"response_{metric}_vs_{p}", results.id, formats)
+    return files
