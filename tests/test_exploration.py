@@ -433,3 +433,18 @@ def test_sweep_figures_and_shipped_policy_config(grid, tmp_path, repo_root):
     cfg = load_config(repo_root / "experiments" / "explore" / "robust_policies.toml")
     points, runs = expand(cfg)
     assert len(points) == len(cfg.sweep.policies) * cfg.sweep.samples
+
+
+def test_prim_drops_restrictions_with_weak_quasi_p():
+    from borderscen.analysis.discovery import box_stats, prim
+    x, y = _synthetic(n=400, seed=4)
+    raw = prim(x, y, case="c", box="last", mass_min=0.02, max_qp=None)
+    kept = prim(x, y, case="c", box="last", mass_min=0.02)
+    assert (kept.limits[["qp_lower", "qp_upper"]].fillna(0) <= 0.05).all().all()
+    assert raw.extra["dropped"] == [] and kept.extra["dropped"]  # this box has a weak side
+    # x1 keeps its significant lower limit (the true rule x1 > 0.7), only the weak side goes
+    lim = kept.limits.set_index("dimension")
+    assert lim.loc["x1", "min"] == pytest.approx(0.7, abs=0.05)
+    assert lim.loc["x1", "max"] == lim.loc["x1", "range_max"]
+    assert (kept.coverage, kept.density, kept.mass) == pytest.approx(box_stats(x, y, kept.limits))
+    assert kept.coverage >= raw.coverage  # fewer restrictions, a larger box

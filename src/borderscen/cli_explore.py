@@ -23,7 +23,8 @@ def cmd_discover(args) -> int:
     from borderscen.plots.style import save
     res = load_results(args.results)
     box = int(args.box) if args.box.lstrip("-").isdigit() else args.box
-    kw = {"mass_min": args.mass_min} | ({"box": box} if args.method == "prim" else {})
+    kw = {"mass_min": args.mass_min} | ({"box": box, "max_qp": None if args.max_qp >= 1
+                                         else args.max_qp} if args.method == "prim" else {})
     try:
         found = res.discover(args.where, method=args.method, inputs=args.inputs, **kw)
     except (WhereError, ValueError) as exc:
@@ -33,7 +34,9 @@ def cmd_discover(args) -> int:
     stem = f"discovery_{args.method}"
     files = []
     if args.method == "prim":
-        files += save(*prim_tradeoff(found.trajectory, found.chosen), out / f"{stem}_tradeoff", res.id)
+        pruned = (found.coverage, found.density) if found.extra.get("dropped") else None
+        files += save(*prim_tradeoff(found.trajectory, found.chosen, pruned),
+                      out / f"{stem}_tradeoff", res.id)
     if len(found.limits):
         files += save(*box_limits(found.limits), out / f"{stem}_box", res.id)
     print(f"\nfigures: {', '.join(str(f) for f in files if f.suffix != '.csv')}")
@@ -84,6 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--box", default="balanced",
                    help="box on the peeling trajectory: balanced (default), last, or its index")
     p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, share of runs")
+    p.add_argument("--max-qp", type=float, default=0.05,
+                   help="drop box restrictions with a larger quasi-p-value (1 keeps all)")
     p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
     p.set_defaults(func=cmd_discover)
 

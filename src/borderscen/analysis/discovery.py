@@ -150,6 +150,8 @@ class Discovery:
                  f"density {self.density:.2f}, mass {self.mass:.2f}", ""]
         if len(self.limits):
             lines.append(self.limits.to_string(index=False))
+        if self.extra.get("dropped"):
+            lines.append(f"\nleft out (quasi-p above the cut-off): {', '.join(self.extra['dropped'])}")
         return "\n".join(lines)
 
 
@@ -188,8 +190,10 @@ def _limits(box_lim: pd.DataFrame, box_init: pd.DataFrame, qp: dict[str, list[fl
     rows = []
     for d in dims:
         lo, hi = box_lim[d].iloc[0], box_lim[d].iloc[1]
-        ps = [p for p in qp.get(d, []) if p is not None and p >= 0]
-        row = {"dimension": d, "qp": max(ps) if ps else np.nan}
+        sides = [p if p is not None and p >= 0 else np.nan for p in qp.get(d, [])] + [np.nan] * 2
+        ps = [p for p in sides[:2] if not np.isnan(p)]
+        row = {"dimension": d, "qp": max(ps) if ps else np.nan, "qp_lower": sides[0],
+               "qp_upper": sides[1]}
         if isinstance(lo, set):
             row |= {"kind": "categorical", "values": sorted(map(str, lo)), "min": np.nan,
                     "max": np.nan, "range_min": np.nan, "range_max": np.nan}
@@ -197,7 +201,8 @@ def _limits(box_lim: pd.DataFrame, box_init: pd.DataFrame, qp: dict[str, list[fl
             row |= {"kind": "numeric", "values": None, "min": float(lo), "max": float(hi),
                     "range_min": float(box_init[d].iloc[0]), "range_max": float(box_init[d].iloc[1])}
         rows.append(row)
-    cols = ["dimension", "kind", "min", "max", "values", "qp", "range_min", "range_max"]
+    cols = ["dimension", "kind", "min", "max", "values", "qp", "qp_lower", "qp_upper", "range_min",
+            "range_max"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -241,8 +246,12 @@ def _import_ema(module: str):
 
 def prim(x: pd.DataFrame, y: np.ndarray, case: str = "case", where: str = "",
          mass_min: float = 0.05, peel_alpha: float = 0.05, paste_alpha: float = 0.05,
-         box: int | str = "balanced") -> Discovery:
-    """Run PRIM for one box and describe the chosen box on its peeling trajectory."""
+         box: int | str = "balanced", max_qp: float | None = 0.05) -> Discovery:
+    """Run PRIM for one box and describe the chosen box on its peeling trajectory.
+
+    Restrictions whose quasi-p-value exceeds ``max_qp`` (Bryant & Lempert 2010) are dropped from
+    the box and its coverage and density recomputed on the data (``extra['dropped']`` names
+    them, ``extra['unpruned']`` keeps the box as PRIM found it); ``max_qp=None`` keeps all."""
     ema_prim = _import_ema("ema_workbench.analysis.prim")
     sdutil = _import_ema("ema_workbench.analysis.scenario_discovery_util")
     y = np.asarray(y, dtype=bool)
@@ -263,9 +272,64 @@ def prim(x: pd.DataFrame, y: np.ndarray, case: str = "case", where: str = "",
     dims = list(sdutil._determine_restricted_dims(found.box_lims[i], alg.box_init))
     limits = _limits(found.box_lims[i], alg.box_init, found.p_values[i], dims)
     cov, den, mass = (float(traj.loc[i, k]) for k in ("coverage", "density", "mass"))
+    extra = {"prim": alg, "box": found, "dropped": []}
+    if max_qp is not None and len(limits):
+        pruned, dropped = _prune(limits, max_qp)
+        if dropped:
+            extra["dropped"] = dropped
+            extra["unpruned"] = {"limits": limits, "coverage": cov, "density": den, "mass": mass}
+            limits = pruned
+            cov, den, mass = box_stats(x, y, limits)
     rule = plain_rule(case, limits, den, cov, float(y.mean()))
     return Discovery(case, where, "prim", len(y), int(y.sum()), traj, i, limits, cov, den, mass,
-                     rule, {"prim": alg, "box": found})
+                     rule, extra)
+
+
+def _prune(limits: pd.DataFrame, max_qp: float) -> tuple[pd.DataFrame, list[str]]:
+    """Release each side of a restriction whose quasi-p-value exceeds ``max_qp``; drop a
+    dimension left with no restriction. Returns the new limits and what was released."""
+    rows, dropped = [], []
+    for _, r in limits.iterrows():
+        r = r.copy()
+        if r["kind"] == "numeric":
+            if r["qp_lower"] > max_qp:
+                r["min"], r["qp_lower"] = r["range_min"], np.nan
+                dropped.append(f"{r['dimension']} (lower limit)")
+            if r["qp_upper"] > max_qp:
+                r["max"], r["qp_upper"] = r["range_max"], np.nan
+                dropped.append(f"{r['dimension']} (upper limit)")
+            if r["min"] <= r["range_min"] and r["max"] >= r["range_max"]:
+                continue
+            ps = [p for p in (r["qp_lower"], r["qp_upper"]) if not np.isnan(p)]
+            r["qp"] = max(ps) if ps else np.nan
+        elif r["qp"] > max_qp:
+            dropped.append(r["dimension"])
+            continue
+        rows.append(r)
+    dropped = [d.replace(" (lower limit)", "").replace(" (upper limit)", "")
+               if not any(row["dimension"] == d.split(" ")[0] for row in rows) else d
+               for d in dropped]
+    return pd.DataFrame(rows, columns=limits.columns).reset_index(drop=True), \
+        list(dict.fromkeys(dropped))
+
+
+def inside(x: pd.DataFrame, limits: pd.DataFrame) -> pd.Series:
+    """Which rows of ``x`` lie in the box described by ``limits``."""
+    mask = pd.Series(True, index=x.index)
+    for _, r in limits.iterrows():
+        col = x[r["dimension"]]
+        mask &= (col.astype(str).isin(r["values"]) if r["kind"] == "categorical"
+                 else col.between(r["min"], r["max"]))
+    return mask
+
+
+def box_stats(x: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> tuple[float, float, float]:
+    """Coverage, density and mass of a box on the data."""
+    m = inside(x, limits).to_numpy()
+    y = np.asarray(y, dtype=bool)
+    n_in = int(m.sum())
+    return (float(y[m].sum() / max(y.sum(), 1)), float(y[m].mean()) if n_in else float("nan"),
+            n_in / len(y))
 
 
 def cart(x: pd.DataFrame, y: np.ndarray, case: str = "case", where: str = "",

@@ -34,8 +34,10 @@ def response_curve(curve: pd.DataFrame, metric: str, parameter: str):
     return fig, curve
 
 
-def prim_tradeoff(trajectory: pd.DataFrame, chosen: int | None = None):
-    """PRIM's peeling trajectory: density against coverage, coloured by restricted dimensions."""
+def prim_tradeoff(trajectory: pd.DataFrame, chosen: int | None = None,
+                  pruned: tuple[float, float] | None = None):
+    """PRIM's peeling trajectory: density against coverage, coloured by restricted dimensions;
+    ``pruned`` marks (coverage, density) of the chosen box without its weak restrictions."""
     apply_style()
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
     sc = ax.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"],
@@ -45,6 +47,10 @@ def prim_tradeoff(trajectory: pd.DataFrame, chosen: int | None = None):
         r = trajectory.iloc[chosen]
         ax.scatter([r["coverage"]], [r["density"]], s=120, facecolors="none",
                    edgecolors="#D55E00", lw=1.8, zorder=4, label=f"chosen box {chosen}")
+        if pruned is not None:
+            ax.scatter([pruned[0]], [pruned[1]], s=90, marker="D", facecolors="none",
+                       edgecolors="#CC79A7", lw=1.8, zorder=4,
+                       label="chosen box without weak restrictions (quasi-p)")
         ax.legend(frameon=False, loc="lower left")
     fig.colorbar(sc, ax=ax, label="restricted dimensions")
     ax.set_xlabel("coverage (share of cases of interest inside the box)")
@@ -88,13 +94,19 @@ def robustness_ranking(table: pd.DataFrame):
     t = table.sort_values("robustness")
     fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.45 * len(t)))
     y = np.arange(len(t))
-    ax.barh(y, t["robustness"], color=OKABE_ITO[2], label="share of futures meeting the criteria")
+    err = None
+    if {"lo", "hi"} <= set(t.columns):
+        err = np.vstack([(t["robustness"] - t["lo"]).clip(lower=0), (t["hi"] - t["robustness"])
+                         .clip(lower=0)])
+    ax.barh(y, t["robustness"], color=OKABE_ITO[2], xerr=err, error_kw={"lw": 0.8, "capsize": 2},
+            label="share of futures meeting the criteria (95% interval)")
     ax.set_yticks(y, t["policy"])
     ax.set_xlim(0, 1)
-    ax.set_xlabel("satisficing robustness")
+    ax.set_xlabel("satisficing robustness (bars: share of futures meeting the criteria)")
     if "max_regret" in t.columns:
         ax2 = ax.twiny()
         ax2.plot(t["max_regret"], y, "o", color=OKABE_ITO[3], label="maximum regret")
+        ax2.set_xlim(left=0, right=max(float(t["max_regret"].max()) * 1.08, 1.0))
         ax2.set_xlabel(f"maximum regret ({t['regret_metric'].iloc[0]})", color=OKABE_ITO[3])
         ax2.grid(False)
     ax.set_title("Policies ranked by robustness across futures", fontsize=10, pad=30)
