@@ -299,7 +299,7 @@ def _check_against_runner(ex, out):
 
 def test_ema_model_sequential_uses_registry_and_crn_seeds():
     import ema_workbench as ema
-    m = _ema_model()
+    m = _ema_model(series=["cooperation"])
     assert {u.name for u in m.uncertainties} == {"tehran_camp_initial", "iran_pressure", "preset"}
     assert {lv.name for lv in m.levers} == {"iraq_ct_ops_per_month"}
     unc = {u.name: u for u in m.uncertainties}
@@ -307,6 +307,9 @@ def test_ema_model_sequential_uses_registry_and_crn_seeds():
     with ema.SequentialEvaluator(m) as ev:
         ex, out = ev.perform_experiments(scenarios=3, policies=2)
     assert len(ex) == 6 and out["cum_attacks"].shape == (6, 2)
+    assert out["cooperation"].shape == (6, 2, 3)  # experiments x replications x months
+    assert np.allclose(out["cooperation"].mean(axis=2)[out["valid"] == 1],
+                       out["mean_cooperation"][out["valid"] == 1])
     _check_against_runner(ex, out)
 
 

@@ -52,8 +52,10 @@ def run_metrics(horizon_months: int = 1) -> tuple[str, ...]:
 
 
 def run_model(seed: int, preset: str = "baseline", horizon_months: int = 36,
-              start: str | None = None, outputs: Sequence[str] = (), **params: Any) -> dict:
-    """One run for EMA: parameters as keyword arguments, run-level metrics out."""
+              start: str | None = None, outputs: Sequence[str] = (), series: Sequence[str] = (),
+              **params: Any) -> dict:
+    """One run for EMA: parameters as keyword arguments; run-level metrics (``outputs``) and
+    monthly outputs (``series``, arrays over months) out."""
     from borderscen.experiments.runner import run_one
     from borderscen.model import DEFAULT_START
     from borderscen.scenarios import build_scenario
@@ -62,9 +64,11 @@ def run_model(seed: int, preset: str = "baseline", horizon_months: int = 36,
     try:
         scenario = build_scenario(preset, overrides)
     except ConfigError:
-        return {**{o: math.nan for o in outputs}, VALID: 0.0}
-    summary = run_one(scenario, int(seed), int(horizon_months), start or DEFAULT_START).summary
-    return {**{o: float(summary[o]) for o in outputs}, VALID: 1.0}
+        return {**{o: math.nan for o in outputs},
+                **{o: np.full(int(horizon_months), np.nan) for o in series}, VALID: 0.0}
+    out = run_one(scenario, int(seed), int(horizon_months), start or DEFAULT_START)
+    return {**{o: float(out.summary[o]) for o in outputs},
+            **{o: out.timeseries[o].to_numpy(dtype=float) for o in series}, VALID: 1.0}
 
 
 def _parameter(name: str):
@@ -80,7 +84,7 @@ def _parameter(name: str):
 def model(uncertainties_: Sequence[str] | None = None, levers_: Sequence[str] | None = None,
           presets: Sequence[str] | None = None, outcomes: Sequence[str] | None = None,
           replications: int = 10, root_seed: int = 1, horizon_months: int = 36,
-          name: str = "borderscen", aggregate: bool = False, *,
+          name: str = "borderscen", aggregate: bool = False, series: Sequence[str] = (), *,
           uncertainties: Sequence[str] | None = None, levers: Sequence[str] | None = None):
     """A ready EMA ``ReplicatorModel`` of borderscen.
 
@@ -88,7 +92,8 @@ def model(uncertainties_: Sequence[str] | None = None, levers_: Sequence[str] | 
     subsets for anything but screening); ``presets`` (default: all) is a categorical
     uncertainty when more than one is given; ``outcomes`` default to every numeric run-level
     metric. With ``aggregate`` each outcome is the mean over replications (a ScalarOutcome),
-    otherwise an ArrayOutcome holding every replication's value.
+    otherwise an ArrayOutcome holding every replication's value. ``series`` names monthly
+    outputs (e.g. ``cooperation``) returned as arrays (replications x months).
     """
     from borderscen.randomness import run_seed
     from borderscen.scenarios import preset_names
@@ -101,7 +106,8 @@ def model(uncertainties_: Sequence[str] | None = None, levers_: Sequence[str] | 
         if n not in reg:
             raise ConfigError("borderscen.ema.model", "parameter", n, "not a registry parameter")
     outs = list(outcomes) if outcomes is not None else list(run_metrics())
-    fn = functools.partial(run_model, horizon_months=horizon_months, outputs=tuple(outs))
+    fn = functools.partial(run_model, horizon_months=horizon_months, outputs=tuple(outs),
+                           series=tuple(series))
     m = ema.ReplicatorModel(name, function=fn)
     names = list(presets) if presets is not None else list(preset_names())
     params = [_parameter(n) for n in unc]
@@ -113,7 +119,7 @@ def model(uncertainties_: Sequence[str] | None = None, levers_: Sequence[str] | 
     m.levers = [_parameter(n) for n in lev]
     kind = ema.ScalarOutcome if aggregate else ema.ArrayOutcome
     extra = {"function": np.mean} if aggregate else {}
-    m.outcomes = [kind(o, **extra) for o in (*outs, VALID)]
+    m.outcomes = [kind(o, **extra) for o in (*outs, VALID)] + [ema.ArrayOutcome(o) for o in series]
     m.replications = [{"seed": run_seed(root_seed, r)} for r in range(replications)]
     return m
 
