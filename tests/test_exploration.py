@@ -451,3 +451,13 @@ def test_prim_drops_restrictions_with_weak_quasi_p():
     assert lim.loc["x1", "max"] == lim.loc["x1", "range_max"]
     assert (kept.coverage, kept.density, kept.mass) == pytest.approx(box_stats(x, y, kept.limits))
     assert kept.coverage >= raw.coverage  # fewer restrictions, a larger box
+
+
+def test_response_curve_per_policy(policy_results, tmp_path):
+    from borderscen.plots.exploration import sweep_figures
+    curve = policy_results.response_curve("cum_attacks", "iran_pressure", by="policy",
+                                          max_levels=4)
+    assert set(curve["policy"]) == {"status_quo", "surge", "withdraw"}
+    assert curve.groupby("policy")["n"].sum().eq(12 * 3).all()  # every run once per policy
+    files = sweep_figures(policy_results, tmp_path, ["cum_attacks"])
+    assert len(files) == 4  # two swept parameters, png + csv each

@@ -169,19 +169,23 @@ def point_differences(runs: pd.DataFrame, design: pd.DataFrame, metric: str,
 
 
 def response_curve(runs: pd.DataFrame, metric: str, parameter: str,
-                   q: Sequence[float] = (0.1, 0.5, 0.9), max_levels: int = 12) -> pd.DataFrame:
-    """Median and band of a run-level metric against one swept parameter, per scenario.
+                   q: Sequence[float] = (0.1, 0.5, 0.9), max_levels: int = 12,
+                   by: str = "scenario") -> pd.DataFrame:
+    """Median and band of a run-level metric against one swept parameter, one curve per value
+    of ``by`` (the scenario, or e.g. the policy of a policy design).
 
     A grid's values are used as they are; a continuous design (LHS) with more than
     ``max_levels`` distinct values is cut into that many equal-count bins (x = bin median)."""
     ok = _ok(runs)
+    if by not in ok.columns:
+        raise ValueError(f"cannot split by {by!r}: no such column")
     if parameter not in ok.columns:
         raise ValueError(f"{parameter!r} is not a swept parameter of these results")
     x = ok[parameter].astype(float)
     if x.nunique() > max_levels:
         bins = pd.qcut(x, max_levels, duplicates="drop")
         x = x.groupby(bins, observed=True).transform("median")
-    g = ok.assign(_x=x).groupby(["scenario", "_x"], observed=True)[metric]
+    g = ok.assign(_x=x).groupby([by, "_x"], observed=True)[metric]
     out = g.quantile(list(q)).unstack()
     out.columns = [f"q{c:g}" for c in out.columns]
     out["mean"] = g.mean()

@@ -213,8 +213,8 @@ class Results:
         return point_differences(self.runs, self.design, metric, reference, **kw)
 
     def response_curve(self, metric: str, parameter: str, **kw) -> pd.DataFrame:
-        from borderscen.analysis.sweeps import response_curve
-        return response_curve(self.runs, metric, parameter, **kw)
+        from borderscen.analysis.sweeps import response_curve, with_labels
+        return response_curve(with_labels(self.runs, self.design), metric, parameter, **kw)
 
     def discover(self, where: str, **kw):
         from borderscen.analysis.discovery import discover

@@ -10,17 +10,22 @@ import pandas as pd
 from borderscen.plots.style import OKABE_ITO, apply_style, label, scenario_colours, scenario_order
 
 
-def response_curve(curve: pd.DataFrame, metric: str, parameter: str):
+def response_curve(curve: pd.DataFrame, metric: str, parameter: str, by: str = "scenario"):
     """Median and 80% band of a run-level metric against a swept parameter, one line per
-    scenario (``curve`` from :func:`borderscen.analysis.sweeps.response_curve`)."""
+    scenario, or per ``by`` (``curve`` from :func:`borderscen.analysis.sweeps.response_curve`)."""
     apply_style()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    names = scenario_order(curve)
-    colours = scenario_colours(names)
+    if by == "scenario":
+        names = scenario_order(curve)
+        colours = scenario_colours(names)
+    else:
+        names = list(dict.fromkeys(curve[by].astype(str)))
+        colours = dict(zip(names, [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(names))],
+                           strict=True))
     band = [c for c in curve.columns if c.startswith("q") and c != "q0.5"]
     lo, hi = (band[0], band[-1]) if len(band) >= 2 else (None, None)
     for sc in names:
-        d = curve[curve["scenario"].astype(str) == sc].sort_values(parameter)
+        d = curve[curve[by].astype(str) == sc].sort_values(parameter)
         if lo:
             ax.fill_between(d[parameter], d[lo], d[hi], color=colours[sc], alpha=0.18, lw=0)
         ax.plot(d[parameter], d["q0.5"], marker="o", ms=3.5, color=colours[sc], label=sc)
@@ -29,7 +34,7 @@ def response_curve(curve: pd.DataFrame, metric: str, parameter: str):
     ax.set_ylabel(f"{title}" + (f" ({unit})" if unit else ""))
     span = f"{lo[1:]}-{hi[1:]} quantile band" if lo else ""
     ax.set_title(f"{title} against {parameter}: median and {span}", fontsize=10)
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=8, title=None if by == "scenario" else by)
     fig.tight_layout()
     return fig, curve
 
@@ -127,8 +132,9 @@ def sweep_figures(results, out_dir, metrics, formats=("png",), max_parameters: i
     for metric in metrics:
         if metric not in results.runs.columns:
             continue
+        by = "policy" if "policy" in results.design.columns else "scenario"
         for p in swept:
-            curve = results.response_curve(metric, p)
-            files += save(*response_curve(curve, metric, p),
+            curve = results.response_curve(metric, p, by=by)
+            files += save(*response_curve(curve, metric, p, by=by),
                           Path(out_dir) / f"response_{metric}_vs_{p}", results.id, formats)
     return files
