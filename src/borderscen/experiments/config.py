@@ -120,7 +120,8 @@ class ExperimentConfig(Strict):
 
 
 #: Parts of the package that cannot change a run's results (figures, analysis, the CLI).
-NOT_IN_RESULTS = ("plots", "analysis", "cli.py", "reproduce.py", "__init__.py")
+NOT_IN_RESULTS = ("plots", "analysis", "cli.py", "reproduce.py", "__init__.py", "cli_explore.py", "ema.py",
+                  "builder.py")
 
 
 @functools.cache
