@@ -13,6 +13,7 @@ Quick start::
 from importlib import metadata
 
 from borderscen import actors, errors, plots
+from borderscen.builder import Experiment, grid, lhs, morris, sobol
 from borderscen.experiments import (
     ExperimentConfig,
     Results,
@@ -31,7 +32,8 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
     __version__ = "0+unknown"
 
 __all__ = [
-    "OUTPUTS", "BorderModel", "Event", "ExperimentConfig", "Parameters", "Results", "Scenario",
+    "OUTPUTS", "BorderModel", "Event", "Experiment", "grid", "lhs", "morris", "sobol",
+    "ExperimentConfig", "Parameters", "Results", "Scenario",
     "actors", "errors",
     "build_scenario", "load_config", "load_results", "make_params", "plots", "preset_names",
     "presets", "registry", "run_experiment", "run_seed", "simulate",

@@ -307,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--fresh", action="store_true", help="discard earlier results of these designs")
     p.set_defaults(func=cmd_sensitivity)
+    __import__("borderscen.cli_explore", fromlist=["register"]).register(sub)  # discover, robustness
     return ap
 
 

@@ -52,6 +52,8 @@ class SweepConfig(Strict):
     method: Literal["grid", "lhs", "sobol", "morris"] = "grid"
     samples: int = Field(default=16, ge=1, le=100_000)
     parameters: dict[str, list[float] | Range] = Field(min_length=1)
+    #: named policies (lever = value) crossed with the sweep's points; see borderscen.levers
+    policies: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 
 class ExperimentSection(Strict):
@@ -124,7 +126,8 @@ class ExperimentConfig(Strict):
 
 
 #: Parts of the package that cannot change a run's results (figures, analysis, the CLI).
-NOT_IN_RESULTS = ("plots", "analysis", "cli.py", "reproduce.py", "__init__.py")
+NOT_IN_RESULTS = ("plots", "analysis", "cli.py", "reproduce.py", "__init__.py", "cli_explore.py", "ema.py",
+                  "builder.py")
 
 
 @functools.cache
@@ -179,6 +182,9 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
             points = values if isinstance(values, list) else [values.min, values.max]
             for v in points:
                 guard(lambda v=v, key=key, name=name: reg[name].coerce(v, where, key))
+    if cfg.sweep and cfg.sweep.policies:
+        from borderscen.levers import check_policies
+        errors += check_policies(cfg.sweep, where)
     return errors
 
 

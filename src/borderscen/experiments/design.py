@@ -40,7 +40,16 @@ def _integral(names: list[str], values: np.ndarray) -> np.ndarray:
 
 
 def design_points(cfg: ExperimentConfig) -> list[dict[str, float]]:
-    """Parameter points of the sweep ([{}] when there is no sweep)."""
+    """Parameter points of the sweep ([{}] when there is no sweep), crossed with the sweep's
+    named policies when it has any (policy-major; see borderscen.levers)."""
+    points = _sweep_points(cfg)
+    if cfg.sweep is not None and cfg.sweep.policies:
+        from borderscen.levers import cross_policies
+        return cross_policies(points, cfg.sweep.policies)
+    return points
+
+
+def _sweep_points(cfg: ExperimentConfig) -> list[dict[str, float]]:
     sweep = cfg.sweep
     if sweep is None:
         return [{}]

@@ -186,6 +186,56 @@ class Results:
         from borderscen.analysis.summaries import end_state_table
         return end_state_table(self.runs, **kw)
 
+    # exploration: thin delegates to borderscen.analysis.sweeps / discovery / robustness, ema
+    @property
+    def design(self) -> pd.DataFrame:
+        from borderscen.analysis.sweeps import design_table
+        return design_table(self.manifest)
+
+    def sweep_quantiles(self, output: str, **kw) -> pd.DataFrame:
+        from borderscen.analysis.sweeps import quantiles
+        return quantiles(self.timeseries, self.design, output, **kw)
+
+    def sweep_regime_probabilities(self) -> pd.DataFrame:
+        from borderscen.analysis.sweeps import regime_probabilities
+        return regime_probabilities(self.timeseries, self.design)
+
+    def sweep_end_state(self, metrics, **kw) -> pd.DataFrame:
+        from borderscen.analysis.sweeps import end_state
+        return end_state(self.runs, self.design, metrics, **kw)
+
+    def sweep_summary(self, metrics, **kw) -> pd.DataFrame:
+        from borderscen.analysis.sweeps import summary
+        return summary(self.runs, self.design, metrics, **kw)
+
+    def point_differences(self, metric: str, reference: int | str = 0, **kw) -> pd.DataFrame:
+        from borderscen.analysis.sweeps import point_differences
+        return point_differences(self.runs, self.design, metric, reference, **kw)
+
+    def response_curve(self, metric: str, parameter: str, **kw) -> pd.DataFrame:
+        from borderscen.analysis.sweeps import response_curve, with_labels
+        return response_curve(with_labels(self.runs, self.design), metric, parameter, **kw)
+
+    def discover(self, where: str, **kw):
+        from borderscen.analysis.discovery import discover
+        return discover(self, where, **kw)
+
+    def robustness(self, **kw):
+        from borderscen.analysis.robustness import robustness
+        return robustness(self, **kw)
+
+    def to_ema(self, **kw):
+        from borderscen.ema import results_to_ema
+        return results_to_ema(self, **kw)
+
+    def to_xarray(self, **kw):
+        from borderscen.builder import to_xarray
+        return to_xarray(self, **kw)
+
+    def given_data_sensitivity(self, outputs, method: str = "pawn", **kw) -> pd.DataFrame:
+        from borderscen.analysis.given_data import given_data_indices
+        return given_data_indices(self.runs, self.manifest["swept"], outputs, method, **kw)
+
 
 def load_results(root: str | Path) -> Results:
     return Results(root)

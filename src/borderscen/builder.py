@@ -1,0 +1,180 @@
+"""Notebook-first experiments: build a config in Python, get the same validated
+``ExperimentConfig`` a TOML file gives, save it back as TOML, run it.
+
+    import borderscen as bs
+    exp = bs.Experiment("camp_weight", scenarios=["baseline", {"preset": "limited"}],
+                        sweep=bs.lhs({"tehran_camp_initial": (0.25, 0.55)}, samples=200),
+                        replications=20, horizon_months=36, seed=7)
+    exp.save("experiments/camp_weight.toml"); res = exp.run()
+    ds = res.to_xarray()          # dims scenario, point, replication, month
+
+Plain dicts work too: ``bs.Experiment.from_dict({...})`` takes the TOML layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from borderscen.experiments.config import ExperimentConfig, parse_config
+
+Scenario = str | Mapping[str, Any]
+
+
+def _sweep(method: str, parameters: Mapping[str, Any], samples: int | None,
+           policies: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"method": method, "parameters": {}}
+    if samples is not None:
+        out["samples"] = int(samples)
+    for name, value in parameters.items():
+        if method == "grid":
+            out["parameters"][name] = [float(v) for v in value]
+        elif isinstance(value, Mapping):
+            out["parameters"][name] = {"min": float(value["min"]), "max": float(value["max"])}
+        else:
+            lo, hi = value
+            out["parameters"][name] = {"min": float(lo), "max": float(hi)}
+    if policies:
+        out["policies"] = {k: {n: float(v) for n, v in p.items()} for k, p in policies.items()}
+    return out
+
+
+def grid(values: Mapping[str, Sequence[float]]) -> dict[str, Any]:
+    """A full grid: {parameter: [values]}."""
+    return _sweep("grid", values, None)
+
+
+def lhs(ranges: Mapping[str, tuple[float, float] | Mapping[str, float]], samples: int = 16,
+        policies: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """A Latin hypercube over {parameter: (min, max)}, optionally crossed with named policies
+    {name: {lever: value}} (see borderscen.levers)."""
+    return _sweep("lhs", ranges, samples, policies)
+
+
+def sobol(ranges: Mapping[str, tuple[float, float]], samples: int = 64) -> dict[str, Any]:
+    return _sweep("sobol", ranges, samples)
+
+
+def morris(ranges: Mapping[str, tuple[float, float]], samples: int = 16) -> dict[str, Any]:
+    return _sweep("morris", ranges, samples)
+
+
+def _scenario(s: Scenario) -> dict[str, Any]:
+    if isinstance(s, str):
+        return {"preset": s}
+    return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in s.items()}
+
+
+class Experiment:
+    """An experiment built in Python; ``.config`` is the validated ExperimentConfig."""
+
+    def __init__(self, name: str, scenarios: Sequence[Scenario] = ("baseline",),
+                 sweep: Mapping[str, Any] | None = None, replications: int = 20,
+                 seed: int = 1, policies: Mapping[str, Mapping[str, float]] | None = None,
+                 **experiment: Any):
+        data: dict[str, Any] = {
+            "experiment": {"name": name, "replications": int(replications), "seed": int(seed),
+                           **experiment},
+            "scenarios": [_scenario(s) for s in scenarios],
+        }
+        if sweep is not None:
+            data["sweep"] = dict(sweep)
+        if policies:
+            if sweep is None:
+                raise ValueError("policies are crossed with a sweep over uncertainties: "
+                                 "pass sweep=bs.lhs({...}) too")
+            data["sweep"]["policies"] = {k: dict(v) for k, v in policies.items()}
+        self._data = data
+        self.config: ExperimentConfig = parse_config(data, where=f"Experiment({name!r})")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Experiment:
+        """From the TOML layout as a dict ({'experiment': {...}, 'scenarios': [...], ...})."""
+        exp = dict(data["experiment"])
+        return cls(exp.pop("name"), scenarios=data.get("scenarios", ("baseline",)),
+                   sweep=data.get("sweep"), replications=exp.pop("replications"),
+                   seed=exp.pop("seed"), **exp)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as TOML would hold it (only what was given, no defaults filled in)."""
+        return _plain(self._data)
+
+    def to_toml(self) -> str:
+        import tomli_w
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_toml())
+        return path
+
+    def run(self, **kw):
+        """Run (or resume) it with borderscen.run_experiment; returns the Results."""
+        from borderscen.experiments.runner import run_experiment
+        return run_experiment(self.config, **kw)
+
+    def __repr__(self) -> str:
+        c = self.config
+        n_points = 1
+        if c.sweep is not None:
+            from borderscen.experiments.design import design_points
+            n_points = len(design_points(c))
+        return (f"Experiment({c.name!r}: {len(c.scenarios)} scenarios x {n_points} points x "
+                f"{c.experiment.replications} replications)")
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def to_xarray(results, outputs: Sequence[str] | None = None, zones: bool = False):
+    """The monthly outputs as an ``xarray.Dataset`` with dims (scenario, point, replication,
+    month[, zone]); swept parameters, labels and policies are coordinates on ``point``, dates on
+    ``month``, seeds on ``replication``. Needs ``pip install 'borderscen[explore]'``."""
+    try:
+        import xarray as xr
+    except ImportError as exc:
+        raise ImportError("to_xarray needs: pip install 'borderscen[explore]'") from exc
+    ts = results.timeseries
+    ident = {"experiment", "run", "scenario", "point", "replication", "seed", "step", "date"}
+    design = results.design
+    swept = [c for c in design.columns if c not in ("point", "label", "policy", "future")]
+    names = list(outputs) if outputs is not None else [
+        c for c in ts.columns if c not in ident and c not in swept]
+    ds = _cube(ts, names, ["scenario", "point", "replication", "step"], xr)
+    if zones:
+        z = results.zones
+        znames = [c for c in z.columns if c not in ident and c not in swept and c != "zone"]
+        zds = _cube(z, znames, ["scenario", "point", "replication", "step", "zone"], xr)
+        ds = ds.merge(zds.rename({n: f"zone_{n}" for n in znames}))
+    ds = ds.rename({"step": "month"})
+    dates = ts.drop_duplicates("step").set_index("step")["date"]
+    ds = ds.assign_coords(date=("month", dates.reindex(ds["month"].values).to_numpy()))
+    d = design.set_index("point").reindex(ds["point"].values)
+    coords = {c: ("point", d[c].to_numpy()) for c in [*swept, "label", "policy", "future"]
+              if c in d.columns}
+    seeds = ts.drop_duplicates("replication").set_index("replication")["seed"]
+    coords["seed"] = ("replication", seeds.reindex(ds["replication"].values).to_numpy())
+    ds = ds.assign_coords(coords)
+    ds.attrs.update({"experiment": results.name, "results_id": results.id,
+                     "note": "exploratory scenarios, not forecasts"})
+    return ds
+
+
+def _cube(df: pd.DataFrame, names: Sequence[str], dims: Sequence[str], xr):
+    df = df.assign(scenario=df["scenario"].astype(str))
+    cube = df.set_index(list(dims))[list(names)]
+    ds = xr.Dataset.from_dataframe(cube)
+    order = [s for s in pd.unique(df["scenario"])]
+    return ds.reindex(scenario=order)
