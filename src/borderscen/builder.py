@@ -2,7 +2,7 @@
 ``ExperimentConfig`` a TOML file gives, save it back as TOML, run it.
 
     import borderscen as bs
-    exp = bs.Experiment("camp_weight", scenarios=["baseline", {"preset": "limited"}],
+    exp = bs.Experiment("camp_weight", scenarios=["baseline", {"preset": "covert_channel"}],
                         sweep=bs.lhs({"tehran_camp_initial": (0.25, 0.55)}, samples=200),
                         replications=20, horizon_months=36, seed=7)
     exp.save("experiments/camp_weight.toml"); res = exp.run()

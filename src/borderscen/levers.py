@@ -27,10 +27,12 @@ Role = Literal["lever", "uncertainty"]
 DEFAULT_LEVERS: tuple[str, ...] = (
     "iraq_ct_ops_per_month",
     "repatriation_per_month",
-    "coordination_centre_interdiction",
+    "coordination_centres",
+    "channel_floor",
+    "joint_ops_ceiling",
     "intel_sharing_quality",
-    "transition_delay_months",
-    "transition_enabled",
+    "us_troops_iraq",
+    "us_troops_syria",
 )
 
 #: Column naming the policy of each run in run-level tables.

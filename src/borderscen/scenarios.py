@@ -168,8 +168,10 @@ class Scenario:
         overrides = dict(overrides or {})
         extra = tuple(e if isinstance(e, Event) else _event(e, where) for e in events)
         check_events(extra, where)
-        return replace(self, params=self.params.updated(overrides, where),
-                       events=self.events + extra, overrides={**self.overrides, **overrides})
+        levers, others = split_levers(overrides, where)
+        return replace(self, params=self.params.updated(others, where),
+                       events=self.events + extra, overrides={**self.overrides, **overrides},
+                       branch_settings={**self.branch_settings, **levers})
 
 
 def build_scenario(preset: str = BASELINE, overrides: Mapping[str, Any] | None = None,
@@ -182,7 +184,9 @@ def build_scenario(preset: str = BASELINE, overrides: Mapping[str, Any] | None =
     chosen, base = table[preset], table[BASELINE]
     settings = {k: s.value for k, s in chosen.set.items()}
     overrides = dict(overrides or {})
-    params = make_params(overrides, where=where)
+    levers, others = split_levers(overrides, where)
+    params = make_params(others, where=where)
+    settings.update(levers)
     extra = tuple(e if isinstance(e, Event) else _event(e, where) for e in events)
     check_events(extra, where)
     all_events = base.events + (chosen.events if preset != BASELINE else ()) + extra
@@ -236,6 +240,16 @@ def schedule(scenario: Scenario, start: dt.date, months: int
     for ev in scenario.events:
         add(ev.month, ev.set, ev.trigger)
     return {t: (settings, frozenset(trig)) for t, (settings, trig) in out.items()}
+
+
+def split_levers(overrides: Mapping[str, Any], where: str | Path) -> tuple[dict, dict]:
+    """(levers, the rest): policy levers are choices from the branch month on (before it the
+    history holds); uncertainties apply from the start. Values are validated either way."""
+    check_names(overrides, where)
+    make_params({k: v for k, v in overrides.items()}, where=where)
+    reg = registry()
+    levers = {k: float(v) for k, v in overrides.items() if reg[k].role == "lever"}
+    return levers, {k: v for k, v in overrides.items() if k not in levers}
 
 
 def _event(raw: Mapping[str, Any], where: str | Path) -> Event:

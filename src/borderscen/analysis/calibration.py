@@ -128,22 +128,97 @@ def from_particle(par) -> dict[str, float]:
 
 
 class _Model:
-    """pyabc model: one run of the fit period; its summary is the vector of scaled errors."""
+    """pyabc model: one run of the fit period; its summary is the vector of scaled errors.
+
+    ``prefetch`` runs many proposals as one batch (the kernel's array path) and caches their
+    summaries, so :class:`BatchSampler` can evaluate a whole wave of pyabc's proposals at once;
+    called alone, a proposal runs by itself with the same result.
+    """
 
     def __init__(self, problem: Problem, seed: int):
         self.problem, self.seed, self.calls = problem, seed, 0
         self.ctx = make_context()
+        self.cache: dict[int, np.ndarray] = {}
+
+    def _seed(self) -> int:
+        self.calls += 1
+        return int(np.random.SeedSequence([self.seed, self.calls]).generate_state(1)[0])
+
+    def prefetch(self, pars: list) -> None:
+        seeds = [self._seed() for _ in pars]
+        monthly, dates = simulate_fit_period([from_particle(p) for p in pars], seeds, self.ctx)
+        errors = self.problem.errors(monthly, dates)
+        for p, e in zip(pars, errors, strict=True):
+            self.cache[id(p)] = e
 
     def __call__(self, par) -> dict[str, np.ndarray]:
-        self.calls += 1
-        seed = int(np.random.SeedSequence([self.seed, self.calls]).generate_state(1)[0])
-        monthly, dates = simulate_fit_period([from_particle(par)], [seed], self.ctx)
-        return {"e": self.problem.errors(monthly, dates)[0]}
+        e = self.cache.pop(id(par), None)
+        if e is None:
+            monthly, dates = simulate_fit_period([from_particle(par)], [self._seed()], self.ctx)
+            e = self.problem.errors(monthly, dates)[0]
+        return {"e": e}
+
+
+def batch_sampler(model: _Model, wave: int = 400):
+    """A pyabc sampler that proposes with pyabc's own machinery (prior, transition kernels,
+    weights, acceptance) but simulates each wave of proposals as one batch."""
+    pyabc = _pyabc()
+    from pyabc.inference_util.inference_util import evaluate_proposal, generate_valid_proposal
+    from pyabc.population import Particle
+
+    class BatchSampler(pyabc.sampler.SingleCoreSampler):
+        def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
+                                    ana_vars=None):
+            kw = getattr(simulate_one, "keywords", None)
+            name = getattr(getattr(simulate_one, "func", None), "__name__", "")
+            if kw is None or name not in ("_simulate_one", "_simulate_one_from_prior") \
+                    or not kw.get("evaluate", True):
+                return super().sample_until_n_accepted(n, simulate_one, t, max_eval=max_eval,
+                                                       all_accepted=all_accepted, ana_vars=ana_vars)
+            sample, evaluations = self._create_empty_sample(), 0
+            while sample.n_accepted < n:
+                size = max(64, min(wave, 3 * (n - sample.n_accepted)))
+                if name == "_simulate_one_from_prior":
+                    ms = [int(kw["model_prior"].rvs()) for _ in range(size)]
+                    proposals = [(m, kw["parameter_priors"][m].rvs()) for m in ms]
+                else:
+                    proposals = [generate_valid_proposal(
+                        t=kw["t"], m=kw["m"], p=kw["p"], model_prior=kw["model_prior"],
+                        parameter_priors=kw["parameter_priors"],
+                        model_perturbation_kernel=kw["model_perturbation_kernel"],
+                        transitions=kw["transitions"]) for _ in range(size)]
+                model.prefetch([theta for _, theta in proposals])
+                for m_ss, theta in proposals:
+                    if sample.n_accepted >= n:
+                        model.cache.pop(id(theta), None)
+                        continue
+                    if name == "_simulate_one_from_prior":
+                        result = kw["models"][m_ss].summary_statistics(0, theta, kw["summary_statistics"])
+                        particle = Particle(m=m_ss, parameter=theta, weight=1.0, sum_stat=result.sum_stat,
+                                            distance=np.inf, accepted=True, proposal_id=0,
+                                            preliminary=False)
+                    else:
+                        particle = evaluate_proposal(
+                            m_ss, theta, t=kw["t"], models=kw["models"],
+                            summary_statistics=kw["summary_statistics"],
+                            distance_function=kw["distance_function"], eps=kw["eps"],
+                            acceptor=kw["acceptor"], x_0=kw["x_0"],
+                            weight_function=kw["weight_function"], proposal_id=kw["proposal_id"])
+                    sample.append(particle)
+                    evaluations += 1
+            self.nr_evaluations_ = evaluations
+            return sample
+
+    return BatchSampler()
 
 
 def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed: int = 2022,
-              workers: int = 2, min_epsilon: float = 0.0, resume: bool = True) -> dict:
-    """Run (or resume) ABC-SMC; write posterior.csv, report.json and history.db under ``out``."""
+              workers: int = 1, min_epsilon: float = 0.0, resume: bool = True) -> dict:
+    """Run (or resume) ABC-SMC; write posterior.csv, report.json and history.db under ``out``.
+
+    pyabc proposes and weighs; each wave of proposals is simulated as one batch in this process
+    (``workers`` is kept for the API; the batch is faster than pyabc's process pool here).
+    """
     pyabc = _pyabc()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,11 +229,10 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
     def distance(x, x0):
         return float(np.sqrt(((x["e"] - x0["e"]) ** 2 * weights).sum()))
 
-    sampler = (pyabc.sampler.SingleCoreSampler() if workers <= 1
-               else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers))
-    np.random.seed(seed)
-    abc = pyabc.ABCSMC(_Model(problem, seed), prior(), distance, population_size=population,
-                       sampler=sampler)
+    model = _Model(problem, seed)
+    np.random.seed(seed)  # noqa: NPY002 - pyabc draws its proposals from numpy's global generator
+    abc = pyabc.ABCSMC(model, prior(), distance, population_size=population,
+                       sampler=batch_sampler(model))
     t0 = time.perf_counter()
     existing = resume and (out / "history.db").exists()
     if existing:

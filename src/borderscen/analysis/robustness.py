@@ -33,14 +33,16 @@ def _first(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
 
 
 def default_criteria(runs: pd.DataFrame) -> str:
-    """'ISIS contained and no deterioration': members at the horizon no more than at the start
-    (the registry's initial membership) and a final regime other than deterioration."""
+    """'ISIS contained and no deterioration': members at the horizon no more than at the branch
+    month (``isis_growth <= 1``) and a final regime other than deterioration."""
     from borderscen.params import registry
     parts = []
     members = _first(runs.columns, MEMBERS_COLUMNS)
     reg = registry()
-    initial = next((reg[n].default for n in ("isis_members_initial",) if n in reg), None)
-    if members and initial is not None:
+    if "isis_growth" in runs.columns:  # members at the horizon no more than at the branch
+        parts.append("isis_growth <= 1")
+    elif members and (initial := next((reg[n].default for n in ("isis_members_initial",) if n in reg),
+                                      None)) is not None:
         parts.append(f"{members} <= {initial:g}")
     regime = _first(runs.columns, REGIME_COLUMNS)
     if regime:

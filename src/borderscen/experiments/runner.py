@@ -117,13 +117,25 @@ def _run_batch(chunk: Chunk, specs: tuple[RunSpec, ...]) -> dict[str, pd.DataFra
             "runs": runs}
 
 
-def run_one(scenario: Scenario, seed: int, horizon_months: int, parameters: str = "posterior"):
-    """One run's monthly table, zone table and summary (what a chunk does for many)."""
+@dataclass
+class RunOutput:
+    """One run's monthly table, zone table and run-level summary."""
+
+    timeseries: pd.DataFrame
+    zones: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def run_one(scenario: Scenario, seed: int, horizon_months: int, start: str = "2022-01",
+            parameters: str = "posterior") -> RunOutput:
+    """One run (what a chunk does for many): same scenario and seed, same numbers."""
+    if start != "2022-01":
+        raise ValueError(f"start = {start!r}; the model's clock starts at 2022-01")
     spec = RunSpec(0, 0, 0, 0, int(seed))
     chunk = Chunk(0, "single", scenario.name, scenario, {}, (spec,), horizon_months,
                   tuple(MONTHLY_OUTPUTS), parameters)
     out = _run_batch(chunk, (spec,))
-    return out["timeseries"], out["zones"], out["runs"].iloc[0].to_dict()
+    return RunOutput(out["timeseries"], out["zones"], out["runs"].iloc[0].to_dict())
 
 
 # ---------------------------------------------------------------------------- chunks
