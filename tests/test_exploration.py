@@ -37,7 +37,7 @@ POLICIES = textwrap.dedent("""
     [experiment]
     name = "policies"
     replications = 3
-    horizon_months = 5
+    horizon_months = 56
     seed = 11
     executor = "serial"
     [[scenarios]]
@@ -54,7 +54,7 @@ POLICIES = textwrap.dedent("""
     repatriation_per_month = 800
     [sweep.policies.withdraw]
     iraq_ct_ops_per_month = 10
-    transition_delay_months = 0
+    channel_floor = 0.0
 """)
 
 
