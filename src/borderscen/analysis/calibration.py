@@ -159,6 +159,50 @@ class _Model:
         return {"e": e}
 
 
+def _bounds() -> dict[str, tuple[float, float]]:
+    """The prior's support in pyabc's (log-transformed) coordinates."""
+    out = {}
+    for k, (kind, lo, hi) in PRIORS.items():
+        out[("log_" + k) if kind == "log" else k] = (math.log(lo), math.log(hi)) if kind == "log" else (lo, hi)
+    return out
+
+
+def sample_prior(size: int) -> list:
+    """``size`` draws from the (uniform in pyabc's coordinates) prior, as pyabc Parameters."""
+    import pyabc
+    cols = {k: np.random.uniform(lo, hi, size) for k, (lo, hi) in _bounds().items()}  # noqa: NPY002
+    return [pyabc.Parameter({k: float(v[i]) for k, v in cols.items()}) for i in range(size)]
+
+
+def _vector_proposals(kw: dict, size: int) -> tuple[list, dict[int, float]]:
+    """pyabc's perturbation kernel for a single model, vectorised: draw from the kernel, keep
+    draws inside the prior's support, weigh each by prior / kernel density (the prior is uniform
+    on its support, so its density is a constant that cancels on normalisation)."""
+    import pyabc
+    m = int(kw["m"][0])
+    kernel = kw["transitions"][m]
+    bounds = _bounds()
+    kept: list[pd.DataFrame] = []
+    have = 0
+    while have < size:
+        draw = kernel.rvs(size=size)
+        inside = np.ones(len(draw), bool)
+        for k, (lo, hi) in bounds.items():
+            inside &= (draw[k] >= lo).to_numpy() & (draw[k] <= hi).to_numpy()
+        kept.append(draw[inside])
+        have += int(inside.sum())
+    draws = pd.concat(kept).iloc[:size].reset_index(drop=True)
+    x = draws[kernel.X.columns].to_numpy()
+    diff = x[:, None, :] - kernel.X.to_numpy()[None, :, :]
+    inv = np.linalg.inv(kernel.cov)
+    mahal = np.einsum("npi,ij,npj->np", diff, inv, diff)
+    norm = 1.0 / math.sqrt((2 * math.pi) ** x.shape[1] * np.linalg.det(kernel.cov))
+    density = (np.exp(-0.5 * mahal) * norm * kernel.w[None, :]).sum(axis=1)
+    params = [pyabc.Parameter({k: float(v) for k, v in row.items()}) for row in draws.to_dict("records")]
+    weights = {id(p): 1.0 / d for p, d in zip(params, density, strict=True)}
+    return [(m, p) for p in params], weights
+
+
 def batch_sampler(model: _Model, wave: int = 400):
     """A pyabc sampler that proposes with pyabc's own machinery (prior, transition kernels,
     weights, acceptance) but simulates each wave of proposals as one batch."""
@@ -176,11 +220,14 @@ def batch_sampler(model: _Model, wave: int = 400):
                 return super().sample_until_n_accepted(n, simulate_one, t, max_eval=max_eval,
                                                        all_accepted=all_accepted, ana_vars=ana_vars)
             sample, evaluations = self._create_empty_sample(), 0
+            single = name == "_simulate_one" and len(kw["m"]) == 1
             while sample.n_accepted < n:
                 size = max(64, min(wave, 3 * (n - sample.n_accepted)))
+                weights: dict[int, float] = {}
                 if name == "_simulate_one_from_prior":
-                    ms = [int(kw["model_prior"].rvs()) for _ in range(size)]
-                    proposals = [(m, kw["parameter_priors"][m].rvs()) for m in ms]
+                    proposals = [(0, p) for p in sample_prior(size)]
+                elif single:  # pyabc's proposal for one model, drawn and weighed as arrays
+                    proposals, weights = _vector_proposals(kw, size)
                 else:
                     proposals = [generate_valid_proposal(
                         t=kw["t"], m=kw["m"], p=kw["p"], model_prior=kw["model_prior"],
@@ -198,12 +245,16 @@ def batch_sampler(model: _Model, wave: int = 400):
                                             distance=np.inf, accepted=True, proposal_id=0,
                                             preliminary=False)
                     else:
+                        weight_function = kw["weight_function"]
+                        if theta is not None and id(theta) in weights:
+                            w = weights[id(theta)]
+                            weight_function = (lambda m, th, acc, w=w: acc * w)  # noqa: E731
                         particle = evaluate_proposal(
                             m_ss, theta, t=kw["t"], models=kw["models"],
                             summary_statistics=kw["summary_statistics"],
                             distance_function=kw["distance_function"], eps=kw["eps"],
                             acceptor=kw["acceptor"], x_0=kw["x_0"],
-                            weight_function=kw["weight_function"], proposal_id=kw["proposal_id"])
+                            weight_function=weight_function, proposal_id=kw["proposal_id"])
                     sample.append(particle)
                     evaluations += 1
             self.nr_evaluations_ = evaluations

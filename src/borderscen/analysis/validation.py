@@ -187,6 +187,9 @@ class Fact:
     high: float = math.inf
     off: Mapping[str, float] = field(default_factory=dict)
     source: str = ""
+    #: Measure only the part of the effect the mechanism causes: the effect minus the same
+    #: effect with the mechanism switched off (for outputs other channels also move).
+    attribution: bool = False
 
     @property
     def paired(self) -> bool:
@@ -198,21 +201,23 @@ FACTS = (
          "recruitment from a finite, depleting pool (ODD 7.4)", runaway, high=0.10,
          off={"pool_renewal_rate": 0.5, "facilitators_per_neutralised": 0.0, "disengagement_rate": 0.0},
          source="004: a defeated organisation, a persistent threat"),
-    Fact("Pressure in Iraq displaces attacks into Syria: doubling Iraqi CT effort raises attacks in Syria",
-         "movement away from security (ODD 7.9)", _scenario_sum("attacks_syria"),
-         b={"iraq_ct_ops_per_month": 50.0}, low=0.0, off={"member_mobility": 0.0},
-         source="000, 004: cells cross the desert border"),
+    Fact("Pressure in Iraq displaces attacks into Syria: of the rise in Syria's attacks when Iraqi CT "
+         "effort doubles, a positive part is due to cells moving", "movement away from security (ODD 7.9)",
+         _scenario_sum("attacks_syria"), b={"iraq_ct_ops_per_month": 50.0}, low=0.0,
+         off={"member_mobility": 0.0}, source="000, 004: cells cross the desert border",
+         attribution=True),
     Fact("Attacks cluster in time: monthly counts are overdispersed around their trend (Fano > 1.2)",
          "self-exciting attacks (ODD 7.3)", attack_dispersion, low=1.2, off={"hawkes_branching": 0.0},
          source="clustering of insurgent attacks (Hawkes models of violence)"),
-    Fact("The US exit from Syria strengthens ISIS there: keeping 1,000 troops lowers its members at the horizon",
+    Fact("The US exit from Syria strengthens ISIS there: keeping 1,000 troops lowers its members at "
+         "the horizon",
          "coalition ISR and partnered operations (ODD 7.1)", _final("isis_members_syria"),
          b_events=({"date": "2026-04", "set": {"us_troops_syria": 1000.0}},), high=0.0,
          off={"coalition_isr": 0.0, "coalition_ops_syria_per_month": 0.0},
          source="004: withdrawal leaves a vacuum"),
-    Fact("A shared threat pushes Baghdad and Damascus together: more ISIS attacks raise mean cooperation",
-         "threat in each government's readiness (ODD 7.12)", _mean("cooperation"),
-         b={"attack_rate_syria": 0.0}, b_events=(), low=-math.inf, high=0.0,
+    Fact("A shared threat pushes Baghdad and Damascus together: fewer ISIS attacks in Syria lower mean "
+         "cooperation", "threat in each government's readiness (ODD 7.12)", _mean("cooperation"),
+         b_events=({"date": "2026-02", "set": {"attack_rate_syria": 0.0005}},), high=0.0,
          off={"openness_threat_weight": 0.0, "threat_salience": 0.0},
          source="000: ISIS's persistence pushes the two toward coordination"),
 )
@@ -231,12 +236,16 @@ def evaluate(fact: Fact, replications: int = 40, seed: int = 1, switched_off: bo
     seeds = [run_seed(seed, r) for r in range(replications)]
     ctx = make_context()
     off = dict(fact.off) if switched_off else {}
-    a = _run(fact, {**fact.a, **off}, (), seeds, parameters, ctx)
-    if fact.paired:
-        b = _run(fact, {**fact.a, **fact.b, **off}, fact.b_events, seeds, parameters, ctx)
-        diff = b - a
-    else:
-        diff = a
+
+    def effect(extra):
+        a = _run(fact, {**fact.a, **extra}, (), seeds, parameters, ctx)
+        if not fact.paired:
+            return a
+        return _run(fact, {**fact.a, **fact.b, **extra}, fact.b_events, seeds, parameters, ctx) - a
+
+    diff = effect(off)
+    if fact.attribution:
+        diff = diff - effect(dict(fact.off))
     est = float(diff.mean())
     half = 1.96 * float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else math.inf
     if fact.paired:  # the whole interval must lie in the allowed range
