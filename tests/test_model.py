@@ -139,7 +139,8 @@ def test_invariants_hold_over_random_parameter_draws(overrides, seed, preset):
     assert (df["attacks_tracked_iraq"] <= df["attacks_iraq"]).all()
     assert (df["attacks_claimed_syria"] <= df["attacks_syria"]).all()
     assert (df["attacks_official_iraq"] <= df["attacks_iraq"]).all()
-    assert df["cooperation"].between(0, 1).all()
+    coop = df["cooperation"]
+    assert coop.dropna().between(0, 1).all() and coop.isna().eq(df["regime"] == "none").all()
     assert df["pipeline_stage"].between(0, 4).all()
     total = df["isis_members_iraq"] + df["isis_members_syria"]
     assert (total == df["isis_members"]).all()
