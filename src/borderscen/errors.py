@@ -81,10 +81,11 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 LISTINGS = {"parameter": "run `borderscen params`", "evidence id": "run `borderscen evidence`"}
 
 
-def unknown_name(where: str | Path, key: str, value: str, choices: Iterable[str], what: str):
+def unknown_name(where: str | Path, key: str, value: str, choices: Iterable[str], what: str,
+                 limit: int = 12):
     choices = sorted(choices)
     listing = LISTINGS.get(what, "see the docs")
-    shown = ", ".join(choices) if len(choices) <= 12 else f"{len(choices)} names, {listing}"
+    shown = ", ".join(choices) if len(choices) <= limit else f"{len(choices)} names, {listing}"
     return ConfigError(where, key, value, f"not a known {what}; allowed: {shown}",
                        did_you_mean(value, choices))
 

@@ -258,7 +258,7 @@ def _check_corners(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
         v = sweep.parameters[n]
         bounds.append((min(v), max(v)) if isinstance(v, list) else (v.min, v.max))
     errors: list[ConfigError] = []
-    for i, sc in enumerate(cfg.scenarios):
+    for sc in cfg.scenarios:
         for corner in itertools.product(*bounds):
             point = dict(zip(names, corner, strict=True))
             try:

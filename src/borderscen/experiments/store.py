@@ -307,7 +307,10 @@ class ResultsStore:
     def parts_dataset(self, name: str):
         """The finished chunks of one table as a pyarrow dataset (hive-partitioned by scenario)."""
         import pyarrow.dataset as ds
-        return ds.dataset(self.parts / name, format="parquet", partitioning="hive")
+        files = sorted((self.parts / name).glob("scenario=*/chunk-*.parquet"))
+        kind = pq.read_schema(files[0]).field("scenario").type if files else pa.string()
+        return ds.dataset(self.parts / name, format="parquet",
+                          partitioning=ds.partitioning(pa.schema([("scenario", kind)]), flavor="hive"))
 
     # -- finalize --------------------------------------------------------------------------
     def finalize(self, manifest: Callable[[pd.DataFrame], dict[str, Any]] | dict[str, Any],
