@@ -68,9 +68,8 @@ def tiny(tmp_path_factory):
 def test_a_second_writer_is_refused_naming_the_folder_and_the_holder_pid(tiny, tmp_path):
     path, _ = tiny
     out = tmp_path / "r"
-    with ResultsStore(out):
-        with pytest.raises(StoreLocked) as err:
-            run_experiment(path, out=out, progress=False)
+    with ResultsStore(out), pytest.raises(StoreLocked) as err:
+        run_experiment(path, out=out, progress=False)
     assert str(out) in str(err.value) and f"pid {os.getpid()}" in str(err.value)
     assert not (out / "manifest.json").exists()
 

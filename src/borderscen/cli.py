@@ -285,8 +285,8 @@ def cmd_summarize(args) -> None:
 
 
 def cmd_reproduce(args) -> int:
-    from borderscen.reproduce import reproduce
     from borderscen.experiments.store import Results
+    from borderscen.reproduce import reproduce
     written = reproduce(experiments_dir=args.experiments, results_dir=args.out,
                         figures_dir=args.figures, only=args.only, executor=args.executor,
                         workers=args.workers, fresh=args.fresh, formats=args.formats)
