@@ -384,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Exploratory scenarios, not forecasts."), epilog=EXIT_CODES)
     ap.add_argument("--version", action="version", version=f"borderscen {_version()}",
                     help="print the version and exit")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                            help="one of (each has its own --help):")
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, epilog=EXIT_CODES,

@@ -175,9 +175,16 @@ class ExperimentConfig(Strict):
 
     def with_changes(self, **experiment: Any) -> ExperimentConfig:
         """A copy with fields of [experiment] replaced (e.g. fewer replications in a notebook)."""
-        section = self.experiment.model_copy(update=experiment)
-        return self.model_copy(update={"experiment": ExperimentSection.model_validate(
-            section.model_dump())})
+        unknown = [k for k in experiment if k not in ExperimentSection.model_fields]
+        if unknown:
+            raise unknown_name("with_changes", unknown[0], unknown[0],
+                               ExperimentSection.model_fields, "experiment key")
+        data = {**self.experiment.model_dump(), **{k: _plain_int(v) for k, v in experiment.items()}}
+        try:
+            section = ExperimentSection.model_validate(data)
+        except ValidationError as exc:
+            raise from_pydantic("with_changes", exc, ExperimentSection) from None
+        return self.model_copy(update={"experiment": section})
 
 
 #: Parts of the package that cannot change a run's results (figures, analysis, the CLI).
