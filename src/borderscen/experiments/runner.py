@@ -243,10 +243,14 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
             with Client(scheduler) as client:
                 yield client.get_executor(pure=False)
         else:
+            # The scheduler always starts an HTTP server (health routes), on port 8787 of every
+            # interface unless told otherwise: keep it on a free loopback port, dashboard off.
             if dashboard is not None and ":" not in str(dashboard):
                 dashboard = f"127.0.0.1:{dashboard}"
             with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=dashboard, host="127.0.0.1") as cluster,
+                               dashboard_address=dashboard or "127.0.0.1:0", host="127.0.0.1",
+                               scheduler_kwargs=None if dashboard else {"dashboard": False},
+                               worker_dashboard_address=None) as cluster,
                   Client(cluster) as client):
                 yield client.get_executor(pure=False)
     else:
