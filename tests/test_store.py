@@ -248,3 +248,46 @@ def test_results_of_a_missing_folder_is_a_library_error(tmp_path):
     with pytest.raises(StoreError, match="no such results folder"):
         Results(tmp_path / "nowhere")
     assert not Path(tmp_path / "nowhere").exists()
+
+
+def test_a_results_folder_of_an_earlier_version_is_adopted_and_rebuilt(tiny, tmp_path):
+    path, ref = tiny
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"config_hash": "0123", "experiment": "x"}))
+    (out / "runs.parquet").write_bytes(b"old")
+    (out / "figures").mkdir()
+    res = run_experiment(path, out=out, progress=False, fresh=True)
+    assert_same(ref, tables(res))
+    assert (out / MARKER).exists() and (out / "figures").exists()
+
+
+STREAMING = """
+import numpy as np, pandas as pd, pyarrow as pa, sys
+from borderscen.experiments.store import ResultsStore
+out, n_chunks, rows = sys.argv[1], 40, 20_000
+pool = pa.default_memory_pool()
+with ResultsStore(out) as store:
+    store.prepare("h", 1, n_chunks, False, n_chunks)
+    for i in range(n_chunks):
+        ts = pd.DataFrame({"run": np.full(rows, i), "scenario": "baseline",
+                           "step": np.arange(rows), "x": np.random.default_rng(i).random(rows)})
+        runs = pd.DataFrame({"run": [i], "scenario": ["baseline"], "status": ["ok"]})
+        store.write_chunk(i, {"timeseries": ts, "zones": ts, "runs": runs})
+    before = pool.max_memory()
+    store.finalize(lambda r: {"counts": {"runs": n_chunks}, "config_hash": "h"})
+    chunk_bytes = ts.memory_usage(deep=True).sum()
+    print(before, pool.max_memory(), chunk_bytes * n_chunks)
+"""
+
+
+def test_finalize_streams_chunk_by_chunk_instead_of_loading_every_part(tmp_path):
+    """Arrow's peak allocation while merging 40 chunks stays near one chunk's size, far below
+    the table's (the parent's memory does not grow with the number of runs)."""
+    out = subprocess.run([sys.executable, "-c", STREAMING, str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    before, peak, whole = map(int, out.stdout.split())
+    assert peak < whole / 4, (before, peak, whole)
+    res = Results(tmp_path / "r")
+    assert len(res.read("timeseries", columns=["run"])) == 40 * 20_000

@@ -137,7 +137,17 @@ def read_json(path: Path, what: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- ownership
 def owns(root: Path) -> bool:
-    return (root / MARKER).is_file()
+    """The folder carries the store's marker, or is a results folder of an earlier borderscen
+    (only the store's own names, plus figures, and a manifest or progress file)."""
+    if (root / MARKER).is_file():
+        return True
+    try:
+        names = {p.name for p in root.iterdir()}
+    except OSError:
+        return False
+    known = {*OWNED, LOCK, FIGURES, "indices.csv"}
+    return bool(names & {MANIFEST, PROGRESS}) and all(
+        n in known or _TMP.match(n) or n.startswith(".parts-trash-") for n in names)
 
 
 def check_owned(root: Path) -> None:
@@ -182,7 +192,7 @@ class ResultsStore:
             raise StoreLocked(f"{self.root} is being written by another borderscen process "
                               f"(pid {holder}); wait for it to finish or choose another --out") from None
         self._lock = lock
-        if not owns(self.root):
+        if not (self.root / MARKER).is_file():
             atomic_write_json(self.root / MARKER, {"created_by": "borderscen", "format": 2})
         atomic_write_json(self.root / WRITER, {"pid": os.getpid(), "since": time.time()})
         self._clean_temporaries()
