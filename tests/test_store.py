@@ -291,3 +291,12 @@ def test_finalize_streams_chunk_by_chunk_instead_of_loading_every_part(tmp_path)
     assert peak < whole / 4, (before, peak, whole)
     res = Results(tmp_path / "r")
     assert len(res.read("timeseries", columns=["run"])) == 40 * 20_000
+
+
+def test_any_concurrent_futures_executor_gives_the_same_tables(tiny, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    path, ref = tiny
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        res = run_experiment(path, out=tmp_path / "r", executor=pool, progress=False)
+    assert res.manifest["executor"] == "ThreadPoolExecutor"
+    assert_same(ref, tables(res))
