@@ -348,3 +348,16 @@ def test_a_local_dask_cluster_opens_no_dashboard():
     with make_executor("dask", 1) as ex:
         assert ex.submit(sum, [1, 2]).result() == 3
         assert listening(8787) == before
+
+
+def test_the_failure_mode_table_names_tests_that_exist(repo_root):
+    import re
+    text = (repo_root / "docs" / "failures.md").read_text()
+    files = {p.name: p.read_text() for p in (repo_root / "tests").glob("test_*.py")}
+    named = re.findall(r"(test_\w+\.py)::(test_\w+)", text)
+    assert len(named) >= 20
+    missing = [f"{f}::{n}" for f, n in named if f"def {n}(" not in files.get(f, "")]
+    cases = set(re.findall(r"\[([^\]`]+)\]`", text)) - {"..."}
+    missing += [c for c in cases if c not in CASES]
+    assert not missing, f"docs/failures.md names tests that do not exist: {missing}"
+    assert set(CASES) <= cases, f"bad-input cases not in docs/failures.md: {set(CASES) - cases}"
