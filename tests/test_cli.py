@@ -361,3 +361,17 @@ def test_the_failure_mode_table_names_tests_that_exist(repo_root):
     missing += [c for c in cases if c not in CASES]
     assert not missing, f"docs/failures.md names tests that do not exist: {missing}"
     assert set(CASES) <= cases, f"bad-input cases not in docs/failures.md: {set(CASES) - cases}"
+
+
+def test_config_errors_name_the_toml_line(tmp_path):
+    from borderscen.experiments import load_config
+    path = tmp_path / "lines.toml"
+    path.write_text(TINY + "[[scenarios]]\nname = 'b'\npreset = 'partnershp'\n"
+                           "overrides = { fortification = 0.2, coalition_isr = 3 }\n")
+    lines = path.read_text().splitlines()
+    preset_line = next(i for i, t in enumerate(lines, 1) if "partnershp" in t)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert f"{path}:{preset_line}: scenarios[1].preset" in msg
+    assert f"{path}:{preset_line + 1}: scenarios[1].overrides.coalition_isr" in msg

@@ -269,7 +269,7 @@ def _check_corners(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
         for corner in itertools.product(*bounds):
             point = dict(zip(names, corner, strict=True))
             try:
-                scenario_of(sc, point, cfg.calibration_values)
+                scenario_of(sc, point, cfg.calibration_values, where=where)
             except ConfigError as exc:
                 errors.append(ConfigError(where, f"sweep.parameters (scenario {sc.label}, corner "
                                                  f"{point})", "", str(exc).split(": ", 1)[-1]))
@@ -405,12 +405,54 @@ def parse_config(data: dict[str, Any], where: str = "<memory>") -> ExperimentCon
 
 
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate an experiment config file."""
-    return parse_config(read_toml(path), where=str(path))
+    """Read and validate an experiment config file (errors name the TOML line where they can)."""
+    data = read_toml(path)
+    try:
+        return parse_config(data, where=str(path))
+    except ConfigError as exc:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise exc from None
+        raise with_lines(exc, text, str(path)) from None
+
+
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.]+)\s*\]\]", re.M)
+
+
+def line_of(text: str, key: str) -> int | None:
+    """The TOML line a dotted key (``scenarios[1].overrides.x``) was most likely written on:
+    the n-th ``[[array]]`` header for an index, then the first ``leaf =`` after it."""
+    pos = 0
+    parts = [p for p in re.split(r"\.(?![^\[]*\])", key) if p]
+    for part in parts[:-1]:
+        m = re.fullmatch(r"([A-Za-z0-9_]+)\[(\d+)\]", part)
+        if m:
+            headers = [h for h in _HEADER.finditer(text) if h.group(1) == m.group(1)]
+            if int(m.group(2)) < len(headers):
+                pos = headers[int(m.group(2))].start()
+    leaf = re.sub(r"\[\d+\]$", "", parts[-1]) if parts else ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", leaf):
+        return None
+    found = re.compile(rf"(^|[{{,\s]){re.escape(leaf)}\s*=", re.M).search(text, pos)
+    return text.count("\n", 0, found.start()) + 1 + (found.group(1) == "\n") if found else None
+
+
+def with_lines(exc: ConfigError, text: str, where: str) -> ConfigError:
+    """The same error(s), each message starting ``file:line:`` where the line is found."""
+    errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
+    for e in errors:
+        line = line_of(text, e.key) if e.where == where else None
+        if line and e.args and str(e.args[0]).startswith(f"{where}: "):
+            e.line = line
+            e.args = (f"{where}:{line}: " + str(e.args[0])[len(where) + 2:],)
+    if isinstance(exc, ConfigErrors):
+        exc.args = ("\n".join(str(e) for e in errors),)
+    return exc
 
 
 def scenario_of(sc: ScenarioConfig, point: dict[str, float] | None = None,
-                calibration: dict[str, float] | None = None):
+                calibration: dict[str, float] | None = None, where: str | Path = "build_scenario"):
     """The model scenario for a config entry at one design point (calibration applied first)."""
     overrides = {**(calibration or {}), **sc.overrides, **(point or {})}
-    return build_scenario(sc.preset, overrides, sc.events, name=sc.label)
+    return build_scenario(sc.preset, overrides, sc.events, name=sc.label, where=where)
