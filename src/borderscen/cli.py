@@ -215,8 +215,9 @@ def config_from_args(args):
                           "give a config file (see experiments/*.toml) or --preset NAME")
     if args.config is not None:
         data = read_toml(args.config)
-        where = str(args.config)
-        if not (args.set or args.replications or args.horizon_months or args.seed is not None):
+        where = f"{args.config} (with command-line options)"
+        if not (args.set or args.replications or args.horizon_months or args.name
+                or args.seed is not None):
             from borderscen.experiments.config import load_config
             return load_config(args.config)
     else:
@@ -235,6 +236,8 @@ def config_from_args(args):
             exp["seed"] = args.seed
         if args.horizon_months:
             exp["horizon_months"] = args.horizon_months
+        if args.name:
+            exp["name"] = args.name
     for sc in data.get("scenarios", []) if isinstance(data.get("scenarios"), list) else []:
         if isinstance(sc, dict):
             sc["overrides"] = {**sc.get("overrides", {}), **dict(args.set or [])}
@@ -425,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon-months", type=positive_int, metavar="N",
                    help="months to simulate (default: the config's, or the model's default)")
     p.add_argument("--seed", type=int, help="root seed (default: the config's; 1 with --preset)")
-    p.add_argument("--name", help="experiment name with --preset (default: the preset names)")
+    p.add_argument("--name", help="experiment name (default: the config's, or the preset names)")
     p.add_argument("--out", type=Path, help="results folder (default results/<experiment name>)")
     _executor_options(p)
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (implies dask)")
