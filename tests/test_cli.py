@@ -375,3 +375,27 @@ def test_config_errors_name_the_toml_line(tmp_path):
     msg = str(err.value)
     assert f"{path}:{preset_line}: scenarios[1].preset" in msg
     assert f"{path}:{preset_line + 1}: scenarios[1].overrides.coalition_isr" in msg
+
+
+def test_a_parameter_rule_error_names_both_keys_and_exits_2(tiny, tmp_path, capsys, monkeypatch):
+    """The generic path for rules across parameters (the registry will declare them)."""
+    from borderscen.errors import ParameterRuleError
+    from borderscen.experiments import config as config_module
+    real = config_module.build_scenario
+
+    def ruled(preset, overrides, *a, **k):
+        a_, b_ = overrides.get("coalition_isr", 0), overrides.get("fortification", 0)
+        if a_ + b_ > 1:
+            raise ParameterRuleError(k.get("where", "?"), ("coalition_isr", "fortification"),
+                                     (a_, b_), "allowed: a sum of at most 1")
+        return real(preset, overrides, *a, **k)
+
+    monkeypatch.setattr(config_module, "build_scenario", ruled)
+    path = tmp_path / "rule.toml"
+    path.write_text(TINY + "[sweep]\nmethod = 'lhs'\nsamples = 2\n[sweep.parameters]\n"
+                           "coalition_isr = { min = 0.1, max = 0.7 }\n"
+                           "fortification = { min = 0.1, max = 0.6 }\n")
+    code, _, err = call(["run", path, "--out", tmp_path / "r"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "coalition_isr = 0.7, fortification = 0.6: allowed: a sum of at most 1" in err
+    assert str(path) in err and "sweep corner" in err and not (tmp_path / "r").exists()

@@ -29,7 +29,15 @@ from pydantic import (
     model_validator,
 )
 
-from borderscen.errors import ConfigError, ConfigErrors, collect, from_pydantic, read_toml, unknown_name
+from borderscen.errors import (
+    ConfigError,
+    ConfigErrors,
+    ParameterRuleError,
+    collect,
+    from_pydantic,
+    read_toml,
+    unknown_name,
+)
 from borderscen.model import DEFAULT_HORIZON, DEFAULT_START, OUTPUTS
 from borderscen.params import make_params, registry
 from borderscen.scenarios import Event, build_scenario, check_events, parse_month, presets
@@ -270,6 +278,11 @@ def _check_corners(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
             point = dict(zip(names, corner, strict=True))
             try:
                 scenario_of(sc, point, cfg.calibration_values, where=where)
+            except ParameterRuleError as exc:
+                errors.append(ParameterRuleError(where, exc.keys, exc.values,
+                                                 f"{exc.rule} (at the sweep corner {point}, "
+                                                 f"scenario {sc.label})"))
+                break
             except ConfigError as exc:
                 errors.append(ConfigError(where, f"sweep.parameters (scenario {sc.label}, corner "
                                                  f"{point})", "", str(exc).split(": ", 1)[-1]))
