@@ -98,10 +98,11 @@ def trial(i: int, base: Path, config: Path, n_chunks: int, reference, rng: rando
         events.append(kill_at(config, out, n_chunks, "finalize", rng))
     done = subprocess.run(command(config, out), capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
-        return f"resume failed ({done.returncode}): {done.stderr.strip()[-300:]}"
-    problem = same(reference, tables(out)) or (f"left behind: {leftovers(out)}" if leftovers(out)
-                                                 else "")
-    print(f"trial {i}: {', '.join(events)} -> {'FAIL ' + problem if problem else 'ok'}")
+        problem = f"resume failed ({done.returncode}): {done.stderr.strip()[-600:]}"
+    else:
+        problem = same(reference, tables(out)) or (f"left behind: {leftovers(out)}"
+                                                     if leftovers(out) else "")
+    print(f"trial {i}: {', '.join(events)} -> {'FAIL ' + problem if problem else 'ok'}", flush=True)
     return problem
 
 

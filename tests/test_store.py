@@ -300,3 +300,12 @@ def test_any_concurrent_futures_executor_gives_the_same_tables(tiny, tmp_path):
         res = run_experiment(path, out=tmp_path / "r", executor=pool, progress=False)
     assert res.manifest["executor"] == "ThreadPoolExecutor"
     assert_same(ref, tables(res))
+
+
+def test_a_writer_killed_before_its_marker_leaves_a_folder_that_resumes(tiny, tmp_path):
+    path, ref = tiny
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / ".lock").write_bytes(b"")                       # killed right after taking the lock
+    (out / "..borderscen-store.tmp-4242").write_bytes(b"{")
+    assert_same(ref, tables(run_experiment(path, out=out, progress=False)))

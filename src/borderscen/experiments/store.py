@@ -150,11 +150,19 @@ def owns(root: Path) -> bool:
         n in known or _TMP.match(n) or n.startswith(".parts-trash-") for n in names)
 
 
+def _foreign(root: Path) -> bool:
+    """A non-empty folder without the store's marker (the lock file and half-written files of a
+    writer killed before it put the marker down do not count)."""
+    if owns(root):
+        return False
+    return any(p.name not in (LOCK, WRITER) and not _TMP.match(p.name) for p in root.iterdir())
+
+
 def check_owned(root: Path) -> None:
     """Refuse a non-empty folder that the store did not create (it would delete or mix files)."""
     if root.exists() and not root.is_dir():
         raise StoreNotOwned(f"{root} is a file, not a results folder; choose another --out")
-    if root.is_dir() and not owns(root) and any(root.iterdir()):
+    if root.is_dir() and _foreign(root):
         raise StoreNotOwned(
             f"{root} is not empty and was not created by borderscen (no {MARKER}); "
             "results go into an empty or new folder: choose another --out")
@@ -434,7 +442,7 @@ def state(root: str | Path, config_hash: str) -> str:
     (a finished folder whose tables do not match its manifest), 'foreign' (not a store), or
     'empty'."""
     root = Path(root)
-    if root.exists() and (not root.is_dir() or (not owns(root) and any(root.iterdir()))):
+    if root.exists() and (not root.is_dir() or _foreign(root)):
         return "foreign"
     progress, manifest = root / PROGRESS, root / MANIFEST
     try:
