@@ -308,4 +308,5 @@ def test_a_writer_killed_before_its_marker_leaves_a_folder_that_resumes(tiny, tm
     out.mkdir()
     (out / ".lock").write_bytes(b"")                       # killed right after taking the lock
     (out / "..borderscen-store.tmp-4242").write_bytes(b"{")
+    (out / "figures").mkdir()                              # e.g. drawn there by `sensitivity`
     assert_same(ref, tables(run_experiment(path, out=out, progress=False)))

@@ -152,10 +152,12 @@ def owns(root: Path) -> bool:
 
 def _foreign(root: Path) -> bool:
     """A non-empty folder without the store's marker (the lock file and half-written files of a
-    writer killed before it put the marker down do not count)."""
+    writer killed before it put the marker down do not count, nor a ``figures`` folder, which
+    borderscen draws into ``results/<experiment>/figures``)."""
     if owns(root):
         return False
-    return any(p.name not in (LOCK, WRITER) and not _TMP.match(p.name) for p in root.iterdir())
+    return any(p.name not in (LOCK, WRITER, FIGURES) and not _TMP.match(p.name)
+               for p in root.iterdir())
 
 
 def check_owned(root: Path) -> None:
