@@ -362,8 +362,9 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
                dynamic_ncols=True)
     try:
         with make_executor(kind, n_workers, scheduler) as pool:
-            futures = [pool.submit(run_chunk, c) for c in todo]
-            for fut in as_completed(futures):
+            # No list of futures is kept: as_completed drops each one once it is yielded, so a
+            # chunk's tables are freed after they are written (parent memory stays flat).
+            for fut in as_completed([pool.submit(run_chunk, c) for c in todo]):
                 result = fut.result()
                 t0 = time.perf_counter()
                 store.write_chunk(result["index"], result)
