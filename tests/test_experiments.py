@@ -216,11 +216,11 @@ def test_killed_batch_resumes_to_the_same_result(tmp_path):
                              str(out), "--no-figures", "--quiet"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     parts, deadline = out / "parts", time.time() + 120
-    while time.time() < deadline and len(list(parts.glob("chunk-*.runs.parquet"))) < 4:
+    while time.time() < deadline and len(list((parts / "done").glob("chunk-*.json"))) < 4:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    saved = len(list((out / "parts").glob("chunk-*.runs.parquet")))
+    saved = len(list((out / "parts" / "done").glob("chunk-*.json")))
     assert 4 <= saved < 40, "the batch should have been killed part way"
     assert not (out / "manifest.json").exists()
     resumed = run_experiment(path, out=out, progress=False)

@@ -1,7 +1,10 @@
 """The ``borderscen`` command. Thin: it parses, calls the library, prints.
 
-Bad input (config, preset, evidence or parameter errors) prints one clear message per problem
-and exits with status 2, without a traceback.
+Exit status: 0 all went well; 1 ``validate`` found a stylized fact not reproduced; 2 bad input
+(a usage, config, preset, parameter or evidence error, or a results folder that cannot be used:
+locked, not borderscen's, holding another config), one clear message per problem, no traceback,
+nothing written; 3 some runs failed (listed with their seeds and errors; ``--allow-failures``
+accepts them); 130 interrupted (run the same command again to resume).
 """
 
 from __future__ import annotations
@@ -10,14 +13,30 @@ import argparse
 import json
 import sys
 import textwrap
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from borderscen.errors import ConfigError
-from borderscen.experiments.store import StoreMismatch
+from borderscen.errors import BorderscenError, ConfigError, unknown_name
 
+EXIT_OK = 0
+EXIT_FACTS_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_RUNS_FAILED = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES = f"""exit status:
+  {EXIT_OK}    success
+  {EXIT_FACTS_FAILED}    validate: a stylized fact was not reproduced
+  {EXIT_BAD_INPUT}    bad input: usage, config or parameter error, or a results folder that cannot
+       be used (locked by another run, not created by borderscen, another config's);
+       one message per problem, nothing written
+  {EXIT_RUNS_FAILED}    some runs failed (listed with seeds and errors); --allow-failures accepts them
+  {EXIT_INTERRUPTED}  interrupted; run the same command again to resume"""
 FORMATS = ("png", "svg", "pdf")
+EXECUTORS = ("serial", "process", "dask")
+HELP_WIDTH = 100
+#: How many failed runs `run` and `reproduce` list before summarising the rest.
+SHOW_FAILURES = 20
 
 
 def table_text(rows: list[dict], columns: Sequence[str], wrap: dict[str, int] | None = None) -> str:
@@ -37,9 +56,85 @@ def table_text(rows: list[dict], columns: Sequence[str], wrap: dict[str, int] | 
     return "\n".join(out)
 
 
+# ---------------------------------------------------------------------------- argument types
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: give a whole number >= 1")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1 (0.9 for a 90% interval)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        hint = f" (for {value:g}% write {value / 100:g})" if 1 < value < 100 else ""
+        raise argparse.ArgumentTypeError(f"{value:g} is not allowed: give a fraction between 0 "
+                                         f"and 1, e.g. 0.9 for a 90% interval{hint}")
+    return value
+
+
+def share(text: str) -> float:
+    """argparse type: a share in (0, 1]."""
+    value = fraction(text) if text.strip() not in ("1", "1.0") else 1.0
+    return value
+
+
+def setting(text: str) -> tuple[str, object]:
+    """argparse type for --set: key=value, the value read as TOML (0.3, 2, true)."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or not raw:
+        raise argparse.ArgumentTypeError(f"{text!r}: write key=value, e.g. coalition_isr=0.3")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the value must be a number or true/false") from None
+    return key, value
+
+
+# ---------------------------------------------------------------------------- commands
 def cmd_params(args) -> None:
+    from borderscen.evidence import catalogue
     from borderscen.params import registry
-    specs = [s for s in registry().values() if not args.group or s.group == args.group]
+    reg = registry()
+    if args.name:
+        if args.name not in reg:
+            raise unknown_name("params", "NAME", args.name, reg, "parameter")
+        spec = reg[args.name]
+        if args.json:
+            print(json.dumps(spec.model_dump() | {"provenance": spec.provenance}, indent=2))
+            return
+        cat = catalogue()
+        print(f"{spec.name}  ({spec.group})\n  {spec.meaning}\n")
+        print(f"  default      {spec.default:g} {spec.unit}")
+        print(f"  range        [{spec.min:g}, {spec.max:g}] ({spec.kind})")
+        print(f"  basis        {spec.provenance}")
+        fitted = "yes: `borderscen calibrate` fits it within its range" if spec.calibrate else "no"
+        print(f"  calibrated   {fitted}")
+        if spec.assumption:
+            print("  assumption   " + textwrap.fill(spec.assumption, 88,
+                                                    subsequent_indent=" " * 15))
+        for eid in spec.evidence:
+            e = cat.evidence.get(eid)
+            if e is None:
+                print(f"  evidence     {eid}")
+                continue
+            value = "" if e.value is None else f" [{e.value} {e.unit or ''}]".rstrip()
+            print(f"  evidence     {eid}{value} ({', '.join(s[:3] for s in e.sources)})")
+            print(textwrap.fill(e.claim, 88, initial_indent=" " * 15, subsequent_indent=" " * 15))
+        return
+    groups = sorted({s.group for s in reg.values()})
+    if args.group and args.group not in groups:
+        raise unknown_name("params --group", "group", args.group, groups, "group", limit=99)
+    specs = [s for s in reg.values() if not args.group or s.group == args.group]
     if args.json:
         print(json.dumps([s.model_dump() | {"provenance": s.provenance} for s in specs], indent=2))
         return
@@ -51,13 +146,25 @@ def cmd_params(args) -> None:
         cols.append("meaning")
     print(table_text(rows, cols, {"unit": 22, "evidence": 34, "meaning": 60}))
     print(f"\n{len(specs)} parameters. basis: evidence = set from the sources; assumption = ours "
-          "(reason in --json or docs/odd.md); both = evidence for the mechanism, size assumed.")
+          "(reason in --json or docs/odd.md); both = evidence for the mechanism, size assumed. "
+          "One parameter in full: borderscen params NAME")
+
+
+def _source_id(wanted: str, ids: Sequence[str]) -> str:
+    """A source id, or a unique prefix of one (the listing shows the first three characters)."""
+    if wanted in ids:
+        return wanted
+    matches = [i for i in ids if i.startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    raise unknown_name("evidence --source", "source", wanted, ids, "source id")
 
 
 def cmd_evidence(args) -> None:
     from borderscen.evidence import catalogue
     cat = catalogue()
-    items = [e for e in cat.evidence.values() if not args.source or args.source in e.sources]
+    source = _source_id(args.source, list(cat.sources)) if args.source else None
+    items = [e for e in cat.evidence.values() if not source or source in e.sources]
     if args.json:
         print(json.dumps({"sources": [s.model_dump() for s in cat.sources.values()],
                           "evidence": [e.model_dump() for e in items]}, indent=2))
@@ -66,7 +173,7 @@ def cmd_evidence(args) -> None:
              "value": "" if e.value is None else f"{e.value} {e.unit or ''}".strip(),
              "sources": ", ".join(s[:3] for s in e.sources), "claim": e.claim} for e in items]
     print(table_text(rows, ["id", "kind", "value", "sources", "claim"],
-                {"value": 24, "claim": 70}))
+                     {"value": 24, "claim": 70}))
     print("\nSources:")
     for s in cat.sources.values():
         print(f"  {s.id[:3]}  {s.id}  {s.date}  {s.title} ({s.outlet})")
@@ -81,7 +188,7 @@ def cmd_scenarios(args) -> None:
             return
         print(f"{args.diff}: differences from baseline\n")
         print(table_text(rows, ["parameter", "baseline", args.diff, "unit", "evidence", "why"],
-                    {"unit": 20, "evidence": 30, "why": 50}))
+                         {"unit": 20, "evidence": 30, "why": 50}))
         return
     items = presets()
     if args.json:
@@ -91,30 +198,85 @@ def cmd_scenarios(args) -> None:
              "evidence": ", ".join(v.evidence), "description": " ".join(v.description.split())}
             for k, v in items.items()]
     print(table_text(rows, ["preset", "title", "changes", "evidence", "description"],
-                {"evidence": 28, "description": 60}))
+                     {"evidence": 28, "description": 60}))
     print("\nShow a preset's changes: borderscen scenarios --diff NAME")
 
 
-def cmd_run(args) -> None:
+def config_from_args(args):
+    """The experiment config of `run`: a TOML file, or presets given on the command line, with
+    --set overrides (every scenario), --replications and --seed on top."""
+    from borderscen.errors import read_toml
+    from borderscen.experiments.config import parse_config
+    if args.config is not None and args.preset:
+        raise ConfigError("command line", "--preset", args.preset,
+                          "give either a config file or --preset, not both")
+    if args.config is None and not args.preset:
+        raise ConfigError("command line", "config", None,
+                          "give a config file (see experiments/*.toml) or --preset NAME")
+    if args.config is not None:
+        data = read_toml(args.config)
+        where = f"{args.config} (with command-line options)"
+        if not (args.set or args.replications or args.horizon_months or args.name
+                or args.seed is not None):
+            from borderscen.experiments.config import load_config
+            return load_config(args.config)
+    else:
+        where = "command line"
+        name = args.name or "_".join(args.preset)
+        data = {"experiment": {"name": name, "replications": 100, "seed": 1,
+                               "description": "from the command line"},
+                "scenarios": [{"preset": p} for p in args.preset]}
+        if len(set(args.preset)) < len(args.preset):
+            raise ConfigError(where, "--preset", args.preset, "each preset once")
+    exp = data.setdefault("experiment", {})
+    if isinstance(exp, dict):
+        if args.replications:
+            exp["replications"] = args.replications
+        if args.seed is not None:
+            exp["seed"] = args.seed
+        if args.horizon_months:
+            exp["horizon_months"] = args.horizon_months
+        if args.name:
+            exp["name"] = args.name
+    for sc in data.get("scenarios", []) if isinstance(data.get("scenarios"), list) else []:
+        if isinstance(sc, dict):
+            sc["overrides"] = {**sc.get("overrides", {}), **dict(args.set or [])}
+    return parse_config(data, where=where)
+
+
+def cmd_run(args) -> int:
     from borderscen.experiments import run_experiment
-    res = run_experiment(args.config, out=args.out, executor=args.executor, workers=args.workers,
+    cfg = config_from_args(args)
+    res = run_experiment(cfg, out=args.out, executor=args.executor, workers=args.workers,
                          scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet)
-    _report(res)
-    if not args.no_figures:
+    status = _report(res, args.allow_failures)
+    if not args.no_figures and res.manifest["counts"]["succeeded"]:
         from borderscen.plots import draw_standard_figures
         out = Path(args.figures) if args.figures else res.root / "figures"
         files = draw_standard_figures(res, out, formats=args.formats)
         print(f"figures: {len(files)} files in {out}")
+    return status
 
 
-def _report(res) -> None:
+def _report(res, allow_failures: bool = False) -> int:
+    """Print the batch's counts and failed runs; the exit status they call for."""
     c, t = res.manifest["counts"], res.manifest["timings"]
     print(f"{res.name}: {c['succeeded']} runs ok, {c['failed']} failed "
           f"({c['scenarios']} scenarios x {c['points']} points x {c['replications']} replications) "
           f"in {t['run_wall_s']:.1f} s -> {res.root}")
-    for f in res.manifest["failures"][:5]:
-        print(f"  failed: scenario {f['scenario']} replication {f['replication']} "
-              f"seed {f['seed']}: {f['error']}")
+    failures = res.manifest["failures"]
+    for f in failures[:SHOW_FAILURES]:
+        print(f"  failed: run {f.get('run', '?')} scenario {f['scenario']} point {f['point']} "
+              f"replication {f['replication']} seed {f['seed']}: {f['error']}", file=sys.stderr)
+    if len(failures) > SHOW_FAILURES:
+        print(f"  ... and {len(failures) - SHOW_FAILURES} more (manifest.json, runs.parquet)",
+              file=sys.stderr)
+    if failures and not allow_failures:
+        print(f"error: {len(failures)} of {c['runs']} runs failed (exit {EXIT_RUNS_FAILED}); "
+              "re-make one with bs.simulate(scenario, seed=SEED), or pass --allow-failures",
+              file=sys.stderr)
+        return EXIT_RUNS_FAILED
+    return EXIT_OK
 
 
 def cmd_summarize(args) -> None:
@@ -125,11 +287,16 @@ def cmd_summarize(args) -> None:
     print(tab.T.to_string())
 
 
-def cmd_reproduce(args) -> None:
+def cmd_reproduce(args) -> int:
+    from borderscen.experiments.store import Results
     from borderscen.reproduce import reproduce
-    reproduce(experiments_dir=args.experiments, results_dir=args.results, figures_dir=args.figures,
-              only=args.only, executor=args.executor, workers=args.workers, fresh=args.fresh,
-              formats=args.formats)
+    written = reproduce(experiments_dir=args.experiments, results_dir=args.out,
+                        figures_dir=args.figures, only=args.only, executor=args.executor,
+                        workers=args.workers, fresh=args.fresh, formats=args.formats)
+    status = EXIT_OK
+    for name in written:
+        status = max(status, _report(Results(Path(args.out) / name), args.allow_failures))
+    return status
 
 
 def cmd_validate(args) -> int:
@@ -164,7 +331,7 @@ def cmd_validate(args) -> int:
         status = 1
     if args.out:
         facts.to_csv(args.out, index=False)
-    return status
+    return EXIT_FACTS_FAILED if status else EXIT_OK
 
 
 def _num(x) -> str:
@@ -180,8 +347,7 @@ def cmd_calibrate(args) -> None:
     from borderscen.analysis.calibration import calibrate, install, write_calibrated
     pop, gens = (60, 3) if args.quick else (args.population, args.generations)
     out = Path(args.out)
-    report = calibrate(out, population=pop, generations=gens, seed=args.seed,
-                       workers=args.workers or 2, resume=not args.fresh)
+    report = calibrate(out, population=pop, generations=gens, seed=args.seed, resume=not args.fresh)
     draws = pd.read_csv(out / "posterior.csv")
     write_calibrated(draws, out / "calibrated.toml")
     print(f"ABC-SMC: {report['generations']} generations of {report['population']}, "
@@ -195,7 +361,8 @@ def cmd_calibrate(args) -> None:
     print(f"\n{len(report['targets'])} targets used; {len(report['targets_skipped'])} left out "
           f"(reasons in {out / 'report.json'}).")
     from borderscen.analysis.calibration import draw_figures
-    files = draw_figures(out, draws)
+    figures = Path(args.figures) if args.figures else out / "figures"
+    files = draw_figures(figures, draws)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
     if args.install:
         path = install(out)
@@ -203,129 +370,206 @@ def cmd_calibrate(args) -> None:
     print(json.dumps({"wrote": [str(out / n) for n in ("posterior.csv", "report.json", "calibrated.toml")]}))
 
 
-def cmd_sensitivity(args) -> None:
+def cmd_sensitivity(args) -> int:
     from borderscen.analysis.sensitivity import run_sensitivity
+    from borderscen.experiments.config import Range, load_config
     from borderscen.plots.analysis import sensitivity_bars
     from borderscen.plots.style import save
-    tables = run_sensitivity(args.config, out_dir=args.results, methods=args.methods,
+    cfg = load_config(args.config)
+    if cfg.sweep is None or not all(isinstance(v, Range) for v in cfg.sweep.parameters.values()):
+        raise ConfigError(args.config, "sweep.parameters", None if cfg.sweep is None else
+                          "lists", "a sensitivity config needs [sweep.parameters] given as "
+                                   "{ min = .., max = .. } ranges (see experiments/sensitivity.toml)")
+    tables = run_sensitivity(cfg, out_dir=args.out, methods=args.methods,
                              executor=args.executor, workers=args.workers, progress=not args.quiet,
                              fresh=args.fresh)
+    figures = Path(args.figures) if args.figures else Path(args.out) / cfg.name / "figures"
     for method, tab in tables.items():
-        stem = Path(args.figures) / f"sensitivity_{method}"
+        stem = figures / f"sensitivity_{method}"
         save(*sensitivity_bars(tab, method), stem, f"sensitivity_{method}")
         top = tab[tab["index"] == ("mu_star" if method == "morris" else "ST")]
         best = top.sort_values("value", ascending=False).groupby("output").head(3)
         print(f"{method}: top parameters per output\n{best.round(3).to_string(index=False)}\n")
-    print(f"figures in {args.figures}")
+    print(f"figures in {figures}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- the parser
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, width=HELP_WIDTH, max_help_position=30)
+
+
+def _version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("borderscen")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=EXECUTORS,
+                   help="where runs execute: serial (one process), process (local pool, the "
+                        "default) or dask")
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="worker processes, >= 1 (default: one per core)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="borderscen", description=(
+    ap = argparse.ArgumentParser(prog="borderscen", formatter_class=_formatter, description=(
         "Scenario simulation of Iraq-Syria border security cooperation after Assad. "
-        "Exploratory scenarios, not forecasts."))
-    sub = ap.add_subparsers(dest="command", required=True)
+        "Exploratory scenarios, not forecasts."), epilog=EXIT_CODES)
+    ap.add_argument("--version", action="version", version=f"borderscen {_version()}",
+                    help="print the version and exit")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                            help="one of (each has its own --help):")
 
-    p = sub.add_parser("params", help="the parameter registry with provenance")
-    p.add_argument("--json", action="store_true")
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, epilog=EXIT_CODES,
+                              formatter_class=_formatter)
+
+    p = add("params", "the parameter registry with provenance; one parameter in full with NAME")
+    p.add_argument("name", nargs="?", metavar="NAME",
+                   help="one parameter: default, range, unit, basis and its evidence")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--long", action="store_true", help="include each parameter's meaning")
     p.add_argument("--group", help="only one group (coalition, baghdad, isis, ...)")
     p.set_defaults(func=cmd_params)
 
-    p = sub.add_parser("evidence", help="the evidence table and its sources")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--source", help="only evidence from this source id")
+    p = add("evidence", "the evidence table and its sources")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--source", metavar="ID",
+                   help="only evidence from this source (its id, or the first characters of it)")
     p.set_defaults(func=cmd_evidence)
 
-    p = sub.add_parser("scenarios", help="scenario presets")
+    p = add("scenarios", "scenario presets")
     p.add_argument("--diff", metavar="PRESET", help="show how PRESET differs from baseline")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_scenarios)
 
-    p = sub.add_parser("run", help="run an experiment config, store results, draw figures")
-    p.add_argument("config", type=Path)
+    p = add("run", "run an experiment (a config file, or presets with --preset), store the "
+                   "results, draw figures")
+    p.add_argument("config", type=Path, nargs="?",
+                   help="experiment config (TOML, see experiments/*.toml); or use --preset")
+    p.add_argument("--preset", action="append", metavar="NAME",
+                   help="run this preset without a config file (repeat for several scenarios)")
+    p.add_argument("--set", action="append", type=setting, metavar="KEY=VALUE",
+                   help="override a parameter in every scenario, e.g. --set coalition_isr=0.3 "
+                        "(repeatable)")
+    p.add_argument("--replications", type=positive_int, metavar="N",
+                   help="replications per scenario and design point (default: the config's; "
+                        "100 with --preset)")
+    p.add_argument("--horizon-months", type=positive_int, metavar="N",
+                   help="months to simulate (default: the config's, or the model's default)")
+    p.add_argument("--seed", type=int, help="root seed (default: the config's; 1 with --preset)")
+    p.add_argument("--name", help="experiment name (default: the config's, or the preset names)")
     p.add_argument("--out", type=Path, help="results folder (default results/<experiment name>)")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=["serial", "process", "dask"])
+    _executor_options(p)
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (implies dask)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", dest="fresh", action="store_false", default=False,
-                   help="continue an interrupted batch (default)")
-    g.add_argument("--fresh", dest="fresh", action="store_true", help="discard earlier results")
+                   help="continue an interrupted batch, or reuse a finished one (default)")
+    g.add_argument("--fresh", dest="fresh", action="store_true",
+                   help="discard this folder's earlier results (only files borderscen wrote)")
+    p.add_argument("--allow-failures", action="store_true",
+                   help=f"exit 0 even when some runs failed (default: exit {EXIT_RUNS_FAILED})")
     p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
-    p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--no-figures", action="store_true", help="store results only")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
                    help="figure formats (each figure also gets its CSV)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("summarize", help="end-state outcomes per scenario of a results folder")
-    p.add_argument("results", type=Path)
-    p.add_argument("--interval", type=float, default=0.9)
+    p = add("summarize", "end-state outcomes per scenario of a results folder")
+    p.add_argument("results", type=Path, help="a finished results folder, e.g. results/smoke")
+    p.add_argument("--interval", type=fraction, default=0.9, metavar="P",
+                   help="central interval as a fraction between 0 and 1 (default 0.9, a 90%% "
+                        "interval)")
     p.set_defaults(func=cmd_summarize)
 
-    p = sub.add_parser("reproduce", help="run (or reuse) the experiments and redraw all figures")
-    p.add_argument("--experiments", type=Path, default=Path("experiments"))
-    p.add_argument("--results", type=Path, default=Path("results"))
-    p.add_argument("--figures", type=Path, default=Path("figures"))
-    p.add_argument("--only", nargs="*", help="experiment names (default: all but smoke)")
-    p.add_argument("--executor", choices=["serial", "process", "dask"])
-    p.add_argument("--workers", type=int)
-    p.add_argument("--fresh", action="store_true")
-    p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"])
+    p = add("reproduce", "run (or reuse) the experiments and redraw all figures")
+    p.add_argument("--experiments", type=Path, default=Path("experiments"),
+                   help="folder of experiment configs (default experiments)")
+    p.add_argument("--out", "--results", dest="out", type=Path, default=Path("results"),
+                   help="results root: each experiment in <out>/<name> (default results)")
+    p.add_argument("--figures", type=Path,
+                   help="figures root: <figures>/<name> (default <out>/<name>/figures)")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="experiment names (default: all but smoke)")
+    _executor_options(p)
+    p.add_argument("--fresh", action="store_true",
+                   help="re-run even when finished results of the same config exist")
+    p.add_argument("--allow-failures", action="store_true",
+                   help=f"exit 0 even when some runs failed (default: exit {EXIT_RUNS_FAILED})")
+    p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
+                   help="figure formats (each figure also gets its CSV)")
     p.set_defaults(func=cmd_reproduce)
 
-    p = sub.add_parser("validate", help="score the hold-out record against naive forecasts and check "
-                       "the stylized facts (exit 1 if a fact fails, or still holds with its mechanism off)")
-    p.add_argument("--replications", type=int, default=40, help="paired replications per fact arm")
-    p.add_argument("--replications-holdout", type=int, default=300,
-                   help="posterior predictive runs for the hold-out table")
-    p.add_argument("--seed", type=int, default=1, help="root seed")
+    p = add("validate", "score the hold-out record against naive forecasts and check the stylized "
+                        "facts (exit 1 if a fact fails, or still holds with its mechanism off)")
+    p.add_argument("--replications", type=positive_int, default=40, metavar="N",
+                   help="paired replications per fact arm (default 40)")
+    p.add_argument("--replications-holdout", type=positive_int, default=300, metavar="N",
+                   help="posterior predictive runs for the hold-out table (default 300)")
+    p.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
     p.add_argument("--facts-only", action="store_true", help="skip the hold-out table")
     p.add_argument("--no-switch-off", action="store_true", help="skip the switched-off runs")
-    p.add_argument("--out", type=Path, help="also write the tables as CSV")
+    p.add_argument("--out", type=Path, metavar="CSV", help="also write the tables as CSV")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("calibrate", help="fit the free parameters to the 2022-24 record (ABC-SMC, pyabc)")
-    p.add_argument("--population", type=int, default=300, help="particles per generation")
-    p.add_argument("--generations", type=int, default=10, help="most ABC-SMC generations")
-    p.add_argument("--quick", action="store_true", help="60 particles, 3 generations (minutes; for tests)")
-    p.add_argument("--seed", type=int, default=2022, help="root seed")
-    p.add_argument("--workers", type=int, help="processes (default 2)")
+    p = add("calibrate", "fit the free parameters to the 2022-24 record (ABC-SMC with pyabc)")
+    p.add_argument("--population", type=positive_int, default=1000, metavar="N",
+                   help="particles per generation (default 1000)")
+    p.add_argument("--generations", type=positive_int, default=20, metavar="N",
+                   help="most ABC-SMC generations (default 20)")
+    p.add_argument("--quick", action="store_true", help="60 particles, 3 generations, for tests")
+    p.add_argument("--seed", type=int, default=2022, help="root seed (default 2022)")
     p.add_argument("--fresh", action="store_true", help="start afresh instead of resuming history.db")
     p.add_argument("--install", action="store_true",
-                   help="ship the result: copy posterior.csv into the package, medians as defaults")
-    p.add_argument("--out", type=Path, default=Path("results/calibration"), help="output folder")
+                   help="ship the result: copy posterior.csv into the package, medians as registry defaults")
+    p.add_argument("--out", type=Path, default=Path("results/calibration"),
+                   help="results folder (default results/calibration)")
+    p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
     p.set_defaults(func=cmd_calibrate)
 
-    p = sub.add_parser("sensitivity", help="Morris screening and Sobol indices (SALib)")
-    p.add_argument("config", type=Path)
-    p.add_argument("--methods", nargs="+", choices=["morris", "sobol"], default=["morris", "sobol"])
-    p.add_argument("--results", type=Path, default=Path("results"))
-    p.add_argument("--figures", type=Path, default=Path("figures/sensitivity"))
-    p.add_argument("--executor", choices=["serial", "process", "dask"])
-    p.add_argument("--workers", type=int)
-    p.add_argument("--quiet", action="store_true")
+    p = add("sensitivity", "Morris screening and Sobol indices (SALib)")
+    p.add_argument("config", type=Path, help="a sensitivity config (ranges in [sweep.parameters])")
+    p.add_argument("--methods", nargs="+", choices=["morris", "sobol"], default=["morris", "sobol"],
+                   help="which analyses (default both)")
+    p.add_argument("--out", "--results", dest="out", type=Path, default=Path("results"),
+                   help="results root: each design in <out>/<name>_<method> (default results)")
+    p.add_argument("--figures", type=Path, help="figure folder (default <out>/<name>/figures)")
+    _executor_options(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--fresh", action="store_true", help="discard earlier results of these designs")
     p.set_defaults(func=cmd_sensitivity)
     __import__("borderscen.cli_explore", fromlist=["register"]).register(sub)  # discover, robustness
     return ap
 
 
+def _error(message: str) -> None:
+    print(f"error: {message}" if "\n" not in message else
+          "error: problems found:\n  " + message.replace("\n", "\n  "), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # usage errors exit 2 here
     try:
         status = args.func(args)
-    except StoreMismatch as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BorderscenError as exc:
+        _error(str(exc))
         return EXIT_BAD_INPUT
-    except ConfigError as exc:
-        print(f"error: {exc}" if "\n" not in str(exc) else
-              "error: problems found:\n  " + str(exc).replace("\n", "\n  "), file=sys.stderr)
+    except ImportError as exc:  # an optional extra is missing
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head`
+        return EXIT_OK
+    except OSError as exc:  # a full or read-only disk, a missing folder: no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
+        return EXIT_INTERRUPTED
     return int(status or 0)
 
 

@@ -1,4 +1,9 @@
-"""One error type for bad user input, so the CLI can print it cleanly and exit 2."""
+"""Library error types, so the CLI can print them cleanly (exit 2) and API users can catch them.
+
+``BorderscenError`` is the base of every error the library raises on purpose; ``ConfigError`` is
+bad user input (names the file, key, bad value and what is allowed); ``StoreError`` is a results
+folder that cannot be used as asked (locked, not ours, another config, corrupt).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,19 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 
-class ConfigError(ValueError):
+class BorderscenError(Exception):
+    """Base of the errors borderscen raises on purpose (never a pydantic, numpy or OS internal)."""
+
+
+class StoreError(BorderscenError, RuntimeError):
+    """A results folder cannot be used as asked."""
+
+
+class ExecutorError(BorderscenError, RuntimeError):
+    """The executor could not run the batch (e.g. a process pool whose workers cannot start)."""
+
+
+class ConfigError(BorderscenError, ValueError):
     """Bad input in a file or call: names the file, the key, the bad value and what is allowed."""
 
     def __init__(self, where: str | Path, key: str, value: Any, allowed: str, hint: str = ""):
@@ -28,6 +45,20 @@ class ConfigErrors(ConfigError):
     def __init__(self, errors: list[ConfigError]):
         self.errors = errors
         ValueError.__init__(self, "\n".join(str(e) for e in errors))
+
+
+class ParameterRuleError(ConfigError):
+    """A rule across parameters is broken (e.g. two weights that must sum to at most 1): the
+    message names both keys, their values and the rule.
+
+    TODO(lead, registry rewrite): declare cross-parameter rules in the registry (shown by
+    ``borderscen params`` and checked at every sweep corner); raise this error from there.
+    """
+
+    def __init__(self, where: str | Path, keys: tuple[str, str], values: tuple[Any, Any], rule: str):
+        super().__init__(where, " + ".join(keys), values, rule)
+        self.keys, self.values, self.rule = keys, values, rule
+        self.args = (f"{where}: {keys[0]} = {values[0]!r}, {keys[1]} = {values[1]!r}: {rule}",)
 
 
 def collect(errors: list[ConfigError], check: Callable[[], object]) -> None:
@@ -50,10 +81,11 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 LISTINGS = {"parameter": "run `borderscen params`", "evidence id": "run `borderscen evidence`"}
 
 
-def unknown_name(where: str | Path, key: str, value: str, choices: Iterable[str], what: str):
+def unknown_name(where: str | Path, key: str, value: str, choices: Iterable[str], what: str,
+                 limit: int = 12):
     choices = sorted(choices)
     listing = LISTINGS.get(what, "see the docs")
-    shown = ", ".join(choices) if len(choices) <= 12 else f"{len(choices)} names, {listing}"
+    shown = ", ".join(choices) if len(choices) <= limit else f"{len(choices)} names, {listing}"
     return ConfigError(where, key, value, f"not a known {what}; allowed: {shown}",
                        did_you_mean(value, choices))
 
@@ -61,13 +93,19 @@ def unknown_name(where: str | Path, key: str, value: str, choices: Iterable[str]
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning syntax errors and missing files into ConfigError."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(path, "(file)", str(path), "is a directory; give a .toml file")
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(path, "(file)", str(path), "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "(encoding)", f"byte {exc.start}", "must be UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc), "must be valid TOML") from None
+    except OSError as exc:
+        raise ConfigError(path, "(file)", str(path), f"cannot be read: {exc.strerror}") from None
 
 
 def _model_in(annotation):
@@ -105,5 +143,6 @@ def from_pydantic(where: str | Path, exc, model=None, prefix: str = "") -> Confi
             out.append(ConfigError(where, key, err.get("input"), text,
                                    did_you_mean(str(err["loc"][-1]), allowed)))
         else:
-            out.append(ConfigError(where, key, err.get("input"), err["msg"]))
+            msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            out.append(ConfigError(where, key, err.get("input"), msg))
     return ConfigErrors(out)

@@ -1,5 +1,5 @@
 """`borderscen reproduce`: run (or reuse) every experiment in ``experiments/`` and redraw the
-complete figure set into ``figures/<experiment>/``.
+complete figure set into ``results/<experiment>/figures/`` (the same place as `borderscen run`).
 
 A finished results folder whose config hash matches is reused, so a second call with nothing
 changed only redraws; results of another config or model version are replaced; an interrupted
@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from borderscen.errors import ConfigError, unknown_name
 from borderscen.experiments.config import load_config
-from borderscen.experiments.runner import run_experiment
+from borderscen.experiments.runner import default_out, run_experiment
 from borderscen.experiments.store import Results, state
 from borderscen.plots import draw_standard_figures
 
@@ -21,37 +22,56 @@ from borderscen.plots import draw_standard_figures
 SKIP_BY_DEFAULT = ("smoke",)
 
 
+def figures_of(results_dir: str | Path, name: str, figures_dir: str | Path | None = None) -> Path:
+    """Where an experiment's figures go: <results>/<name>/figures, or <figures_dir>/<name>."""
+    return Path(figures_dir) / name if figures_dir is not None else Path(results_dir) / name / "figures"
+
+
 def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Path = "results",
-              figures_dir: str | Path = "figures", only: list[str] | None = None,
+              figures_dir: str | Path | None = None, only: list[str] | None = None,
               executor: str | None = None, workers: int | None = None, fresh: bool = False,
               progress: bool | None = None, log=print,
               formats: Sequence[str] = ("png",)) -> dict[str, list[Path]]:
-    """Returns the figure files written per experiment."""
-    configs = sorted(Path(experiments_dir).glob("*.toml"))
+    """Returns the figure files written per experiment (``Results(<results>/<name>).failures``
+    lists any failed runs)."""
+    folder = Path(experiments_dir)
+    if not folder.is_dir():
+        raise ConfigError("reproduce", "--experiments", str(folder), "not a folder of *.toml configs")
+    configs = sorted(folder.glob("*.toml"))
     if not configs:
-        raise FileNotFoundError(f"no experiment configs (*.toml) in {experiments_dir}")
+        raise ConfigError("reproduce", "--experiments", str(folder), "holds no *.toml configs")
+    loaded = [load_config(path) for path in configs]  # every config checked before any run
+    names = [c.name for c in loaded]
+    for name in only or []:
+        if name not in names:
+            raise unknown_name("reproduce --only", "--only", name, names, "experiment")
     written: dict[str, list[Path]] = {}
-    for path in configs:
-        cfg = load_config(path)
+    for path, cfg in zip(configs, loaded, strict=True):
         if cfg.sweep is not None and cfg.sweep.method in ("sobol", "morris"):
+            if only and cfg.name in only:
+                log(f"{cfg.name}: a sensitivity design; run `borderscen sensitivity {path}`")
             continue  # sensitivity designs are drawn by `borderscen sensitivity`
         if (only and cfg.name not in only) or (not only and cfg.name in SKIP_BY_DEFAULT):
             continue
-        out = Path(results_dir) / cfg.name
+        out = default_out(cfg, results_dir)
         found = state(out, cfg.content_hash())
         if not fresh and found == "complete":
             log(f"{cfg.name}: reusing finished results in {out}")
             results = Results(out)
         else:
             why = {"stale": " (earlier results came from another config or model version)",
-                   "partial": " (resuming)"}.get(found, "")
+                   "partial": " (resuming)",
+                   "corrupt": " (its tables did not match its manifest: repairing)"}.get(found, "")
             log(f"{cfg.name}: running {path}{why}")
             results = run_experiment(cfg, out=out, executor=executor, workers=workers,
                                      fresh=fresh or found == "stale", progress=progress)
-        files = draw_standard_figures(results, Path(figures_dir) / cfg.name, formats=formats)
+        if results.failures:
+            log(f"{cfg.name}: {len(results.failures)} runs failed (see {out / 'manifest.json'})")
+        figs = figures_of(results_dir, cfg.name, figures_dir)
+        files = draw_standard_figures(results, figs, formats=formats) \
+            if results.manifest["counts"]["succeeded"] else []
         written[cfg.name] = files
-        log(f"{cfg.name}: {sum(f.suffix == '.png' for f in files)} figures -> "
-            f"{Path(figures_dir) / cfg.name}")
+        log(f"{cfg.name}: {sum(f.suffix == '.png' for f in files)} figures -> {figs}")
     if not written:
         print("nothing to reproduce (check --only)", file=sys.stderr)
     return written

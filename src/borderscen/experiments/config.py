@@ -8,18 +8,78 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
+import math
+import numbers
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from borderscen.errors import ConfigError, ConfigErrors, collect, from_pydantic, read_toml, unknown_name
+from borderscen.errors import (
+    ConfigError,
+    ConfigErrors,
+    ParameterRuleError,
+    collect,
+    from_pydantic,
+    read_toml,
+    unknown_name,
+)
 from borderscen.model import DEFAULT_HORIZON, DEFAULT_START, MAX_HORIZON, OUTPUTS
 from borderscen.params import make_params, registry
 from borderscen.scenarios import Event, build_scenario, check_events, parse_month, presets
 
 OUTPUT_NAMES = tuple(o for o in OUTPUTS if o != "date")
+
+#: Experiment and scenario names become folder names: a safe, short charset only.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RULE = ("allowed: 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit "
+             "(no path separators, no '..')")
+#: Caps that turn a runaway design into a clear error instead of a MemoryError.
+MAX_POINTS = 100_000
+MAX_RUNS = 1_000_000
+#: Years a config's start may fall in.
+YEARS = (1990, 2100)
+
+
+def check_name(value: Any, where: str | Path = "<memory>", key: str = "name") -> str:
+    """A name that is safe as a folder name, or ConfigError."""
+    if not isinstance(value, str) or not NAME_RE.match(value) or ".." in value:
+        raise ConfigError(where, key, value, NAME_RULE)
+    return value
+
+
+def _safe_name(value: Any) -> Any:
+    if isinstance(value, str) and value and (not NAME_RE.match(value) or ".." in value):
+        raise ValueError(NAME_RULE)
+    return value
+
+
+def _plain_int(value: Any) -> Any:
+    """numpy integers are whole numbers too (bools are not)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
+#: Strict types: a string or boolean where a number belongs is an error, not coerced.
+Int = Annotated[StrictInt, BeforeValidator(_plain_int)]
+Number = Annotated[StrictFloat, BeforeValidator(_plain_int)]
+Value = Number | StrictBool   # a parameter value (booleans only for on/off parameters)
+SafeName = Annotated[str, BeforeValidator(_safe_name)]
 
 
 class Strict(BaseModel):
@@ -27,9 +87,9 @@ class Strict(BaseModel):
 
 
 class ScenarioConfig(Strict):
-    name: str = ""
+    name: SafeName = ""
     preset: str = "baseline"
-    overrides: dict[str, float] = Field(default_factory=dict)
+    overrides: dict[str, Value] = Field(default_factory=dict)
     events: tuple[Event, ...] = ()
 
     @property
@@ -38,8 +98,8 @@ class ScenarioConfig(Strict):
 
 
 class Range(Strict):
-    min: float
-    max: float
+    min: Number
+    max: Number
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -50,27 +110,36 @@ class Range(Strict):
 
 class SweepConfig(Strict):
     method: Literal["grid", "lhs", "sobol", "morris"] = "grid"
-    samples: int = Field(default=16, ge=1, le=100_000)
-    parameters: dict[str, list[float] | Range] = Field(min_length=1)
+    samples: Int = Field(default=16, ge=1, le=100_000)
+    parameters: dict[str, list[Value] | Range] = Field(min_length=1)
     #: named policies (lever = value) crossed with the sweep's points; see borderscen.levers
     policies: dict[str, dict[str, float]] = Field(default_factory=dict)
 
+    @field_validator("parameters")
+    @classmethod
+    def _no_empty_grid(cls, v: dict) -> dict:
+        empty = [k for k, vals in v.items() if isinstance(vals, list) and not vals]
+        if empty:
+            raise ValueError(f"{empty[0]}: a grid needs at least one value (an empty list makes "
+                             "a design with zero points)")
+        return v
+
 
 class ExperimentSection(Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Annotated[str, Field(min_length=1), BeforeValidator(_safe_name)]
     description: str = ""
-    replications: int = Field(ge=1, le=100_000)
-    horizon_months: int = Field(default=DEFAULT_HORIZON, ge=1, le=MAX_HORIZON)
+    replications: Int = Field(ge=1, le=100_000)
+    horizon_months: Int = Field(default=DEFAULT_HORIZON, ge=1, le=MAX_HORIZON)
     start: str = DEFAULT_START
     #: "posterior": each replication its own draw of the calibrated parameters (paired across
     #: scenarios); "median": the posterior medians for every run.
     parameters: Literal["posterior", "median"] = "posterior"
-    seed: int = Field(ge=0)
+    seed: Int = Field(ge=0)
     outputs: tuple[str, ...] = ()
     executor: Literal["serial", "process", "dask"] = "process"
-    workers: int = Field(default=0, ge=0, le=1024)
+    workers: Int = Field(default=0, ge=0, le=1024)
     calibration: str | None = None  # a calibrated.toml (relative to this file) applied first
-    chunk_size: int = Field(default=0, ge=0, le=10_000)
+    chunk_size: Int = Field(default=0, ge=0, le=10_000)
 
     @field_validator("start")
     @classmethod
@@ -120,9 +189,16 @@ class ExperimentConfig(Strict):
 
     def with_changes(self, **experiment: Any) -> ExperimentConfig:
         """A copy with fields of [experiment] replaced (e.g. fewer replications in a notebook)."""
-        section = self.experiment.model_copy(update=experiment)
-        return self.model_copy(update={"experiment": ExperimentSection.model_validate(
-            section.model_dump())})
+        unknown = [k for k in experiment if k not in ExperimentSection.model_fields]
+        if unknown:
+            raise unknown_name("with_changes", unknown[0], unknown[0],
+                               ExperimentSection.model_fields, "experiment key")
+        data = {**self.experiment.model_dump(), **{k: _plain_int(v) for k, v in experiment.items()}}
+        try:
+            section = ExperimentSection.model_validate(data)
+        except ValidationError as exc:
+            raise from_pydantic("with_changes", exc, ExperimentSection) from None
+        return self.model_copy(update={"experiment": section})
 
 
 #: Parts of the package that cannot change a run's results (figures, analysis, the CLI).
@@ -154,6 +230,10 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
     for i, out in enumerate(cfg.experiment.outputs):
         if out not in OUTPUT_NAMES:
             errors.append(unknown_name(where, f"experiment.outputs[{i}]", out, OUTPUT_NAMES, "output"))
+        elif cfg.experiment.outputs.index(out) != i:
+            errors.append(ConfigError(where, f"experiment.outputs[{i}]", out, "listed twice"))
+    errors.extend(_check_horizon(cfg, where))
+    errors.extend(_check_booleans(cfg, where))
     labels = [s.label for s in cfg.scenarios]
     for i, sc in enumerate(cfg.scenarios):
         key = f"scenarios[{i}]"
@@ -185,35 +265,217 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
     if cfg.sweep and cfg.sweep.policies:
         from borderscen.levers import check_policies
         errors += check_policies(cfg.sweep, where)
+    if cfg.sweep and not errors:
+        errors.extend(_check_corners(cfg, where))
     return errors
+
+
+MAX_CORNER_DIMS = 12
+
+
+def _check_corners(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
+    """Rules across parameters (checked when parameters are built) must hold at every corner of
+    the sweep box, under every scenario: a batch must not fail half way on a corner."""
+    sweep = cfg.sweep
+    names = list(sweep.parameters)[:MAX_CORNER_DIMS]
+    bounds = []
+    for n in names:
+        v = sweep.parameters[n]
+        bounds.append((min(v), max(v)) if isinstance(v, list) else (v.min, v.max))
+    errors: list[ConfigError] = []
+    for sc in cfg.scenarios:
+        for corner in itertools.product(*bounds):
+            point = dict(zip(names, corner, strict=True))
+            try:
+                scenario_of(sc, point, cfg.calibration_values, where=where)
+            except ParameterRuleError as exc:
+                errors.append(ParameterRuleError(where, exc.keys, exc.values,
+                                                 f"{exc.rule} (at the sweep corner {point}, "
+                                                 f"scenario {sc.label})"))
+                break
+            except ConfigError as exc:
+                errors.append(ConfigError(where, f"sweep.parameters (scenario {sc.label}, corner "
+                                                 f"{point})", "", str(exc).split(": ", 1)[-1]))
+                break
+    return errors
+
+
+def _check_horizon(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
+    """Dated events must fall inside the run's months (start .. start + horizon - 1)."""
+    exp = cfg.experiment
+    start = parse_month(exp.start)
+    first = start.year * 12 + start.month - 1
+    last = first + exp.horizon_months - 1
+    errors = []
+    for i, sc in enumerate(cfg.scenarios):
+        for j, ev in enumerate(sc.events):
+            m = ev.month.year * 12 + ev.month.month - 1
+            if not first <= m <= last:
+                end = f"{last // 12}-{last % 12 + 1:02d}"
+                errors.append(ConfigError(where, f"scenarios[{i}].events[{j}].date", ev.date,
+                                          f"outside the run's months {exp.start} .. {end} "
+                                          "(experiment.start and horizon_months)"))
+    return errors
+
+
+def _check_booleans(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
+    """true/false only for on/off parameters; anywhere else a boolean is a mistake."""
+    reg = registry()
+    found: list[tuple[str, str, Any]] = []
+    for i, sc in enumerate(cfg.scenarios):
+        found += [(f"scenarios[{i}].overrides.{k}", k, v) for k, v in sc.overrides.items()]
+    if cfg.sweep:
+        for k, vals in cfg.sweep.parameters.items():
+            if isinstance(vals, list):
+                found += [(f"sweep.parameters.{k}[{j}]", k, v) for j, v in enumerate(vals)]
+    return [ConfigError(where, key, v, reg[name].allowed() if name in reg else "a number",
+                        "a boolean where a number belongs")
+            for key, name, v in found
+            if isinstance(v, bool) and name in reg and reg[name].kind != "bool"]
+
+
+def _check_raw_events(data: dict[str, Any], where: str) -> list[ConfigError]:
+    """Event values are checked before the event schema could coerce '0.5' or true to a number."""
+    reg = registry()
+    errors = []
+    scenarios = data.get("scenarios")
+    for i, sc in enumerate(scenarios if isinstance(scenarios, list) else []):
+        events = sc.get("events") if isinstance(sc, dict) else None
+        for j, ev in enumerate(events if isinstance(events, list) else []):
+            changes = ev.get("set") if isinstance(ev, dict) else None
+            for name, v in (changes.items() if isinstance(changes, dict) else []):
+                key = f"scenarios[{i}].events[{j}].set.{name}"
+                is_bool_param = name in reg and reg[name].kind == "bool"
+                if isinstance(v, str) or (isinstance(v, bool) and not is_bool_param):
+                    allowed = reg[name].allowed() if name in reg else "allowed: a number"
+                    errors.append(ConfigError(where, key, v, allowed, "no quotes around numbers"
+                                              if isinstance(v, str) else "a boolean where a "
+                                              "number belongs"))
+    return errors
+
+
+def design_size(cfg: ExperimentConfig) -> tuple[int, int]:
+    """(points, runs) of the design, computed without building it."""
+    sweep = cfg.sweep
+    if sweep is None:
+        points = 1
+    elif sweep.method == "grid":
+        points = math.prod(len(v) for v in sweep.parameters.values() if isinstance(v, list))
+    elif sweep.method == "lhs":
+        points = sweep.samples
+    elif sweep.method == "sobol":
+        points = sweep.samples * (len(sweep.parameters) + 2)
+    else:  # morris
+        points = sweep.samples * (len(sweep.parameters) + 1)
+    return points, points * len(cfg.scenarios) * cfg.experiment.replications
+
+
+def _check_size(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
+    points, runs = design_size(cfg)
+    if points == 0 or runs == 0:
+        return [ConfigError(where, "sweep.parameters", "...", "the design has zero points")]
+    if points > MAX_POINTS:
+        return [ConfigError(where, "sweep", f"{points:,} points",
+                            f"allowed: at most {MAX_POINTS:,} design points; use fewer values or "
+                            "an lhs/sobol sample")]
+    if runs > MAX_RUNS:
+        return [ConfigError(where, "experiment.replications", cfg.experiment.replications,
+                            f"allowed: at most {MAX_RUNS:,} runs in one experiment; this design "
+                            f"has {runs:,} ({len(cfg.scenarios)} scenarios x {points:,} points x "
+                            f"{cfg.experiment.replications} replications)")]
+    return []
+
+
+#: Keys the library fills in itself; a config file may not set them.
+INTERNAL_KEYS = ("source", "calibration_values")
 
 
 def parse_config(data: dict[str, Any], where: str = "<memory>") -> ExperimentConfig:
     """Validate a config mapping (as read from TOML)."""
-    if "calibration_values" in data:
-        raise ConfigError(where, "calibration_values", "...", "unknown key")
+    where = str(where)
+    if not isinstance(data, dict):
+        raise ConfigError(where, "(top)", type(data).__name__, "a config is a table of "
+                                                               "[experiment], [[scenarios]], [sweep]")
+    allowed = [k for k in ExperimentConfig.model_fields if k not in INTERNAL_KEYS]
+    for key in INTERNAL_KEYS:
+        if key in data:
+            raise ConfigError(where, key, data[key], f"unknown key; allowed: {', '.join(allowed)}")
+    raw_errors = _check_raw_events(data, where)
     try:
         cfg = ExperimentConfig.model_validate({**data, "source": where})
     except ValidationError as exc:
-        raise from_pydantic(where, exc, ExperimentConfig) from None
+        errs = from_pydantic(where, exc, ExperimentConfig)
+        raise ConfigErrors(raw_errors + errs.errors) from None
+    if raw_errors:
+        raise ConfigErrors(raw_errors)
     if cfg.experiment.calibration:
         from borderscen.analysis.calibration import load_calibrated
         base = Path(where).parent if where != "<memory>" else Path.cwd()
-        values = load_calibrated(base / cfg.experiment.calibration)
+        path = base / cfg.experiment.calibration
+        try:
+            values = load_calibrated(path)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a malformed file is a config error, not a crash
+            raise ConfigError(where, "experiment.calibration", cfg.experiment.calibration,
+                              "must be a calibrated.toml written by `borderscen calibrate` "
+                              f"([parameters] of numbers); reading it failed: {exc}") from None
         cfg = cfg.model_copy(update={"calibration_values": values})
-    errors = _check_semantics(cfg, where)
+    errors = _check_semantics(cfg, where) + _check_size(cfg, where)
     if errors:
         raise ConfigErrors(errors)
     return cfg
 
 
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate an experiment config file."""
-    return parse_config(read_toml(path), where=str(path))
+    """Read and validate an experiment config file (errors name the TOML line where they can)."""
+    data = read_toml(path)
+    try:
+        return parse_config(data, where=str(path))
+    except ConfigError as exc:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise exc from None
+        raise with_lines(exc, text, str(path)) from None
+
+
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.]+)\s*\]\]", re.M)
+
+
+def line_of(text: str, key: str) -> int | None:
+    """The TOML line a dotted key (``scenarios[1].overrides.x``) was most likely written on:
+    the n-th ``[[array]]`` header for an index, then the first ``leaf =`` after it."""
+    pos = 0
+    parts = [p for p in re.split(r"\.(?![^\[]*\])", key) if p]
+    for part in parts[:-1]:
+        m = re.fullmatch(r"([A-Za-z0-9_]+)\[(\d+)\]", part)
+        if m:
+            headers = [h for h in _HEADER.finditer(text) if h.group(1) == m.group(1)]
+            if int(m.group(2)) < len(headers):
+                pos = headers[int(m.group(2))].start()
+    leaf = re.sub(r"\[\d+\]$", "", parts[-1]) if parts else ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", leaf):
+        return None
+    found = re.compile(rf"(^|[{{,\s]){re.escape(leaf)}\s*=", re.M).search(text, pos)
+    return text.count("\n", 0, found.start()) + 1 + (found.group(1) == "\n") if found else None
+
+
+def with_lines(exc: ConfigError, text: str, where: str) -> ConfigError:
+    """The same error(s), each message starting ``file:line:`` where the line is found."""
+    errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
+    for e in errors:
+        line = line_of(text, e.key) if e.where == where else None
+        if line and e.args and str(e.args[0]).startswith(f"{where}: "):
+            e.line = line
+            e.args = (f"{where}:{line}: " + str(e.args[0])[len(where) + 2:],)
+    if isinstance(exc, ConfigErrors):
+        exc.args = ("\n".join(str(e) for e in errors),)
+    return exc
 
 
 def scenario_of(sc: ScenarioConfig, point: dict[str, float] | None = None,
-                calibration: dict[str, float] | None = None):
+                calibration: dict[str, float] | None = None, where: str | Path = "build_scenario"):
     """The model scenario for a config entry at one design point (calibration applied first)."""
     overrides = {**(calibration or {}), **sc.overrides, **(point or {})}
-    return build_scenario(sc.preset, overrides, sc.events, name=sc.label)
+    return build_scenario(sc.preset, overrides, sc.events, name=sc.label, where=where)

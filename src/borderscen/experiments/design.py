@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import qmc
 
+from borderscen.errors import ConfigError
 from borderscen.experiments.config import ExperimentConfig, Range
 from borderscen.params import registry
 from borderscen.randomness import run_seed
@@ -86,8 +87,14 @@ def expand(cfg: ExperimentConfig) -> tuple[list[dict[str, float]], list[RunSpec]
     Replication r has the same seed in every scenario and at every design point, so comparisons
     across them are paired (common random numbers).
     """
+    from borderscen.errors import ConfigErrors
+    from borderscen.experiments.config import _check_size
+    if problems := _check_size(cfg, cfg.source):
+        raise ConfigErrors(problems)
     points = design_points(cfg)
-    seeds = [run_seed(cfg.experiment.seed, r) for r in range(cfg.experiment.replications)]
+    if not points:
+        raise ConfigError(cfg.source, "sweep.parameters", "...", "the design has zero points")
+    seeds = [run_seed(int(cfg.experiment.seed), r) for r in range(cfg.experiment.replications)]
     runs, i = [], 0
     for s in range(len(cfg.scenarios)):
         for p in range(len(points)):

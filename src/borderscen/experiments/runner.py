@@ -7,6 +7,7 @@ run depends only on its (scenario, parameters, seed) and the store sorts rows by
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import multiprocessing
 import os
@@ -17,6 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,9 +28,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from borderscen.experiments.config import ExperimentConfig, load_config, scenario_of
+from borderscen.errors import ConfigError, ExecutorError
+from borderscen.experiments.config import ExperimentConfig, check_name, load_config, scenario_of
 from borderscen.experiments.design import RunSpec, expand
-from borderscen.experiments.store import Results, ResultsStore
+from borderscen.experiments.store import MANIFEST, Results, ResultsStore, state
 from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
 from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
 from borderscen.scenarios import Scenario
@@ -177,16 +180,59 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def check_workers(workers: Any, where: str = "workers") -> int | None:
+    """None (use the default) or a whole number >= 1; numpy integers are accepted."""
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise ConfigError(where, "workers", workers, "allowed: a whole number >= 1 (or leave it "
+                                                     "out for one worker per core)")
+    return int(workers)
+
+
+def _watch_parent(parent: int, every: float = 1.0) -> None:
+    """Worker initializer: exit when the process that started the batch is gone, so no worker
+    outlives a killed parent (a forkserver worker's own parent is the fork server)."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid now belongs to someone else: the parent is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="borderscen-parent-watch", daemon=True).start()
+
+
+POOL_HINT = ("the worker processes could not start or died. A script that runs a batch with the "
+             "process pool must guard its top level with `if __name__ == \"__main__\":` (workers "
+             "import the script); or use executor=\"serial\"")
+
+
 @contextlib.contextmanager
-def make_executor(kind: str, workers: int = 0, scheduler: str | None = None) -> Iterator[Executor]:
-    """serial | process (local pool) | dask (``scheduler`` address, or a local cluster)."""
+def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None = None,
+                  dashboard: str | None = None) -> Iterator[Executor]:
+    """serial | process (local pool) | dask (``scheduler`` address, or a local cluster), or any
+    ``concurrent.futures.Executor`` instance (used as given, not shut down).
+
+    A local Dask cluster has no dashboard unless ``dashboard`` names an address (use
+    ``127.0.0.1:8787``; a bare port binds to 127.0.0.1).
+    """
+    if isinstance(kind, Executor):
+        yield kind
+        return
     workers = workers or default_workers()
     if kind == "serial":
         yield SerialExecutor()
     elif kind == "process":
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["borderscen.experiments.runner"])
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_watch_parent,
+                                 initargs=(os.getpid(),)) as pool:
             yield pool
     elif kind == "dask":
         try:
@@ -197,24 +243,44 @@ def make_executor(kind: str, workers: int = 0, scheduler: str | None = None) -> 
             with Client(scheduler) as client:
                 yield client.get_executor(pure=False)
         else:
+            # The scheduler always starts an HTTP server (health routes), on port 8787 of every
+            # interface unless told otherwise: keep it on a free loopback port, dashboard off.
+            if dashboard is not None and ":" not in str(dashboard):
+                dashboard = f"127.0.0.1:{dashboard}"
             with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, host="127.0.0.1") as cluster,
+                               dashboard_address=dashboard or "127.0.0.1:0", host="127.0.0.1",
+                               scheduler_kwargs=None if dashboard else {"dashboard": False},
+                               worker_dashboard_address=None) as cluster,
                   Client(cluster) as client):
                 yield client.get_executor(pure=False)
     else:
-        raise ValueError(f"unknown executor {kind!r}; allowed: serial, process, dask")
+        raise ConfigError("executor", "executor", kind, "allowed: serial, process, dask, or a "
+                                                        "concurrent.futures.Executor")
 
 
 # ---------------------------------------------------------------------------- provenance
-def _git_commit() -> str | None:
-    here = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5,
+                          check=True).stdout.strip()
+
+
+def _git_commit(package_dir: Path | None = None) -> str | None:
+    """The project's commit (with ``-dirty`` when tracked files changed), or None when the code
+    does not run from borderscen's own repository (e.g. installed inside some other repo)."""
+    here = package_dir or PACKAGE_DIR
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        top = Path(_git("rev-parse", "--show-toplevel", cwd=here)).resolve()
+        if here.resolve() != top / "src" / "borderscen" or not (top / "pyproject.toml").is_file():
+            return None
+        if 'name = "borderscen"' not in (top / "pyproject.toml").read_text(encoding="utf-8"):
+            return None
+        out = _git("rev-parse", "HEAD", cwd=top)
+        dirty = _git("status", "--porcelain", "--untracked-files=no", cwd=top)
         return out + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
         return None
 
 
@@ -228,62 +294,102 @@ def versions() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- the batch
+log = logging.getLogger(__name__)
+
+
+def default_out(cfg: ExperimentConfig, results_root: str | Path = "results") -> Path:
+    """``<results_root>/<experiment name>``; the name is a checked safe name, and the folder is
+    checked to stay inside the root."""
+    root = Path(results_root)
+    out = root / check_name(cfg.name, cfg.source, "experiment.name")
+    if not out.resolve().is_relative_to(root.resolve()):
+        raise ConfigError(cfg.source, "experiment.name", cfg.name,
+                          f"would write outside the results folder {root}")
+    return out
+
+
 def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None = None,
-                   executor: str | None = None, workers: int | None = None,
+                   executor: str | Executor | None = None, workers: int | None = None,
                    scheduler: str | None = None, fresh: bool = False,
                    progress: bool | None = None) -> Results:
-    """Run (or resume) a whole experiment and return its results.
+    """Run (or resume, or reuse) a whole experiment and return its results.
 
-    ``progress=None`` shows a bar on a terminal and stays quiet in CI or when piped.
+    ``out`` is the results folder (default ``results/<experiment name>``); it must be new, empty
+    or a borderscen results folder, and only one process may write it at a time. A finished
+    folder of the same config is reused after checking its tables against its manifest; one of
+    another config is refused unless ``fresh``. Failed runs are recorded, not raised: see
+    ``Results.failures``. ``progress=None`` shows a bar on a terminal and stays quiet in CI.
     """
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
+    if executor is not None and not isinstance(executor, str | Executor):
+        raise ConfigError("run_experiment", "executor", executor,
+                          "allowed: serial, process, dask, or a concurrent.futures.Executor")
     kind = executor or ("dask" if scheduler else cfg.experiment.executor)
+    workers = check_workers(workers)
     n_workers = 1 if kind == "serial" else (workers or cfg.experiment.workers or default_workers())
-    root = Path(out) if out else Path("results") / cfg.name
+    root = Path(out) if out is not None else default_out(cfg)
     points, runs = expand(cfg)
-    store = ResultsStore(root)
-    size = cfg.experiment.chunk_size or auto_chunk_size(len(runs), n_workers)
     config_hash = cfg.content_hash()
-    chunks = make_chunks(cfg, points, runs, size)
-    size = store.prepare(config_hash, size, len(chunks), fresh)
-    chunks = make_chunks(cfg, points, runs, size)
-    done = store.done_chunks()
-    todo = [c for c in chunks if c.index not in done]
+    with ResultsStore(root) as store:
+        if not fresh and store.finished(config_hash):
+            return Results(root)
+        if not fresh and (root / MANIFEST).exists():
+            found = state(root, config_hash)
+            if found == "corrupt":
+                log.warning("%s: the tables do not match the manifest; re-running the batch "
+                            "from its parts and seeds", root)
+                store.invalidate()
+        size = cfg.experiment.chunk_size or auto_chunk_size(len(runs), n_workers)
+        n_chunks = len(make_chunks(cfg, points, runs, size))  # batches never mix scenarios or points
+        size = store.prepare(config_hash, size, n_chunks, fresh, len(runs))
+        chunks = make_chunks(cfg, points, runs, size)
+        done = store.done_chunks()
+        todo = [c for c in chunks if c.index not in done]
+        timings = _run_chunks(cfg, store, todo, len(runs), kind, n_workers, scheduler, progress)
+        timings["resumed_chunks"] = len(done)
+        store.finalize(lambda table: _manifest(cfg, config_hash, points, runs, table, kind,
+                                               n_workers, size, timings), ["run"])
+    return Results(root)
+
+
+def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n_runs: int,
+                kind: str | Executor, n_workers: int, scheduler: str | None,
+                progress: bool | None) -> dict[str, float]:
     t_start = time.perf_counter()
     model_s = write_s = 0.0
     show = (not os.environ.get("CI")) and (progress if progress is not None else None)
-    bar = tqdm(total=len(runs), initial=len(runs) - sum(len(c.runs) for c in todo), unit="run",
+    bar = tqdm(total=n_runs, initial=n_runs - sum(len(c.runs) for c in todo), unit="run",
                desc=cfg.name, disable=(show is None and not sys.stderr.isatty()) or show is False,
                dynamic_ncols=True)
     try:
         with make_executor(kind, n_workers, scheduler) as pool:
-            futures = [pool.submit(run_chunk, c) for c in todo]
-            for fut in as_completed(futures):
+            # No list of futures is kept: as_completed drops each one once it is yielded, so a
+            # chunk's tables are freed after they are written (parent memory stays flat).
+            for fut in as_completed([pool.submit(run_chunk, c) for c in todo]):
                 result = fut.result()
                 t0 = time.perf_counter()
                 store.write_chunk(result["index"], result)
                 write_s += time.perf_counter() - t0
                 model_s += float(result["runs"]["elapsed_s"].sum())
                 bar.update(len(result["runs"]))
+    except BrokenProcessPool:
+        raise ExecutorError(f"{cfg.name}: {POOL_HINT}. Finished chunks are saved in {store.root}; "
+                            "run again to resume") from None
     except KeyboardInterrupt:
         bar.close()
         saved = len(store.done_chunks())
-        print(f"\ninterrupted: {saved} of {len(chunks)} chunks saved in {root}; "
+        print(f"\ninterrupted: {saved} chunks saved in {store.root}; "
               "run the same command again to resume", file=sys.stderr)
         raise
-    bar.close()
-    wall_run = time.perf_counter() - t_start
-    manifest = _manifest(cfg, config_hash, points, runs, store, kind, n_workers, size,
-                         {"run_wall_s": wall_run, "model_s": model_s, "write_s": write_s,
-                          "resumed_chunks": len(done)})
-    store.finalize(manifest, ["run"])
-    return Results(root)
+    finally:
+        bar.close()
+    wall = time.perf_counter() - t_start
+    return {"run_wall_s": wall, "model_s": model_s, "write_s": write_s}
 
 
-def _manifest(cfg: ExperimentConfig, config_hash: str, points, runs, store: ResultsStore,
-              kind: str, workers: int, chunk_size: int, timings: dict[str, float]) -> dict[str, Any]:
-    run_tables = [pd.read_parquet(f) for f in sorted(store.parts.glob("chunk-*.runs.parquet"))]
-    table = pd.concat(run_tables, ignore_index=True) if run_tables else pd.DataFrame()
+def _manifest(cfg: ExperimentConfig, config_hash: str, points, runs, table: pd.DataFrame,
+              kind: str | Executor, workers: int, chunk_size: int,
+              timings: dict[str, float]) -> dict[str, Any]:
     failed = table[table["status"] == "failed"] if len(table) else table
     n = len(runs)
     return {
@@ -296,7 +402,7 @@ def _manifest(cfg: ExperimentConfig, config_hash: str, points, runs, store: Resu
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "git_commit": _git_commit(),
         "versions": versions(),
-        "executor": kind,
+        "executor": kind if isinstance(kind, str) else type(kind).__name__,
         "workers": workers,
         "chunk_size": chunk_size,
         "root_seed": cfg.experiment.seed,
@@ -308,7 +414,7 @@ def _manifest(cfg: ExperimentConfig, config_hash: str, points, runs, store: Resu
         "counts": {"runs": n, "succeeded": int(len(table) - len(failed)), "failed": int(len(failed)),
                    "scenarios": len(cfg.scenarios), "points": len(points),
                    "replications": cfg.experiment.replications},
-        "failures": failed[["scenario", "point", "replication", "seed", "error"]]
-        .to_dict("records") if len(failed) else [],
+        "failures": failed[["run", "scenario", "point", "replication", "seed", "error"]]
+        .astype({"scenario": str}).to_dict("records") if len(failed) else [],
         "timings": {**timings, "runs_per_s": n / timings["run_wall_s"] if timings["run_wall_s"] else None},
     }

@@ -1,143 +1,529 @@
-"""Results folders: tidy Parquet tables plus a JSON manifest, written atomically.
+"""Results folders: tidy Parquet tables plus a JSON manifest, written so nothing is lost or mixed.
 
-While a batch runs, each finished chunk lands in ``parts/`` as three files renamed into place
-(runs last, as the completion mark), so an interrupted batch resumes from what is there. At the
-end the parts are merged into ``timeseries.parquet``, ``runs.parquet`` and ``zones.parquet``.
+Layout of a folder (``results/<experiment>`` by default)::
+
+    .borderscen-store      ownership marker: the store only deletes what it created
+    .lock, .writer.json    exclusive writer lock (filelock) and the holder's pid
+    progress.json          while a batch runs: its config hash and chunking
+    parts/<table>/scenario=<label>/chunk-NNNNNN.parquet   finished chunks, a hive-partitioned
+                           pyarrow dataset per table
+    parts/done/chunk-NNNNNN.json   a chunk's completion mark, with its row counts
+    timeseries.parquet, zones.parquet, runs.parquet   the merged tables (one row group per chunk)
+    manifest.json          written last: the completion mark of the whole batch
+
+Every file is written durably (write to a temporary name, fsync, rename, fsync the folder).
+Finalize streams the parts chunk by chunk into the merged tables (never all in memory),
+verifies their row counts and run ids, writes the manifest, and only then removes the parts.
+On resume, finished chunks are checked against their marks, a finished folder against its
+manifest; what does not match is re-run from its seeds (runs are pure) or reported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
-TABLES = ("timeseries", "zones", "runs")  # runs last: its presence marks a complete chunk
+from borderscen.errors import BorderscenError, StoreError
+
+TABLES = ("timeseries", "zones", "runs")
 PROGRESS = "progress.json"
 MANIFEST = "manifest.json"
-_CHUNK = re.compile(r"chunk-(\d+)\.runs\.parquet$")
+MARKER = ".borderscen-store"
+LOCK = ".lock"
+WRITER = ".writer.json"
+PARTS = "parts"
+FIGURES = "figures"
+#: Everything the store may create in a folder (and so may delete there).
+OWNED = (*(f"{t}.parquet" for t in TABLES), MANIFEST, PROGRESS, PARTS, WRITER, MARKER)
+_CHUNK = re.compile(r"^chunk-(\d{6})\.json$")
+_TMP = re.compile(r"^\..*\.tmp-\d+$")
+
+
+class StoreMismatch(StoreError):
+    """The folder holds a batch of a different config."""
+
+
+class StoreLocked(StoreError):
+    """Another process is writing to the folder."""
+
+
+class StoreNotOwned(StoreError):
+    """The folder is not empty and was not created by borderscen."""
+
+
+class StoreCorrupt(StoreError):
+    """The folder's tables do not match its manifest, or a store file cannot be read."""
+
+
+# ---------------------------------------------------------------------------- durable writes
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a directory be opened
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    """Write, fsync, rename into place, fsync the folder: the file is old or new, never half."""
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=2, default=str).encode())
 
 
+def _write_table_durably(path: Path, table: pa.Table) -> None:
+    tmp = _tmp_name(path)
+    try:
+        pq.write_table(table, tmp)
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
 def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    _write_table_durably(path, pa.Table.from_pandas(df, preserve_index=False))
 
 
-class StoreMismatch(RuntimeError):
-    """The folder holds a batch of a different config."""
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A store JSON file, or StoreCorrupt naming it (never a bare JSON or OS error)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreCorrupt(f"{path}: the {what} cannot be read ({type(exc).__name__}: {exc}); "
+                           "use --fresh to replace the folder's results") from None
+    if not isinstance(data, dict) or "config_hash" not in data:
+        raise StoreCorrupt(f"{path}: not a borderscen {what} (no config_hash); "
+                           "use --fresh to replace it, or another --out")
+    return data
+
+
+# ---------------------------------------------------------------------------- ownership
+def owns(root: Path) -> bool:
+    """The folder carries the store's marker, or is a results folder of an earlier borderscen
+    (only the store's own names, plus figures, and a manifest or progress file)."""
+    if (root / MARKER).is_file():
+        return True
+    try:
+        names = {p.name for p in root.iterdir()}
+    except OSError:
+        return False
+    known = {*OWNED, LOCK, FIGURES, "indices.csv"}
+    return bool(names & {MANIFEST, PROGRESS}) and all(
+        n in known or _TMP.match(n) or n.startswith(".parts-trash-") for n in names)
+
+
+def _foreign(root: Path) -> bool:
+    """A non-empty folder without the store's marker (the lock file and half-written files of a
+    writer killed before it put the marker down do not count, nor a ``figures`` folder, which
+    borderscen draws into ``results/<experiment>/figures``)."""
+    if owns(root):
+        return False
+    return any(p.name not in (LOCK, WRITER, FIGURES) and not _TMP.match(p.name)
+               for p in root.iterdir())
+
+
+def check_owned(root: Path) -> None:
+    """Refuse a non-empty folder that the store did not create (it would delete or mix files)."""
+    if root.exists() and not root.is_dir():
+        raise StoreNotOwned(f"{root} is a file, not a results folder; choose another --out")
+    if root.is_dir() and _foreign(root):
+        raise StoreNotOwned(
+            f"{root} is not empty and was not created by borderscen (no {MARKER}); "
+            "results go into an empty or new folder: choose another --out")
 
 
 class ResultsStore:
-    """Writer side of a results folder."""
+    """Writer side of a results folder. Use as a context manager: holds the folder's lock."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        self.parts = self.root / "parts"
+        self.parts = self.root / PARTS
+        self._lock: FileLock | None = None
 
-    def prepare(self, config_hash: str, chunk_size: int, n_chunks: int, fresh: bool) -> int:
+    # -- lock ------------------------------------------------------------------------------
+    def __enter__(self) -> ResultsStore:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        check_owned(self.root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create results folder {self.root}: {exc.strerror}") from None
+        lock = FileLock(self.root / LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            holder = "unknown"
+            with contextlib.suppress(Exception):
+                holder = json.loads((self.root / WRITER).read_text())["pid"]
+            raise StoreLocked(f"{self.root} is being written by another borderscen process "
+                              f"(pid {holder}); wait for it to finish or choose another --out") from None
+        self._lock = lock
+        if not (self.root / MARKER).is_file():
+            atomic_write_json(self.root / MARKER, {"created_by": "borderscen", "format": 2})
+        atomic_write_json(self.root / WRITER, {"pid": os.getpid(), "since": time.time()})
+        self._clean_temporaries()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            (self.root / WRITER).unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None
+
+    def _require_lock(self) -> None:
+        if self._lock is None or not self._lock.is_locked:
+            raise StoreError(f"{self.root}: write without holding the folder's lock")
+
+    def _clean_temporaries(self) -> None:
+        """Remove half-written files and trash of an interrupted writer (all made by the store)."""
+        for path in [*self.root.iterdir(), *(self.parts.rglob(".*") if self.parts.exists() else [])]:
+            if _TMP.match(path.name):
+                path.unlink(missing_ok=True)
+            elif path.name.startswith(".parts-trash-") and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- start / resume --------------------------------------------------------------------
+    def clear(self) -> None:
+        """Delete this store's own files (never anything else in the folder)."""
+        self._require_lock()
+        for name in (*(f"{t}.parquet" for t in TABLES), MANIFEST, PROGRESS):
+            (self.root / name).unlink(missing_ok=True)
+        self._remove_parts()
+
+    def _remove_parts(self) -> None:
+        if self.parts.exists():  # one atomic rename, then delete: parts are all there or gone
+            trash = self.root / f".parts-trash-{os.getpid()}"
+            os.replace(self.parts, trash)
+            _fsync_dir(self.root)
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def prepare(self, config_hash: str, chunk_size: int, n_chunks: int, fresh: bool,
+                n_runs: int | None = None) -> int:
         """Start or resume; returns the chunk size to use (the stored one when resuming)."""
-        if fresh and self.root.exists():
-            for name in (*[f"{t}.parquet" for t in TABLES], MANIFEST, PROGRESS):
-                (self.root / name).unlink(missing_ok=True)
-            shutil.rmtree(self.parts, ignore_errors=True)
-        self.parts.mkdir(parents=True, exist_ok=True)
-        progress = self.root / PROGRESS
+        self._require_lock()
+        if fresh:
+            self.clear()
+        progress, manifest = self.root / PROGRESS, self.root / MANIFEST
         if progress.exists():
-            state = json.loads(progress.read_text())
+            state = read_json(progress, "progress file")
             if state["config_hash"] != config_hash:
                 raise StoreMismatch(
                     f"{self.root} holds results of a different config (hash {state['config_hash']}, "
                     f"this config {config_hash}); use --fresh to replace them or --out for a new folder")
             return int(state["chunk_size"])
-        manifest = self.root / MANIFEST
-        if manifest.exists() and json.loads(manifest.read_text())["config_hash"] != config_hash:
+        if manifest.exists() and read_json(manifest, "manifest")["config_hash"] != config_hash:
             raise StoreMismatch(f"{self.root} holds finished results of a different config; "
                                 "use --fresh to replace them or --out for a new folder")
+        self.parts.mkdir(parents=True, exist_ok=True)
         atomic_write_json(progress, {"config_hash": config_hash, "chunk_size": chunk_size,
-                                     "n_chunks": n_chunks})
+                                     "n_chunks": n_chunks, "n_runs": n_runs})
         return chunk_size
 
+    def finished(self, config_hash: str) -> bool:
+        """A complete, verified batch of this config (leftover parts of it are cleaned up)."""
+        self._require_lock()
+        if not (self.root / MANIFEST).exists():
+            return False
+        man = read_json(self.root / MANIFEST, "manifest")
+        if man["config_hash"] != config_hash or verify_tables(self.root, man):
+            return False
+        self._remove_parts()  # a kill after the manifest was written left them behind
+        (self.root / PROGRESS).unlink(missing_ok=True)
+        return True
+
+    def invalidate(self) -> None:
+        """Drop a manifest whose tables do not match it; the batch is rebuilt from its parts."""
+        self._require_lock()
+        (self.root / MANIFEST).unlink(missing_ok=True)
+
+    # -- chunks ----------------------------------------------------------------------------
+    def _chunk_files(self, index: int) -> list[Path]:
+        if not self.parts.exists():
+            return []
+        return [p for t in TABLES for p in (self.parts / t).glob(f"scenario=*/chunk-{index:06d}.parquet")]
+
     def done_chunks(self) -> set[int]:
+        """Chunks whose files are all present with the row counts their mark records; the files
+        of a chunk that fails this check are removed so that it is run again."""
         done = set()
-        for f in self.parts.glob("chunk-*.runs.parquet"):
-            if m := _CHUNK.search(f.name):
-                done.add(int(m.group(1)))
+        marks = self.parts / "done"
+        for mark in marks.glob("chunk-*.json") if marks.exists() else []:
+            m = _CHUNK.match(mark.name)
+            if not m:
+                continue
+            index = int(m.group(1))
+            try:
+                rows = json.loads(mark.read_text())["rows"]
+                ok = all(_rows_in(self.parts / t, index) == rows[t] for t in TABLES)
+            except Exception:  # noqa: BLE001 - any unreadable piece means: run the chunk again
+                ok = False
+            if ok:
+                done.add(index)
+            else:
+                mark.unlink(missing_ok=True)
+                for f in self._chunk_files(index):
+                    f.unlink(missing_ok=True)
         return done
 
     def write_chunk(self, index: int, tables: dict[str, pd.DataFrame]) -> None:
+        """Each table partitioned by scenario, durably; the chunk's mark written last."""
+        self._require_lock()
+        rows = {}
         for name in TABLES:
-            atomic_write_parquet(self.parts / f"chunk-{index:06d}.{name}.parquet", tables[name])
+            df = tables[name]
+            rows[name] = len(df)
+            if not len(df):
+                continue
+            for label, part in df.groupby("scenario", sort=False, observed=True):
+                folder = self.parts / name / f"scenario={label}"
+                folder.mkdir(parents=True, exist_ok=True)
+                atomic_write_parquet(folder / f"chunk-{index:06d}.parquet", part)
+        (self.parts / "done").mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.parts / "done" / f"chunk-{index:06d}.json", {"rows": rows})
 
-    def finalize(self, manifest: dict[str, Any], sort_keys: list[str]) -> None:
-        """Merge parts into the final tables, then write the manifest (with the merge time in
-        its timings) as the completion mark; remove the parts."""
+    def parts_dataset(self, name: str):
+        """The finished chunks of one table as a pyarrow dataset (hive-partitioned by scenario)."""
+        import pyarrow.dataset as ds
+        files = sorted((self.parts / name).glob("scenario=*/chunk-*.parquet"))
+        kind = pq.read_schema(files[0]).field("scenario").type if files else pa.string()
+        return ds.dataset(self.parts / name, format="parquet",
+                          partitioning=ds.partitioning(pa.schema([("scenario", kind)]), flavor="hive"))
+
+    # -- finalize --------------------------------------------------------------------------
+    def finalize(self, manifest: Callable[[pd.DataFrame], dict[str, Any]] | dict[str, Any],
+                 sort_keys: Sequence[str] = ("run",)) -> dict[str, Any]:
+        """Merge the parts, chunk by chunk, into the final tables; verify them; write the
+        manifest (``manifest`` may be a function of the merged runs table) as the completion
+        mark; then remove the parts. A kill at any point leaves a folder that resumes."""
+        self._require_lock()
         started = time.perf_counter()
+        done = sorted(self.done_chunks())
+        rows: dict[str, int] = {}
         for name in TABLES:
-            files = sorted(self.parts.glob(f"chunk-*.{name}.parquet"))
-            frames = [pd.read_parquet(f) for f in files]
-            frames = [f for f in frames if len(f)]
-            df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-            if len(df):
-                keys = [k for k in (*sort_keys, "step", "zone") if k in df.columns]
-                df = df.sort_values(keys, kind="stable").reset_index(drop=True)
-            atomic_write_parquet(self.root / f"{name}.parquet", df)
-        manifest.setdefault("timings", {})["finalize_s"] = time.perf_counter() - started
-        atomic_write_json(self.root / MANIFEST, manifest)
-        shutil.rmtree(self.parts, ignore_errors=True)
+            rows[name] = self._merge(name, done, list(sort_keys))
+        runs = pd.read_parquet(self.root / "runs.parquet")
+        man = manifest(runs) if callable(manifest) else manifest
+        man["rows"] = rows
+        problem = verify_tables(self.root, man, runs)
+        if problem:
+            raise StoreCorrupt(f"{self.root}: merged tables failed verification ({problem}); "
+                               "the parts are kept: run the same command again to repair")
+        man.setdefault("timings", {})["finalize_s"] = time.perf_counter() - started
+        atomic_write_json(self.root / MANIFEST, man)
+        self._remove_parts()
         (self.root / PROGRESS).unlink(missing_ok=True)
+        _fsync_dir(self.root)
+        return man
+
+    def _merge(self, name: str, chunks: list[int], sort_keys: list[str]) -> int:
+        """Stream one table's parts into ``<name>.parquet``: one row group per chunk. Chunks
+        hold consecutive runs, so sorting within each chunk sorts the whole table."""
+        files = {i: sorted((self.parts / name).glob(f"scenario=*/chunk-{i:06d}.parquet"))
+                 for i in chunks} if (self.parts / name).exists() else {}
+        schemas = [pq.read_schema(f) for fs in files.values() for f in fs]
+        schema = _unified(schemas)
+        path = self.root / f"{name}.parquet"
+        tmp = _tmp_name(path)
+        n = 0
+        try:
+            with pq.ParquetWriter(tmp, schema) as writer:
+                for i in chunks:
+                    if not files.get(i):
+                        continue
+                    table = pa.concat_tables([_conform(pq.read_table(f), schema) for f in files[i]])
+                    keys = [k for k in (*sort_keys, "step", "zone") if k in table.column_names]
+                    if keys:
+                        table = table.sort_by([(k, "ascending") for k in keys])
+                    writer.write_table(table)
+                    n += table.num_rows
+            _fsync_file(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(self.root)
+        return n
+
+
+def _rows_in(table_dir: Path, index: int) -> int:
+    return sum(pq.read_metadata(f).num_rows
+               for f in table_dir.glob(f"scenario=*/chunk-{index:06d}.parquet"))
+
+
+def _unified(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for every part (columns a part lacks, e.g. a chunk of failed runs, become
+    nulls; a column that is all-null in one part takes the type it has elsewhere)."""
+    if not schemas:
+        return pa.schema([])
+    fields: dict[str, pa.Field] = {}
+    for schema in schemas:
+        for f in schema.remove_metadata():
+            if f.name not in fields or pa.types.is_null(fields[f.name].type):
+                fields[f.name] = f
+    return pa.schema(list(fields.values()))
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            cols.append(table.column(f.name).cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def verify_tables(root: Path, manifest: dict[str, Any], runs: pd.DataFrame | None = None) -> str:
+    """'' when the tables match the manifest (row counts; run ids 0..n-1 each once), else what
+    is wrong."""
+    expected = manifest.get("rows")
+    if not isinstance(expected, dict):
+        return "the manifest records no row counts"
+    for name in TABLES:
+        path = root / f"{name}.parquet"
+        try:
+            found = pq.read_metadata(path).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            return f"{path.name} unreadable ({type(exc).__name__})"
+        if found != expected.get(name):
+            return f"{path.name} has {found} rows, the manifest says {expected.get(name)}"
+    n = manifest.get("counts", {}).get("runs")
+    try:
+        ids = (runs if runs is not None else pd.read_parquet(root / "runs.parquet", columns=["run"]))["run"]
+    except (OSError, KeyError, pa.ArrowException) as exc:
+        return f"runs.parquet has no run ids ({type(exc).__name__})"
+    if n is not None and (len(ids) != n or sorted(ids.tolist()) != list(range(n))):
+        return f"runs.parquet holds {ids.nunique()} distinct runs of {n}"
+    return ""
 
 
 def state(root: str | Path, config_hash: str) -> str:
-    """'complete' or 'partial' (this config's results), 'stale' (another config's), or 'empty'."""
+    """'complete' or 'partial' (this config's results), 'stale' (another config's), 'corrupt'
+    (a finished folder whose tables do not match its manifest), 'foreign' (not a store), or
+    'empty'."""
     root = Path(root)
+    if root.exists() and (not root.is_dir() or _foreign(root)):
+        return "foreign"
     progress, manifest = root / PROGRESS, root / MANIFEST
-    if progress.exists():
-        same = json.loads(progress.read_text())["config_hash"] == config_hash
-        return "partial" if same else "stale"
-    if manifest.exists():
-        same = json.loads(manifest.read_text())["config_hash"] == config_hash
-        return "complete" if same else "stale"
+    try:
+        if manifest.exists():
+            man = read_json(manifest, "manifest")
+            if man["config_hash"] != config_hash:
+                return "stale"
+            return "corrupt" if verify_tables(root, man) else "complete"
+        if progress.exists():
+            same = read_json(progress, "progress file")["config_hash"] == config_hash
+            return "partial" if same else "stale"
+    except StoreCorrupt:
+        return "corrupt"
     return "empty"
 
 
 def is_complete(root: str | Path, config_hash: str) -> bool:
-    """A finished results folder of this config."""
+    """A finished results folder of this config whose tables match its manifest."""
     return state(root, config_hash) == "complete"
 
 
+# ---------------------------------------------------------------------------- reading
 class Results:
-    """Reader side: the tables and manifest of a finished batch, with summaries for notebooks."""
+    """Reader side: the tables and manifest of a finished batch, with summaries for notebooks.
 
-    def __init__(self, root: str | Path):
+    Tables are read lazily: the ``timeseries``, ``runs`` and ``zones`` properties load (and
+    cache) a whole table; :meth:`read` loads only some columns and rows (filters are pushed down
+    to Parquet row groups), and :meth:`dataset` gives a ``pyarrow.dataset``. The files are plain
+    Parquet, so DuckDB (``read_parquet('results/x/timeseries.parquet')``) and polars
+    (``pl.scan_parquet``) read them directly.
+    """
+
+    def __init__(self, root: str | Path, verify: bool = True):
         self.root = Path(root)
+        if not self.root.is_dir():
+            raise StoreError(f"{self.root}: no such results folder")
         if not (self.root / MANIFEST).exists():
-            raise FileNotFoundError(f"{self.root} is not a finished results folder (no {MANIFEST})")
-        self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
+            raise StoreError(f"{self.root} is not a finished results folder (no {MANIFEST}); "
+                             "run the experiment (again) to finish it")
+        self.manifest: dict[str, Any] = read_json(self.root / MANIFEST, "manifest")
+        if verify and (problem := verify_tables(self.root, self.manifest)):
+            raise StoreCorrupt(f"{self.root}: {problem}; run the experiment again to repair it")
         self._cache: dict[str, pd.DataFrame] = {}
+
+    def _path(self, name: str) -> Path:
+        if name not in TABLES:
+            raise StoreError(f"unknown table {name!r}; allowed: {', '.join(TABLES)}")
+        return self.root / f"{name}.parquet"
+
+    def _ordered(self, df: pd.DataFrame) -> pd.DataFrame:
+        if "scenario" in df.columns:
+            df["scenario"] = pd.Categorical(df["scenario"], categories=self.scenarios, ordered=True)
+        return df
+
+    def read(self, table: str = "timeseries", columns: Sequence[str] | None = None,
+             filters: Any = None) -> pd.DataFrame:
+        """Some columns and rows of a table, e.g.
+        ``res.read("timeseries", columns=["scenario", "date", "cooperation"],
+        filters=[("scenario", "==", "baseline")])`` (pyarrow filter syntax)."""
+        path = self._path(table)
+        if columns is not None:
+            known = pq.read_schema(path).names
+            missing = [c for c in columns if c not in known]
+            if missing:
+                from borderscen.errors import did_you_mean
+                hint = did_you_mean(missing[0], known)
+                raise StoreError(f"{table} has no column {missing[0]!r}"
+                                 f"{'; ' + hint if hint else ''} (columns: {', '.join(known)})")
+        return self._ordered(pq.read_table(path, columns=list(columns) if columns else None,
+                                           filters=filters).to_pandas())
+
+    def dataset(self, table: str = "timeseries"):
+        """A ``pyarrow.dataset.Dataset`` of one table, for lazy scans."""
+        import pyarrow.dataset as ds
+        return ds.dataset(self._path(table), format="parquet")
 
     def _table(self, name: str) -> pd.DataFrame:
         if name not in self._cache:
-            df = pd.read_parquet(self.root / f"{name}.parquet")
-            if "scenario" in df.columns:
-                order = self.scenarios
-                df["scenario"] = pd.Categorical(df["scenario"], categories=order, ordered=True)
-            self._cache[name] = df
+            self._cache[name] = self.read(name)
         return self._cache[name]
 
     @property
@@ -163,6 +549,11 @@ class Results:
     @property
     def id(self) -> str:
         return f"{self.name}@{self.manifest['config_hash']}"
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        """Failed runs with their scenario, point, replication, seed and error."""
+        return list(self.manifest.get("failures", []))
 
     def __repr__(self) -> str:
         c = self.manifest["counts"]
@@ -239,3 +630,8 @@ class Results:
 
 def load_results(root: str | Path) -> Results:
     return Results(root)
+
+
+__all__ = ["BorderscenError", "Results", "ResultsStore", "StoreCorrupt", "StoreError", "StoreLocked",
+           "StoreMismatch", "StoreNotOwned", "is_complete", "load_results", "state"]
+

@@ -1,0 +1,124 @@
+"""Issue 12 item 6: property-based fuzzing of configs. Random valid configs run or are rejected
+cleanly; random invalid ones and random bytes are always a ConfigError, never a traceback.
+Kept fast: few examples, tiny horizons (raise max_examples locally for a longer hunt)."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from borderscen.errors import ConfigError
+from borderscen.experiments import run_experiment
+from borderscen.experiments.config import parse_config
+from borderscen.experiments.design import expand
+from borderscen.params import registry
+from borderscen.scenarios import preset_names
+
+REG = registry()
+NAMES = sorted(REG)
+SAFE = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=12)
+FAST = settings(max_examples=12, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def value_of(name: str) -> st.SearchStrategy:
+    spec = REG[name]
+    if spec.kind == "bool":
+        return st.booleans()
+    if spec.kind == "int":
+        return st.integers(int(spec.min), int(spec.max))
+    return st.floats(spec.min, spec.max, allow_nan=False)
+
+
+@st.composite
+def valid_configs(draw) -> dict:
+    scenarios = []
+    for label in draw(st.lists(SAFE, min_size=1, max_size=2, unique=True)):
+        chosen = draw(st.lists(st.sampled_from(NAMES), max_size=3, unique=True))
+        scenarios.append({"name": label, "preset": draw(st.sampled_from(preset_names())),
+                          "overrides": {n: draw(value_of(n)) for n in chosen}})
+    data = {"experiment": {"name": draw(SAFE), "replications": draw(st.integers(1, 2)),
+                           "horizon_months": draw(st.integers(1, 3)),
+                           "seed": draw(st.integers(0, 2**32)), "executor": "serial"},
+            "scenarios": scenarios}
+    if draw(st.booleans()):
+        swept = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=2, unique=True))
+        data["sweep"] = {"method": "grid", "parameters": {
+            n: draw(st.lists(value_of(n), min_size=1, max_size=2)) for n in swept}}
+    return data
+
+
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(),
+                 st.text(max_size=30), st.lists(st.integers(), max_size=3),
+                 st.dictionaries(st.text(max_size=8), st.integers(), max_size=2))
+
+
+def _paths(obj, prefix=()):
+    """Every (path) to a leaf or container in a nested config."""
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _paths(v, (*prefix, i))
+
+
+@st.composite
+def broken_configs(draw) -> dict:
+    data = copy.deepcopy(draw(valid_configs()))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _paths(data) if p]
+        path = draw(st.sampled_from(paths))
+        parent = data
+        for step in path[:-1]:
+            parent = parent[step]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            parent[draw(st.text(min_size=1, max_size=10))] = draw(JUNK)   # an unknown key
+        else:
+            parent[path[-1]] = draw(JUNK)                                  # a wrong value
+    return data
+
+
+@FAST
+@given(valid_configs())
+def test_random_valid_configs_run_or_are_rejected_cleanly(data):
+    try:
+        cfg = parse_config(data, where="fuzz.toml")
+    except ConfigError as exc:
+        assert "fuzz.toml" in str(exc)   # e.g. a cross-parameter rule at a corner
+        return
+    points, runs = expand(cfg)
+    assert len(runs) == len(cfg.scenarios) * len(points) * cfg.experiment.replications
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_experiment(cfg, out=Path(tmp) / "r", progress=False)
+        assert len(res.runs) == len(runs)
+        assert sorted(res.runs["run"]) == list(range(len(runs)))
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(broken_configs())
+def test_random_broken_configs_are_a_config_error_never_a_traceback(data):
+    try:
+        parse_config(data, where="fuzz.toml")
+    except ConfigError as exc:
+        text = str(exc)
+        assert text.startswith("fuzz.toml") and "pydantic" not in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_as_a_config_file_are_a_config_error(blob):
+    from borderscen.experiments import load_config
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.toml"
+        path.write_bytes(blob)
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            assert str(path) in str(exc)
