@@ -100,7 +100,7 @@ def _bad_cases(tmp: Path, tiny: Path, repo_root: Path) -> dict[str, tuple[list, 
         "boolean for a number": (["run", tmp / "bool.toml"], "experiment.replications"),
         "event outside horizon": (["run", tmp / "late_event.toml"], "outside the run's months"),
         "internal source key": (["run", tmp / "source.toml"], "source = 'elsewhere': unknown key"),
-        "start year 9999": (["run", tmp / "year.toml"], "start year must be in"),
+        "start year 9999": (["run", tmp / "year.toml"], "clock starts at 2022-01"),
         "duplicate outputs": (["run", tmp / "dup.toml"], "listed twice"),
         "malformed calibration file": (["run", tmp / "with_cal.toml"], "experiment.calibration"),
         "unknown preset": (["run", "--preset", "basline"], "did you mean 'baseline'"),
@@ -154,17 +154,17 @@ def test_bad_config_in_a_real_process_exits_2(tmp_path):
 
 def test_failed_runs_exit_3_listing_seeds_unless_allowed(tiny, tmp_path, capsys, monkeypatch):
     from borderscen.experiments import runner
-    real = runner.run_one
+    real = runner.run_batch
     failing = []
 
-    def flaky(scenario, seed, *a, **k):
+    def flaky(batch, *a, **k):  # a batch holding the bad seed fails; the runner retries run by run
         if not failing:
-            failing.append(seed)
-        if seed == failing[0]:
+            failing.append(batch.seeds[0])
+        if failing[0] in batch.seeds:
             raise RuntimeError("boom")
-        return real(scenario, seed, *a, **k)
+        return real(batch, *a, **k)
 
-    monkeypatch.setattr(runner, "run_one", flaky)
+    monkeypatch.setattr(runner, "run_batch", flaky)
     out = tmp_path / "r"
     code, stdout, err = call(["run", tiny, "--out", out, "--no-figures", "--quiet"], capsys)
     assert code == 3
@@ -179,7 +179,7 @@ def test_every_run_failing_is_not_success(tiny, tmp_path, capsys, monkeypatch):
     def broken(*a, **k):
         raise ValueError("model broke")
 
-    monkeypatch.setattr(runner, "run_one", broken)
+    monkeypatch.setattr(runner, "run_batch", broken)
     code, _, err = call(["run", tiny, "--out", tmp_path / "r", "--quiet"], capsys)
     assert code == 3 and "2 of 2 runs failed" in err
 

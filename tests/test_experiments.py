@@ -163,16 +163,16 @@ def test_summaries_quantiles_regimes_and_paired_differences(smoke_results):
 
 def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
     from borderscen.experiments import runner
-    real = runner.run_one
+    real = runner.run_batch
     cfg = load_config(write(tmp_path, SMALL))
     bad_seed = expand(cfg)[1][4].seed
 
-    def flaky(scenario, seed, *a, **k):
-        if seed == bad_seed:
+    def flaky(batch, *a, **k):  # a batch holding the bad seed fails; the runner retries run by run
+        if bad_seed in batch.seeds:
             raise RuntimeError("boom")
-        return real(scenario, seed, *a, **k)
+        return real(batch, *a, **k)
 
-    monkeypatch.setattr(runner, "run_one", flaky)
+    monkeypatch.setattr(runner, "run_batch", flaky)
     res = run_experiment(cfg, out=tmp_path / "r", executor="serial", progress=False)
     runs = res.runs
     failed = runs[runs["status"] == "failed"]
@@ -230,16 +230,16 @@ def test_killed_batch_resumes_to_the_same_result(tmp_path):
 
 
 def test_a_calibration_file_applies_to_every_scenario_and_enters_the_hash(tmp_path):
-    (tmp_path / "calibrated.toml").write_text("[parameters]\nattack_rate = 0.5\n")
+    (tmp_path / "calibrated.toml").write_text("[parameters]\nattack_rate_iraq = 0.05\n")
     with_cal = SMALL.replace('chunk_size = 2', 'chunk_size = 2\ncalibration = "calibrated.toml"')
     cfg = load_config(write(tmp_path, with_cal))
     plain = load_config(write(tmp_path, SMALL, "plain.toml"))
-    assert cfg.calibration_values == {"attack_rate": 0.5}
+    assert cfg.calibration_values == {"attack_rate_iraq": 0.05}
     assert cfg.content_hash() != plain.content_hash()
     from borderscen.experiments.config import scenario_of
-    assert scenario_of(cfg.scenarios[1], {}, cfg.calibration_values).params.attack_rate == 0.5
-    (tmp_path / "calibrated.toml").write_text("[parameters]\nattack_rate = 50\n")
-    with pytest.raises(ConfigError, match="parameters.attack_rate"):
+    assert scenario_of(cfg.scenarios[1], {}, cfg.calibration_values).params.attack_rate_iraq == 0.05
+    (tmp_path / "calibrated.toml").write_text("[parameters]\nattack_rate_iraq = 50\n")
+    with pytest.raises(ConfigError, match="parameters.attack_rate_iraq"):
         load_config(tmp_path / "exp.toml")
 
 

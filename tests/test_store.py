@@ -237,7 +237,9 @@ def test_results_read_lazily_with_columns_and_filters(tiny, tmp_path):
     expected = whole[whole["scenario"] == "no_coalition"][part.columns].reset_index(drop=True)
     pd.testing.assert_frame_equal(part.reset_index(drop=True), expected, check_categorical=False)
     meta = pq.read_metadata(res.root / "timeseries.parquet")
-    assert meta.num_row_groups == 3  # one per chunk: predicate pushdown can skip whole chunks
+    # one row group per chunk (batches never mix scenarios: 2 + 1 replications per scenario), so
+    # predicate pushdown can skip whole chunks
+    assert meta.num_row_groups == 4
     assert res.dataset("runs").count_rows() == 6
     with pytest.raises(Exception, match="did you mean 'cooperation'"):
         res.read("timeseries", columns=["cooperatoin"])

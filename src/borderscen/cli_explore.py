@@ -78,10 +78,11 @@ def cmd_robustness(args) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``discover`` and ``robustness`` to the ``borderscen`` command."""
     p = sub.add_parser("discover", help="scenario discovery (PRIM or CART) on a results folder")
-    p.add_argument("results", type=Path)
+    p.add_argument("results", type=Path, help="a results folder (results/<experiment>)")
     p.add_argument("--where", required=True,
                    help="the case of interest, e.g. \"final_regime == 'deterioration'\"")
-    p.add_argument("--method", choices=["prim", "cart"], default="prim")
+    p.add_argument("--method", choices=["prim", "cart"], default="prim",
+                   help="PRIM (EMA Workbench) or CART (scikit-learn); default prim")
     p.add_argument("--inputs", nargs="+", help="input columns (default: swept parameters, "
                    "policy and scenario)")
     p.add_argument("--box", default="balanced",
@@ -93,15 +94,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("robustness", help="rank the policies of a policy design by robustness")
-    p.add_argument("config", type=Path)
+    p.add_argument("config", type=Path, help="an experiment config with [sweep.policies.*]")
     p.add_argument("--criteria", help="what a policy must achieve in a future (default: ISIS "
                    "members at the horizon no more than at the start, and no deterioration)")
     p.add_argument("--regret-metric", help="run-level metric for regret (default cum_attacks)")
     p.add_argument("--maximize", action="store_true", help="higher regret metric is better")
     p.add_argument("--out", type=Path, help="results folder (default results/<experiment name>)")
-    p.add_argument("--executor", choices=["serial", "process", "dask"])
-    p.add_argument("--workers", type=int)
-    p.add_argument("--fresh", action="store_true")
-    p.add_argument("--figures", type=Path)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--executor", choices=["serial", "process", "dask"],
+                   help="where runs go (default: the config's)")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--fresh", action="store_true", help="replace stored results of this experiment")
+    p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_robustness)

@@ -264,7 +264,8 @@ def batch_sampler(model: _Model, wave: int = 400):
 
 
 def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed: int = 2022,
-              workers: int = 1, min_epsilon: float = 0.0, resume: bool = True) -> dict:
+              workers: int = 1, min_epsilon: float = 0.0, resume: bool = True,
+              min_acceptance_rate: float = 0.03) -> dict:
     """Run (or resume) ABC-SMC; write posterior.csv, report.json and history.db under ``out``.
 
     pyabc proposes and weighs; each wave of proposals is simulated as one batch in this process
@@ -294,7 +295,8 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
     if not existing:
         (out / "history.db").unlink(missing_ok=True)
         abc.new(db, {"e": np.zeros(len(problem.targets))})
-    history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations)
+    history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations,
+                      min_acceptance_rate=min_acceptance_rate)
     wall = time.perf_counter() - t0
     report = summarise(history, problem, wall, population, seed)
     draws = posterior_draws(history, 1000, seed)
