@@ -356,3 +356,16 @@ def test_cli_run_draws_figures_in_requested_formats(tmp_path, repo_root):
     figs = tmp_path / "r" / "figures"
     assert (figs / "fan_chart.svg").exists() and (figs / "fan_chart.png").exists()
     assert "8 runs ok, 0 failed" in out.stdout
+
+
+def test_style_context_restores_only_its_own_keys():
+    """Jupyter's inline backend switches 'interactive' on while the first figure is made; a
+    plotting function must not switch it back off (later figures would not show)."""
+    before = matplotlib.rcParams["interactive"]
+    try:
+        with style.style_context():
+            assert matplotlib.rcParams["axes.grid"] is True
+            matplotlib.rcParams["interactive"] = not before
+        assert matplotlib.rcParams["interactive"] is (not before)
+    finally:
+        matplotlib.rcParams["interactive"] = before

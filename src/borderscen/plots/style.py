@@ -3,16 +3,18 @@ and saving each figure with the table that drew it and the results' id stamped o
 
 Importing this module changes nothing in the process: the matplotlib backend and the global
 ``rcParams`` are left alone (so Jupyter's inline figures keep working). Every plotting function
-applies :data:`STYLE` only while it draws, through :func:`styled` (``matplotlib.rc_context``).
+applies :data:`STYLE` only while it draws, through :func:`styled`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
@@ -75,11 +77,28 @@ def label(name: str) -> tuple[str, str]:
     return LABELS.get(name, (name.replace("_", " ").capitalize(), ""))
 
 
+@contextlib.contextmanager
+def style_context(style: Mapping[str, Any] | None = None):
+    """Apply ``style`` (default :data:`STYLE`) to matplotlib and restore exactly those keys.
+
+    Unlike ``matplotlib.rc_context`` this leaves every other setting alone, in particular
+    'interactive' and 'backend', which Jupyter's inline backend sets while the first figure is
+    made: restoring them would stop later figures from showing.
+    """
+    style = dict(STYLE if style is None else style)
+    saved = {k: matplotlib.rcParams[k] for k in style}
+    matplotlib.rcParams.update(style)
+    try:
+        yield
+    finally:
+        matplotlib.rcParams.update(saved)
+
+
 def styled[F: Callable[..., Any]](func: F) -> F:
-    """Run a plotting function inside ``rc_context(STYLE)``: the style never leaks out."""
+    """Run a plotting function inside :func:`style_context`: the style never leaks out."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with plt.rc_context(STYLE):
+        with style_context():
             return func(*args, **kwargs)
     return wrapper  # type: ignore[return-value]
 
