@@ -265,7 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--fresh", action="store_true", help="discard earlier results of these designs")
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("explore", help="the interactive explorer in the browser (needs [viz])")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    p.add_argument("--open", action="store_true", help="open a browser tab on the explorer")
+    p.set_defaults(func=cmd_explore)
     return ap
+
+
+def cmd_explore(args) -> int:
+    from borderscen.explorer import serve
+    return serve(args.host, args.port, args.open)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
