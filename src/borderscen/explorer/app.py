@@ -92,7 +92,7 @@ def ParameterSlider(s: core.Slider):
     value = values.value[s.name]
 
     def on_value(v):
-        values.set({**values.value, s.name: float(v)})
+        values.set({**values.value, s.name: s.snap(v)})
 
     with solara.Column(classes=[f"bs-param-{s.name}"], gap="0px"):
         if s.kind in ("int", "bool"):
@@ -126,7 +126,13 @@ def Ensemble():
 
     def start():
         progress.set(0.0)
-        job.set(core.EnsembleJob(_settings()).start())
+        try:
+            new = core.EnsembleJob(_settings())
+        except bs.errors.ConfigError as exc:  # e.g. camp weights that add up to more than 0.95
+            problem.set(str(exc))
+            return
+        problem.set("")
+        job.set(new.start())
 
     def poll(cancel):
         j = job.value
@@ -139,6 +145,8 @@ def Ensemble():
             _done.set(_done.value + 1)
 
     solara.use_thread(poll, dependencies=[job.value])
+    if problem.value:
+        solara.Error(f"These settings are not allowed: {problem.value}", classes=["bs-problem"])
     with solara.Columns([1, 2]):
         with solara.Column():
             Controls()
@@ -157,11 +165,15 @@ def Ensemble():
                     solara.Error(f"the run failed: {j.error}")
                 elif j.results is not None:
                     Results(j.results, _done.value)
+                    with solara.Details("The config behind these results (TOML)"):
+                        solara.HTML(tag="pre", unsafe_innerHTML=html.escape(
+                            j.config_path.read_text()), classes=["bs-toml"])
             else:
                 solara.Info("Set the sliders, then run an ensemble.")
 
 
 _done = solara.reactive(0)
+problem = solara.reactive("")
 
 
 def _figures(res: bs.Results) -> dict:

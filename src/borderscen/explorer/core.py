@@ -52,9 +52,16 @@ class Slider:
 
     @property
     def step(self) -> float:
+        """A power of ten, at most a hundredth of the range: the slider's grid (min + k * step)
+        then holds the default and the presets' values, so a slider never shifts a value."""
         if self.kind in ("int", "bool"):
             return 1.0
-        return float(f"{(self.max - self.min) / 100:.1g}")
+        return 10.0 ** math.floor(math.log10((self.max - self.min) / 100))
+
+    def snap(self, value: float) -> float:
+        """A slider position as the value it stands for (no float noise like 0.47000000000000003)."""
+        digits = max(0, -math.floor(math.log10(self.step)))
+        return round(float(value), digits) if self.kind == "float" else float(round(value))
 
     def describe(self) -> str:
         ev = ", ".join(self.evidence) if self.evidence else "none"
