@@ -11,6 +11,7 @@ library's own result for the same settings, step the one-run view, and save scre
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -172,12 +173,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def serving(tmp_path_factory, app: str = "explorer"):
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen(server_command(port=port), env=server_env(), stdout=fh,
+        proc = subprocess.Popen(server_command(port=port, app=app), env=server_env(), stdout=fh,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -202,18 +203,25 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="the browser tests need playwright (dev extra)")
     path = _chromium()
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, tmp_path_factory):
+    with serving(tmp_path_factory) as url:
         pg = browser.new_page(viewport={"width": 1500, "height": 1100})
         pg.set_default_timeout(120_000)
-        pg.goto(server)
+        pg.goto(url)
         pg.get_by_text("Set the sliders, then run an ensemble.").wait_for()
         yield pg
-        browser.close()
+        pg.close()
 
 
 def _number(text: str) -> float:
@@ -292,3 +300,22 @@ def test_browser_one_run_steps_month_by_month(page):
     assert pg.locator(".bs-actors").inner_text().strip()
     assert pg.get_by_text("Event log").count() >= 1
     pg.screenshot(path=str(ROOT / "docs" / "figures" / "explorer_one_run.png"))
+
+
+@pytest.mark.slow
+def test_browser_mesa_solaraviz_steps_the_model(browser, tmp_path_factory):
+    with serving(tmp_path_factory, app="mesa") as url:
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(120_000)
+        pg.goto(url)
+        step = pg.get_by_role("button", name="Step")
+        step.wait_for()
+        step.click()
+        pg.locator(".bs-mesa-map img").wait_for()
+        first = pg.locator(".bs-mesa-map img").get_attribute("src")
+        step.click()
+        pg.wait_for_function("([sel, old]) => { const i = document.querySelector(sel); "
+                             "return i && i.getAttribute('src') !== old; }",
+                             arg=[".bs-mesa-map img", first])
+        assert pg.locator(".bs-mesa-actors").inner_text().strip()
+        pg.close()

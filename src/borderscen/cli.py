@@ -271,13 +271,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="interface to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     p.add_argument("--open", action="store_true", help="open a browser tab on the explorer")
+    p.add_argument("--mesa", action="store_true",
+                   help="serve the one-run view in Mesa's SolaraViz instead of the full explorer")
     p.set_defaults(func=cmd_explore)
     return ap
 
 
 def cmd_explore(args) -> int:
     from borderscen.explorer import serve
-    return serve(args.host, args.port, args.open)
+    return serve(args.host, args.port, args.open, app="mesa" if args.mesa else "explorer")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,17 +12,21 @@ import os
 import subprocess
 import sys
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "server_command", "serve"]
+__all__ = ["APPS", "DEFAULT_HOST", "DEFAULT_PORT", "server_command", "serve"]
 
 #: Servers bind the loopback interface unless told otherwise (house rule).
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
+#: The apps: the explorer (both views), and the one-run view in Mesa's SolaraViz.
+APPS = {"explorer": "borderscen.explorer.app", "mesa": "borderscen.explorer.mesa_view"}
+
+
 def server_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                   open_browser: bool = False) -> list[str]:
-    """The solara command line that serves the explorer."""
-    return [sys.executable, "-m", "solara", "run", "borderscen.explorer.app", "--host", host,
+                   open_browser: bool = False, app: str = "explorer") -> list[str]:
+    """The solara command line that serves the explorer (``app``: a key of :data:`APPS`)."""
+    return [sys.executable, "-m", "solara", "run", APPS[app], "--host", host,
             "--port", str(port), "--production", "--open" if open_browser else "--no-open",
             "--log-level", "warning"]
 
@@ -32,7 +36,8 @@ def server_env() -> dict[str, str]:
     return {**os.environ, "MPLBACKEND": "Agg"}
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False) -> int:
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False,
+          app: str = "explorer") -> int:
     """Serve the explorer until interrupted; returns the server's exit status."""
     missing = [m for m in ("solara", "mesa.visualization") if importlib.util.find_spec(
         m.split(".")[0]) is None]
@@ -41,4 +46,4 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool
               file=sys.stderr)
         return 2
     print(f"borderscen explorer on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
-    return subprocess.call(server_command(host, port, open_browser), env=server_env())
+    return subprocess.call(server_command(host, port, open_browser, app), env=server_env())
