@@ -235,7 +235,7 @@ def _fan_src(pg) -> str:
 @pytest.mark.slow
 def test_browser_ensemble_slider_run_and_numbers(page, tmp_path):
     pg = page
-    pg.get_by_role("button", name="Run ensemble").click()
+    pg.get_by_role("button", name="Run ensemble", exact=True).click()
     pg.locator(".bs-fan img").wait_for()
     first = _fan_src(pg)
     assert first
@@ -260,7 +260,7 @@ def test_browser_ensemble_slider_run_and_numbers(page, tmp_path):
         settled = _number(value.inner_text().split(":", 1)[1])
     assert after > before
 
-    pg.get_by_role("button", name="Run ensemble").click()
+    pg.get_by_role("button", name="Run ensemble", exact=True).click()
     pg.wait_for_function("([sel, old]) => { const i = document.querySelector(sel); "
                          "return i && i.getAttribute('src') && i.getAttribute('src') !== old; }",
                          arg=[".bs-fan img", first])
@@ -290,12 +290,14 @@ def test_browser_ensemble_slider_run_and_numbers(page, tmp_path):
 def test_browser_one_run_steps_month_by_month(page):
     pg = page
     pg.get_by_role("tab", name="One run").click()
-    pg.get_by_role("button", name="Reset").click()
-    pg.get_by_role("button", name="Step one month").click()
+    pg.get_by_text("Reset, then step the model month by month.").wait_for()
+    pg.locator("button.bs-reset").click()  # (by class: "preset" would match a name "Reset")
+    pg.get_by_text(re.compile(r"Ready \(month 0 of \d+\)")).wait_for()
+    pg.locator("button.bs-step").click()
     pg.locator(".bs-run-map img").wait_for()
     heading = pg.get_by_text(re.compile(r"\(month 1 of \d+\)"))
     heading.wait_for()
-    pg.get_by_role("button", name="Step one month").click()
+    pg.locator("button.bs-step").click()
     pg.get_by_text(re.compile(r"\(month 2 of \d+\)")).wait_for()
     assert pg.locator(".bs-actors").inner_text().strip()
     assert pg.get_by_text("Event log").count() >= 1
@@ -308,7 +310,7 @@ def test_browser_mesa_solaraviz_steps_the_model(browser, tmp_path_factory):
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.set_default_timeout(120_000)
         pg.goto(url)
-        step = pg.get_by_role("button", name="Step")
+        step = pg.get_by_role("button", name="Step", exact=True)
         step.wait_for()
         step.click()
         pg.locator(".bs-mesa-map img").wait_for()

@@ -226,6 +226,7 @@ def _new_model() -> bs.BorderModel:
 @solara.component
 def OneRun():
     m = model.value
+    tick = ticks.value  # read here, so stepping the same model object re-renders this view
 
     def reset():
         model.set(_new_model())
@@ -248,10 +249,12 @@ def OneRun():
                               classes=["bs-step"])
                 solara.Button("Step 6 months", on_click=lambda: step(6), classes=["bs-step6"])
         with solara.Column():
-            if m is None or m.zone_frame().empty:
+            if m is None:
                 solara.Info("Reset, then step the model month by month.")
+            elif m.zone_frame().empty:
+                solara.Markdown(f"### Ready (month 0 of {m.horizon}): step the model")
             else:
-                RunState(m, ticks.value)
+                RunState(m, tick)
 
 
 @solara.component
