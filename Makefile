@@ -1,16 +1,26 @@
 # Two commands on a fresh machine (each sets itself up first):
 #   make run    the three-scenario experiment and its figures  -> results/, figures/
 #   make test   the test suite
+#   make notebooks  Jupyter on notebooks/ (installs the [notebooks] extra first)
+#   make explore    the interactive explorer in the browser (installs the [viz] extra first)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean notebooks explore
 
 setup:
 	@bash scripts/setup.sh $(VENV)
 
 run: setup
 	$(BIN)/borderscen reproduce
+
+notebooks: setup
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	$(BIN)/jupyter lab notebooks/
+
+explore: setup
+	$(BIN)/python -m pip install --quiet -e ".[viz]"
+	$(BIN)/borderscen explore
 
 test: setup
 	$(BIN)/python -m pytest

@@ -41,4 +41,9 @@ echo "setup: using $py ($("$py" --version 2>&1)) -> $venv, extras [$extras]"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -e ".[$extras]"
 touch "$venv/.installed"
+# Optional: the headless Chromium the explorer's browser tests drive (installed only when
+# missing and we are root with apt-get; the tests install it themselves otherwise or skip).
+if [[ ",$extras," == *",dev,"* ]] && [ "${BORDERSCEN_BROWSER:-1}" != "0" ]; then
+  bash scripts/setup-browser.sh >/dev/null 2>&1 || echo "setup: no chromium (explorer browser tests will try again or skip)"
+fi
 echo "setup: done"

@@ -1,13 +1,21 @@
-"""Issue 5: each figure has its panels and series, is saved with the CSV that drew it, and
-`reproduce` writes the whole set (and reuses finished results on a second call)."""
+"""Issues 5 and 15: each figure has its panels and series, is saved with the CSV that drew it, and
+the standard figures compare honestly: no overlapping text, one colour per scenario in every
+figure of an experiment, one colour scale for all zone maps, the horizon in end-state titles."""
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
+
+import matplotlib
 import pandas as pd
 import pytest
 from matplotlib import pyplot as plt
+from matplotlib.colors import to_hex
 
-from borderscen.plots import distributions, draw_standard_figures, fans, maps, regimes
+import borderscen as bs
+from borderscen.plots import distributions, draw_standard_figures, fans, maps, regimes, style
 from borderscen.plots.style import save
 from borderscen.reproduce import reproduce
 
@@ -16,6 +24,26 @@ SCENARIOS = ["baseline", "partnership"]
 
 def line_labels(ax):
     return [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+
+
+def test_importing_the_library_leaves_matplotlib_alone():
+    code = ("import matplotlib as mpl; before = (mpl.rcParams['backend'], dict(mpl.rcParams)); "
+            "import borderscen, borderscen.plots; "
+            "after = (mpl.rcParams['backend'], dict(mpl.rcParams)); "
+            "print(before == after, mpl.rcParams['axes.grid'])")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
+    out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr  # -W error: no warning on import either
+    assert out.stdout.split() == ["True", "False"]
+
+
+def test_style_applies_only_while_drawing(smoke_results):
+    grid_before = matplotlib.rcParams["axes.grid"]
+    fig, _ = fans.fan_chart(smoke_results.timeseries, outputs=("cooperation",))
+    assert fig.axes[0].xaxis._major_tick_kw.get("gridOn", False) or fig.axes[0].get_xgridlines()
+    assert matplotlib.rcParams["axes.grid"] == grid_before
+    plt.close(fig)
 
 
 def test_fan_chart_has_a_panel_per_output_and_a_median_per_scenario(smoke_results):
@@ -39,28 +67,61 @@ def test_regime_chart_has_one_stacked_panel_per_scenario(smoke_results):
 
 
 def test_end_state_and_differences(smoke_results):
-    fig, data = distributions.end_state(smoke_results.runs)
-    assert len(fig.axes) == 4
-    assert set(data["metric"]) == {"cum_attacks", "final_isis_fighters", "cum_smuggling",
-                                   "pipeline_operating"}
+    runs = smoke_results.runs
+    fig, data = distributions.end_state(runs, horizon="Dec 2025")
+    metrics = [m for m in style.present(runs, distributions.END_METRICS)
+               if style.informative(runs[m])]
+    assert set(data["metric"]) - {"pipeline_operating"} == set(metrics)
+    assert "Dec 2025" in fig._suptitle.get_text()
     plt.close(fig)
-    fig, data = distributions.differences(smoke_results.runs)
-    assert set(data["scenario"]) == {"partnership"} and len(data) == len(distributions.DIFF_METRICS)
+    fig, data = distributions.differences(runs)
+    assert set(data["scenario"]) == {"partnership"}
+    assert set(data["metric"]) == set(style.present(runs, distributions.DIFF_METRICS))
     plt.close(fig)
 
 
-def test_threshold_risk_is_a_probability_with_intervals(smoke_results):
-    fig, data = fans.threshold_risk(smoke_results.timeseries, threshold=20)
+def test_uninformative_panels_are_left_out(smoke_results):
+    runs = smoke_results.runs.assign(constant=3.0, final_pipeline_stage=0)
+    fig, data = distributions.end_state(runs, metrics=["cum_attacks", "constant"])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == [style.label("cum_attacks")[0]]  # no 'constant', no all-grey pipeline panel
+    plt.close(fig)
+
+
+def test_threshold_risk_is_a_probability_with_intervals_and_a_caption(smoke_results):
+    fig, data = fans.threshold_risk(smoke_results.timeseries, threshold=20,
+                                    explanation="Twenty is a test threshold.")
     assert line_labels(fig.axes[0]) == SCENARIOS
     assert data["p"].between(0, 1).all() and (data["lo"] <= data["p"]).all()
     assert (data["p"] <= data["hi"] + 1e-12).all()
+    assert any("Twenty is a test threshold." in t.get_text().replace("\n", " ") for t in fig.texts)
     plt.close(fig)
 
 
-def test_zone_map_shades_every_zone(smoke_results):
+def test_zone_map_shades_every_zone_and_keys_marker_size(smoke_results):
     fig, data = maps.zone_map(smoke_results.zones, "baseline")
     assert len(data) == 13 and data["attacks"].ge(0).all()
-    assert "scenario 'baseline'" in fig.axes[0].get_title()
+    ax = fig.axes[0]
+    assert "scenario 'baseline'" in ax.get_title()
+    key = ax.get_legend()
+    assert "marker size" in key.get_title().get_text()
+    assert len(key.legend_handles) >= 2 and all(h.get_sizes()[0] > 0 for h in key.legend_handles)
+    assert all(h.get_facecolor()[0][3] > 0 for h in key.legend_handles)  # filled, not empty
+    plt.close(fig)
+
+
+def test_zone_labels_never_sit_on_their_own_marker(smoke_results):
+    fig, _ = maps.zone_map(smoke_results.zones, "baseline")
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    points = ax.collections[0]
+    centres = ax.transData.transform(points.get_offsets())
+    radii = (points.get_sizes() ** 0.5) / 2 * fig.dpi / 72
+    for text, (cx, cy), rad in zip(ax.texts, centres, radii, strict=True):
+        bb = text.get_window_extent(r)
+        nx, ny = min(max(cx, bb.x0), bb.x1), min(max(cy, bb.y0), bb.y1)
+        assert (nx - cx) ** 2 + (ny - cy) ** 2 >= (rad * 0.95) ** 2, text.get_text()
     plt.close(fig)
 
 
@@ -81,6 +142,183 @@ def test_standard_figures_of_a_batch(tmp_path, smoke_results):
     assert all((tmp_path / f"{stem}.csv").exists() for stem in pngs)
 
 
+# ----------------------------------------------------------------- honest comparison (issue 15)
+def tiny(tmp_path_factory, name: str, scenarios: list[str], sweep: dict | None = None):
+    text = (f'[experiment]\nname = "{name}"\nreplications = 3\nhorizon_months = 8\nseed = 5\n'
+            'executor = "serial"\n')
+    text += "".join(f'\n[[scenarios]]\npreset = "{s}"\n' for s in scenarios)
+    if sweep:
+        text += '\n[sweep]\nmethod = "grid"\n[sweep.parameters]\n'
+        text += "".join(f"{k} = {v!r}\n" for k, v in sweep.items())
+    d = tmp_path_factory.mktemp(name)
+    (d / f"{name}.toml").write_text(text)
+    return bs.run_experiment(d / f"{name}.toml", out=d / "results", progress=False)
+
+
+@pytest.fixture(scope="module")
+def experiments(tmp_path_factory):
+    presets = bs.preset_names()
+    return {
+        "sweep": tiny(tmp_path_factory, "sweep", [presets[0]],
+                      {"election_shift": [-0.2, -0.1, 0.0, 0.1, 0.2]}),
+        "presets": tiny(tmp_path_factory, "presets", presets[:3]),
+        "single": tiny(tmp_path_factory, "single", [presets[0]]),
+    }
+
+
+def _texts(fig):
+    """Every drawn, non-empty text of a figure, with its window extent (tick labels only for
+    the ticks matplotlib actually draws)."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ticklabels, drawn = set(), []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                ticklabels.update((tick.label1, tick.label2))
+            if ax.get_visible():
+                for tick in axis._update_ticks():  # the ticks inside the view: the drawn ones
+                    drawn += [lab for lab in (tick.label1, tick.label2) if lab.get_visible()]
+    out = []
+    for t in [*drawn, *(t for t in fig.findobj(matplotlib.text.Text) if t not in ticklabels)]:
+        if not t.get_visible() or not t.get_text().strip():
+            continue
+        if t.axes is not None and not t.axes.get_visible():
+            continue
+        bb = t.get_window_extent(r)
+        if bb.width > 0 and bb.height > 0:
+            out.append((t, bb))
+    return out
+
+
+def overlapping_text(fig, tolerance: float = 1.0):
+    texts = _texts(fig)
+    clashes = []
+    for (a, ba), (b, bb) in itertools.combinations(texts, 2):
+        if a is b:
+            continue
+        w = min(ba.x1, bb.x1) - max(ba.x0, bb.x0)
+        h = min(ba.y1, bb.y1) - max(ba.y0, bb.y0)
+        if w > tolerance and h > tolerance:
+            clashes.append((a.get_text()[:40], b.get_text()[:40], getattr(a.axes, 'get_title', str)(), ))
+    return clashes
+
+
+def _figures(results):
+    """The standard figures of a batch, drawn as draw_standard_figures draws them."""
+    from borderscen.plots import THRESHOLD_NOTE, series_view
+    ts, runs, zones, names = series_view(results)
+    colours = style.scenario_colours(names)
+    horizon = style.horizon_text(ts["date"])
+    figs = {"fan_chart": fans.fan_chart(ts, colours=colours)[0],
+            "regimes": regimes.regime_chart(ts, colours=colours)[0],
+            "end_state": distributions.end_state(runs, colours=colours, horizon=horizon)[0],
+            "threshold": fans.threshold_risk(ts, threshold=50, colours=colours,
+                                             explanation=THRESHOLD_NOTE)[0]}
+    if len(names) > 1:
+        ref = "baseline" if "baseline" in names else names[0]
+        figs["differences"] = distributions.differences(runs, baseline=ref, colours=colours,
+                                                        horizon=horizon)[0]
+    for p in results.manifest.get("swept", []):
+        figs[f"response_{p}"] = fans.response_curves(results.runs, p, ["cum_attacks", "mean_cooperation"],
+                                                     colours=colours, horizon=horizon)[0]
+    vmax, size_max = maps.shared_scale(zones, names)
+    for sc in names:
+        figs[f"map {sc}"] = maps.zone_map(zones, sc, vmax=vmax, size_max=size_max)[0]
+    for fig in figs.values():
+        style.stamp(fig, results.id)
+    return names, colours, horizon, figs
+
+
+@pytest.mark.parametrize("kind", ["sweep", "presets", "single"])
+def test_standard_figures_have_no_overlapping_text(experiments, kind):
+    _, _, _, figs = _figures(experiments[kind])
+    try:
+        for name, fig in figs.items():
+            assert overlapping_text(fig) == [], name
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize("kind", ["sweep", "presets"])
+def test_one_colour_per_scenario_in_every_figure(experiments, kind):
+    names, colours, _, figs = _figures(experiments[kind])
+    seen: dict[str, set[str]] = {n: set() for n in names}
+    try:
+        for fig in figs.values():
+            for ax in fig.axes:
+                for line in ax.get_lines():
+                    if line.get_label() in seen:
+                        seen[line.get_label()].add(to_hex(line.get_color()))
+                for t in ax.texts + [ax.title]:
+                    sc = t.get_text().removeprefix("Scenario: ").replace("\n", " | ")
+                    if sc in seen and to_hex(t.get_color()) != "#000000":
+                        seen[sc].add(to_hex(t.get_color()))
+        assert all(len(c) == 1 for c in seen.values()), seen
+        assert {n: c.pop() for n, c in seen.items()} == {n: to_hex(colours[n]) for n in names}
+        assert len(set(colours.values())) == len(names)  # distinct series, distinct colours
+    finally:
+        plt.close("all")
+
+
+def test_palette_is_stable_for_presets_and_keyed_by_label():
+    a = style.scenario_colours(["baseline", "my_case", "limited"])
+    b = style.scenario_colours(["limited", "baseline", "my_case"])
+    assert a["baseline"] == b["baseline"] and a["limited"] == b["limited"]
+    assert a["my_case"] not in {a["baseline"], a["limited"]}
+
+
+def test_zone_maps_of_one_experiment_share_one_scale(experiments):
+    names, _, _, figs = _figures(experiments["presets"])
+    try:
+        maps_ = [fig for key, fig in figs.items() if key.startswith("map ")]
+        assert len(maps_) == len(names) > 1
+        climits = {fig.axes[0].collections[0].get_clim() for fig in maps_}
+        assert len(climits) == 1
+        vmax, size_max = maps.shared_scale(experiments["presets"].zones, names)
+        assert climits.pop() == (0, vmax)
+        keys = {tuple(h.get_label() for h in fig.axes[0].get_legend().legend_handles)
+                for fig in maps_}
+        assert len(keys) == 1  # same size key on every map
+    finally:
+        plt.close("all")
+
+
+def test_sweeps_use_small_multiples_or_response_curves(experiments):
+    res = experiments["sweep"]
+    _, _, horizon, figs = _figures(res)
+    try:
+        fan = figs["fan_chart"]
+        visible = [ax for ax in fan.axes if ax.get_visible()]
+        assert all(len(line_labels(ax)) == 1 for ax in visible)  # one series per panel
+        curves = figs["response_election_shift"]
+        assert curves.axes[0].get_xlabel() == "election_shift"
+        xs = curves.axes[0].get_lines()[0].get_xdata()
+        assert list(xs) == [-0.2, -0.1, 0.0, 0.1, 0.2]
+        assert horizon in curves._suptitle.get_text()
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize("kind", ["presets", "single"])
+def test_end_state_titles_name_the_horizon_and_stamp_is_print_size(experiments, kind):
+    res = experiments[kind]
+    _, _, horizon, figs = _figures(res)
+    try:
+        assert horizon == f"{pd.Timestamp(res.timeseries['date'].max()):%b %Y}"
+        assert horizon in figs["end_state"]._suptitle.get_text()
+        stamps = [t for t in figs["end_state"].texts if t.get_gid() == "borderscen-stamp"]
+        assert len(stamps) == 1 and stamps[0].get_fontsize() >= 8.5
+    finally:
+        plt.close("all")
+
+
+def test_standard_figures_include_response_curves_of_a_sweep(tmp_path, experiments):
+    files = draw_standard_figures(experiments["sweep"], tmp_path)
+    assert (tmp_path / "response_election_shift.png") in files
+
+
+# ----------------------------------------------------------------- end to end
 @pytest.mark.slow
 def test_reproduce_smoke_writes_every_figure_then_reuses(tmp_path, repo_root):
     log: list[str] = []
@@ -110,8 +348,6 @@ def test_reproduce_replaces_results_of_another_model_version(tmp_path, repo_root
 
 
 def test_cli_run_draws_figures_in_requested_formats(tmp_path, repo_root):
-    import subprocess
-    import sys
     out = subprocess.run([sys.executable, "-m", "borderscen.cli", "run",
                           str(repo_root / "experiments" / "smoke.toml"), "--out", str(tmp_path / "r"),
                           "--executor", "serial", "--quiet", "--formats", "png", "svg"],
@@ -120,3 +356,16 @@ def test_cli_run_draws_figures_in_requested_formats(tmp_path, repo_root):
     figs = tmp_path / "r" / "figures"
     assert (figs / "fan_chart.svg").exists() and (figs / "fan_chart.png").exists()
     assert "8 runs ok, 0 failed" in out.stdout
+
+
+def test_style_context_restores_only_its_own_keys():
+    """Jupyter's inline backend switches 'interactive' on while the first figure is made; a
+    plotting function must not switch it back off (later figures would not show)."""
+    before = matplotlib.rcParams["interactive"]
+    try:
+        with style.style_context():
+            assert matplotlib.rcParams["axes.grid"] is True
+            matplotlib.rcParams["interactive"] = not before
+        assert matplotlib.rcParams["interactive"] is (not before)
+    finally:
+        matplotlib.rcParams["interactive"] = before

@@ -543,8 +543,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--fresh", action="store_true", help="discard earlier results of these designs")
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("explore", help="the interactive explorer in the browser (needs [viz])")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    p.add_argument("--open", action="store_true", help="open a browser tab on the explorer")
+    p.add_argument("--mesa", action="store_true",
+                   help="serve the one-run view in Mesa's SolaraViz instead of the full explorer")
+    p.set_defaults(func=cmd_explore)
     __import__("borderscen.cli_explore", fromlist=["register"]).register(sub)  # discover, robustness
     return ap
+
+
+def cmd_explore(args) -> int:
+    from borderscen.explorer import serve
+    return serve(args.host, args.port, args.open, app="mesa" if args.mesa else "explorer")
 
 
 def _error(message: str) -> None:

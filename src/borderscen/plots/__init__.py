@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from borderscen.plots import distributions, fans, maps, regimes
-from borderscen.plots.style import save
+from borderscen.plots.style import horizon_text, save, scenario_colours
 
 __all__ = ["draw_standard_figures", "fans", "regimes", "distributions", "maps"]
 
@@ -43,25 +43,57 @@ def series_view(results):
     return (*out, order)
 
 
+#: Why the threshold sits where it does (shown in the threshold-risk caption).
+THRESHOLD_NOTE = ("50 attacks a month is about twice the 2024 tempo (more than 153 attacks in "
+                  "the first half of 2024, evidence attacks-2024h1): a month this bad would mark "
+                  "a clear resurgence.")
+#: Outputs the threshold-risk figure uses, first one present wins.
+THRESHOLD_OUTPUTS = ("attacks_reported", "attacks_tracked_iraq", "attacks_iraq")
+#: End-of-run metrics drawn as response curves of a sweep (those present).
+RESPONSE_METRICS = ("cum_attacks", "final_isis_members", "final_isis_fighters", "mean_cooperation")
+
+
 def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] = ("png",),
                           threshold: float = DEFAULT_THRESHOLD) -> list[Path]:
-    """Fan charts, regimes, end states, threshold risk, differences and zone maps of a batch.
+    """Fan charts, regimes, end states, threshold risk, differences and zone maps of a batch,
+    plus response curves for each swept parameter.
 
-    Differences are taken from 'baseline' when there is one, else from the first series.
+    Every figure uses one colour per series (:func:`style.scenario_colours` over the whole
+    experiment) and every zone map one colour and size scale. Differences are taken from
+    'baseline' when there is one, else from the first series.
     """
     out, rid = Path(out_dir), results.id
     ts, runs, zones, names = series_view(results)
+    colours = scenario_colours(names)
+    horizon = horizon_text(ts["date"])
     files: list[Path] = []
-    files += save(*fans.fan_chart(ts), out / "fan_chart", rid, formats)
-    files += save(*regimes.regime_chart(ts), out / "regime_probabilities", rid, formats)
-    files += save(*distributions.end_state(runs), out / "end_state", rid, formats)
-    files += save(*fans.threshold_risk(ts, threshold=threshold), out / "threshold_risk", rid, formats)
+    files += save(*fans.fan_chart(ts, colours=colours), out / "fan_chart", rid, formats)
+    files += save(*regimes.regime_chart(ts, colours=colours), out / "regime_probabilities", rid,
+                  formats)
+    files += save(*distributions.end_state(runs, colours=colours, horizon=horizon),
+                  out / "end_state", rid, formats)
+    output = next((o for o in THRESHOLD_OUTPUTS if o in ts.columns), None)
+    if output is not None:
+        files += save(*fans.threshold_risk(ts, output=output, threshold=threshold,
+                                           colours=colours,
+                                           explanation=THRESHOLD_NOTE
+                                           if threshold == DEFAULT_THRESHOLD else ""),
+                      out / "threshold_risk", rid, formats)
     if len(names) > 1:
         reference = "baseline" if "baseline" in names else names[0]
-        files += save(*distributions.differences(runs, baseline=reference), out / "differences",
-                      rid, formats)
+        files += save(*distributions.differences(runs, baseline=reference, colours=colours,
+                                                 horizon=horizon),
+                      out / "differences", rid, formats)
+    swept = [p for p in results.manifest.get("swept", []) if p in results.runs.columns]
+    for p in swept:
+        base = results.runs
+        metrics = [m for m in RESPONSE_METRICS if m in base.columns]
+        files += save(*fans.response_curves(base, p, metrics, colours=colours, horizon=horizon),
+                      out / f"response_{_slug(p)}", rid, formats)
+    vmax, size_max = maps.shared_scale(zones, names)
     for i, sc in enumerate(names):
-        files += save(*maps.zone_map(zones, sc), out / f"zone_map_{i}_{_slug(sc)}", rid, formats)
+        files += save(*maps.zone_map(zones, sc, vmax=vmax, size_max=size_max),
+                      out / f"zone_map_{i}_{_slug(sc)}", rid, formats)
     return files
 
 

@@ -8,15 +8,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from borderscen.plots.style import OKABE_ITO, apply_style, label
+from borderscen.plots.style import OKABE_ITO, label, styled
 
 INDEX_LABELS = {"mu_star": "Morris mu* (mean |elementary effect|)", "S1": "Sobol first order S1",
                 "ST": "Sobol total ST"}
 
 
+@styled
 def sensitivity_bars(table: pd.DataFrame, method: str):
     """One panel per output: horizontal bars of the indices with 95% intervals."""
-    apply_style()
     shown = ["mu_star"] if method == "morris" else ["S1", "ST"]
     outputs = list(dict.fromkeys(table["output"]))
     fig, axes = plt.subplots(1, len(outputs), figsize=(3.6 * len(outputs), 4.2), sharey=True)
@@ -42,9 +42,9 @@ def sensitivity_bars(table: pd.DataFrame, method: str):
     return fig, table
 
 
+@styled
 def calibration_fit(fit: pd.DataFrame):
     """Each target's observed interval against prior and posterior predictive summaries."""
-    apply_style()
     fig, axes = plt.subplots(1, len(fit), figsize=(2.6 * len(fit), 3.6))
     for ax, (_, r) in zip(np.atleast_1d(axes), fit.iterrows(), strict=True):
         ax.axhspan(r["low"], r["high"], color="#009E73", alpha=0.2, label="target (sources)")

@@ -2,38 +2,71 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from borderscen.analysis.summaries import paired_differences, wilson_interval
-from borderscen.mechanisms.pipeline import OPERATING
-from borderscen.plots.style import apply_style, label, scenario_colours, scenario_order
+from borderscen.plots.style import (
+    colours_for,
+    informative,
+    label,
+    present,
+    scenario_order,
+    styled,
+)
 
 STAGE_NAMES = ("0 closed", "1 agreement", "2 financing", "3 rehabilitation", "4 operating")
 STAGE_COLOURS = ("#DDDDDD", "#B3CDE3", "#6497B1", "#005B96", "#009E73")
+OPERATING = len(STAGE_NAMES) - 1
 
-END_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation")
+#: Default end-of-run metrics (those present in the runs table are drawn; names change between
+#: model versions, so both spellings are listed).
+END_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation",
+               "cum_attacks", "final_isis_fighters", "cum_smuggling")
 DIFF_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "cum_casualties",
                 "cum_smuggling", "mean_cooperation", "months_partnership")
 
 
-def end_state(runs: pd.DataFrame, metrics: Sequence[str] = END_METRICS,
-              scenarios: Sequence[str] | None = None):
-    """Violins of end-of-run outcomes, plus the probability that the pipeline operates."""
-    apply_style()
-    ok = runs[runs["status"] == "ok"]
+def _ticks(ax, scenarios: Sequence[str]) -> None:
+    long = len(scenarios) > 3 and max(len(s) for s in scenarios) > 14
+    ax.set_xticks(range(1, len(scenarios) + 1), [s.replace(" | ", "\n") for s in scenarios],
+                  rotation=90 if long else 35, ha="center" if long else "right",
+                  rotation_mode="default" if long else "anchor", fontsize=8)
+
+
+@styled
+def end_state(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
+              scenarios: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
+              horizon: str = "", stage_column: str = "final_pipeline_stage"):
+    """Violins of end-of-run outcomes, plus the pipeline stage reached.
+
+    Metrics whose values are all equal, and the pipeline panel when every run ends at the same
+    stage, are left out: they carry no information. ``horizon`` (e.g. 'Dec 2027') goes in the
+    title.
+    """
+    ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     scenarios = scenario_order(ok, scenarios)
-    colours = scenario_colours(scenarios)
-    fig, axes = plt.subplots(1, len(metrics) + 1, figsize=(3.6 * (len(metrics) + 1), 4.2))
+    colours = colours_for(scenarios, colours)
+    metrics = present(ok, metrics if metrics is not None else END_METRICS)
+    if metrics is not None and "final_isis_members" in metrics and "final_isis_fighters" in metrics:
+        metrics.remove("final_isis_fighters")
+    metrics = [m for m in metrics if informative(ok[m])]
+    show_stage = stage_column in ok.columns and informative(ok[stage_column])
+    npanel = max(1, len(metrics) + int(show_stage))
+    width = max(3.4, 0.55 * len(scenarios) + 1.4)
+    fig, axes = plt.subplots(1, npanel, figsize=(width * npanel, 4.4), squeeze=False,
+                             layout="constrained")
+    axes = list(axes[0])
     rows = []
     for ax, m in zip(axes, metrics, strict=False):
         data = [ok.loc[ok["scenario"] == sc, m].to_numpy(float) for sc in scenarios]
         parts = ax.violinplot(data, showmedians=True, showextrema=False)
         for body, sc in zip(parts["bodies"], scenarios, strict=True):
             body.set_facecolor(colours[sc])
+            body.set_edgecolor(colours[sc])
             body.set_alpha(0.55)
         parts["cmedians"].set_color("black")
         for i, (sc, d) in enumerate(zip(scenarios, data, strict=True), start=1):
@@ -44,65 +77,78 @@ def end_state(runs: pd.DataFrame, metrics: Sequence[str] = END_METRICS,
         name, unit = label(m)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(unit)
-        ax.set_xticks(range(1, len(scenarios) + 1), scenarios, rotation=30, ha="right")
-    ax = axes[-1]
-    stages = np.arange(OPERATING + 1)
-    bottom = np.zeros(len(scenarios))
-    for stage in stages:
-        share = np.array([(ok.loc[ok["scenario"] == sc, "final_pipeline_stage"] == stage).mean()
-                          for sc in scenarios])
-        ax.bar(range(len(scenarios)), share, bottom=bottom, color=STAGE_COLOURS[stage],
-               label=STAGE_NAMES[stage], edgecolor="white", linewidth=0.5)
-        bottom += share
-    k = np.array([ok.loc[ok["scenario"] == sc, "pipeline_operating"].sum() for sc in scenarios])
-    n = np.array([(ok["scenario"] == sc).sum() for sc in scenarios])
-    lo, hi = wilson_interval(k, n)
-    ax.set_ylim(0, 1)
-    ax.set_title("Kirkuk-Banias pipeline stage\nat the horizon", fontsize=10)
-    ax.set_ylabel("share of runs")
-    ax.set_xticks(range(len(scenarios)), scenarios, rotation=30, ha="right")
-    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    for sc, kk, lk, hk, nk in zip(scenarios, k, lo, hi, n, strict=True):
-        rows.append({"scenario": sc, "metric": "pipeline_operating", "median": kk / max(nk, 1),
-                     "q0.05": lk, "q0.95": hk, "n": nk})
-    fig.suptitle("End-state outcomes by scenario (violins: distribution over runs, "
-                 "black bars: 5-95% range, cross: median)", y=1.02)
-    fig.tight_layout()
+        _ticks(ax, scenarios)
+    if show_stage:
+        ax = axes[len(metrics)]
+        bottom = np.zeros(len(scenarios))
+        for stage in range(OPERATING + 1):
+            share = np.array([(ok.loc[ok["scenario"] == sc, stage_column] == stage).mean()
+                              for sc in scenarios])
+            ax.bar(range(1, len(scenarios) + 1), share, bottom=bottom, color=STAGE_COLOURS[stage],
+                   label=STAGE_NAMES[stage], edgecolor="white", linewidth=0.5)
+            bottom += share
+        k = np.array([(ok.loc[ok["scenario"] == sc, stage_column] >= OPERATING).sum()
+                      for sc in scenarios])
+        n = np.array([(ok["scenario"] == sc).sum() for sc in scenarios])
+        lo, hi = wilson_interval(k, n)
+        ax.set_ylim(0, 1)
+        ax.set_title("Kirkuk-Banias pipeline stage", fontsize=10)
+        ax.set_ylabel("share of runs")
+        _ticks(ax, scenarios)
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        for sc, kk, lk, hk, nk in zip(scenarios, k, lo, hi, n, strict=True):
+            rows.append({"scenario": sc, "metric": "pipeline_operating", "median": kk / max(nk, 1),
+                         "q0.05": lk, "q0.95": hk, "n": nk})
+    if not metrics and not show_stage:
+        axes[0].text(0.5, 0.5, "every end-state outcome is the same in all runs", ha="center",
+                     transform=axes[0].transAxes)
+        axes[0].set_axis_off()
+    fig.suptitle(f"End-state outcomes at {horizon or 'the horizon'} by scenario\n(violins: "
+                 "distribution over runs; black bars: 5-95% range; black tick: median)")
     return fig, pd.DataFrame(rows)
 
 
+@styled
 def differences(runs: pd.DataFrame, baseline: str = "baseline",
-                metrics: Sequence[str] = DIFF_METRICS):
+                metrics: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
+                horizon: str = ""):
     """Forest plot: mean paired difference from baseline (common random numbers), 95% CI,
-    as a percentage of the baseline mean so metrics share one axis."""
-    apply_style()
+    as a percentage of the baseline mean so metrics share one axis. Metrics with a zero
+    baseline mean (no percentage) are left out."""
+    metrics = present(runs, metrics if metrics is not None else DIFF_METRICS)
+    if "final_isis_members" in metrics and "final_isis_fighters" in metrics:
+        metrics.remove("final_isis_fighters")
     table = pd.concat([paired_differences(runs, m, baseline=baseline) for m in metrics],
                       ignore_index=True)
     scale = table["baseline_mean"].abs().replace(0, np.nan)
     for c in ("mean_diff", "lo", "hi"):
         table[f"{c}_pct"] = 100 * table[c] / scale
+    shown = [m for m in metrics
+             if table.loc[table["metric"] == m, "mean_diff_pct"].notna().any()] or metrics
     scenarios = [s for s in scenario_order(runs) if s != baseline]
-    colours = scenario_colours(scenarios)
-    fig, ax = plt.subplots(figsize=(8, 0.28 * len(metrics) * max(1, len(scenarios)) + 1.6))
+    colours = colours_for(scenarios, colours)
+    fig, ax = plt.subplots(figsize=(8.5, 0.3 * len(shown) * max(1, len(scenarios)) + 2.0),
+                           layout="constrained")
     y = 0
     ticks, labels_ = [], []
-    for m in metrics:
+    for m in shown:
         for sc in scenarios:
             r = table[(table["metric"] == m) & (table["scenario"] == sc)].iloc[0]
             ax.errorbar(r["mean_diff_pct"], y, xerr=[[r["mean_diff_pct"] - r["lo_pct"]],
                         [r["hi_pct"] - r["mean_diff_pct"]]], fmt="o", color=colours[sc],
-                        capsize=3, label=sc if m == metrics[0] else None)
+                        capsize=3, label=sc if m == shown[0] else None)
             y -= 1
         ticks.append(y + 1 + (len(scenarios) - 1) / 2)
         labels_.append(label(m)[0])
-        ax.axhline(y + 0.2, color="#DDDDDD", lw=0.6)
+        ax.axhline(y + 0.3, color="#DDDDDD", lw=0.6)
         y -= 0.4
     ax.axvline(0, color="black", lw=0.8)
+    ax.set_ylim(y + 0.4 - 0.6, 0.9)
     ax.set_yticks(ticks, labels_)
     ax.set_xlabel(f"difference from {baseline} (% of {baseline} mean); 95% CI over paired runs")
-    ax.set_title(f"Scenario effects relative to {baseline} under common random numbers\n"
+    when = f" at {horizon}" if horizon else ""
+    ax.set_title(f"Scenario effects{when} relative to {baseline} under common random numbers\n"
                  "(95% intervals; where no bar shows, it is narrower than the marker)", fontsize=10)
     ax.grid(axis="y", visible=False)
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig, table

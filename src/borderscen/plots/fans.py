@@ -1,77 +1,194 @@
-"""Fan charts (median with nested 50/80/95% bands per scenario) and threshold risk over time."""
+"""Fan charts (median with nested 50/80/95% bands per scenario), threshold risk over time, and
+response curves of a sweep.
+
+Up to three series share a panel; with more (a sweep's design points) each series gets its own
+panel (small multiples, shared axes) so overlapping bands never turn into grey mud.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from borderscen.analysis.summaries import quantiles, threshold_probability
-from borderscen.plots.style import apply_style, date_axis, label, scenario_colours, scenario_order
+from borderscen.plots.style import (
+    caption,
+    colours_for,
+    date_axis,
+    informative,
+    label,
+    present,
+    scenario_order,
+    styled,
+)
 
 BANDS = ((0.025, 0.975, 0.0), (0.1, 0.9, 0.14), (0.25, 0.75, 0.26))  # 95 (lines), 80, 50%
-DEFAULT_FAN_OUTPUTS = ("attacks_tracked_iraq", "attacks_tracked_syria", "isis_members", "cooperation")
+#: Outputs drawn by default, the first of each group that the results have (names change
+#: between model versions, so several spellings are listed).
+DEFAULT_FAN_OUTPUTS = (("attacks_tracked_iraq", "attacks_reported", "attacks_iraq"),
+                       ("attacks_tracked_syria", "attacks_syria"),
+                       ("isis_members", "isis_fighters"), ("cooperation",))
+#: Most series drawn in one panel before switching to small multiples.
+MAX_OVERLAID = 3
 
 
-def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] = DEFAULT_FAN_OUTPUTS,
-              scenarios: Sequence[str] | None = None, title: str = ""):
-    """One panel per output; scenarios overlaid with their median and 50/80/95% bands."""
-    apply_style()
+def default_outputs(ts: pd.DataFrame, groups=DEFAULT_FAN_OUTPUTS) -> list[str]:
+    """The first present column of each group of candidate names."""
+    out = []
+    for g in groups:
+        names = present(ts, [g] if isinstance(g, str) else g)
+        if names:
+            out.append(names[0])
+    return out
+
+
+def _draw_fan(ax, d: pd.DataFrame, colour: str, name: str) -> None:
+    for lo, hi, alpha in BANDS[1:]:
+        ax.fill_between(d["date"], d[f"q{lo:g}"], d[f"q{hi:g}"], color=colour, alpha=alpha,
+                        linewidth=0)
+    lo, hi, _ = BANDS[0]  # 95%: thin lines, so overlapping scenarios stay readable
+    for edge in (lo, hi):
+        ax.plot(d["date"], d[f"q{edge:g}"], color=colour, lw=0.7, ls="--", alpha=0.8)
+    ax.plot(d["date"], d["q0.5"], color=colour, lw=1.8, label=name)
+
+
+@styled
+def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
+              scenarios: Sequence[str] | None = None, title: str = "",
+              colours: Mapping[str, str] | None = None, small_multiples: bool | None = None):
+    """Median and 50/80/95% bands of each output over time, per scenario.
+
+    Up to :data:`MAX_OVERLAID` scenarios are overlaid in one panel per output; more are drawn
+    as small multiples (a row per output, a column per scenario). Outputs that never vary are
+    left out. ``colours`` maps scenario labels to colours (see ``style.scenario_colours``).
+    """
     scenarios = scenario_order(ts, scenarios)
-    colours = scenario_colours(scenarios)
-    ncol = 2 if len(outputs) > 1 else 1
-    nrow = -(-len(outputs) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(6.2 * ncol, 3.6 * nrow), sharex=True,
-                             squeeze=False)
-    tables = []
-    for ax, out in zip(axes.flat, outputs, strict=False):
-        q = quantiles(ts[ts["scenario"].isin(scenarios)], out)
-        tables.append(q.assign(output=out))
-        for sc in scenarios:
-            d = q[q["scenario"] == sc]
-            for lo, hi, alpha in BANDS[1:]:
-                ax.fill_between(d["date"], d[f"q{lo:g}"], d[f"q{hi:g}"], color=colours[sc],
-                                alpha=alpha, linewidth=0)
-            lo, hi, _ = BANDS[0]  # 95%: thin lines, so overlapping scenarios stay readable
-            for edge in (lo, hi):
-                ax.plot(d["date"], d[f"q{edge:g}"], color=colours[sc], lw=0.7, ls="--", alpha=0.8)
-            ax.plot(d["date"], d["q0.5"], color=colours[sc], lw=1.8, label=sc)
-        name, unit = label(out)
-        ax.set_title(name)
-        ax.set_ylabel(unit)
-        date_axis(ax)
-    for ax in list(axes.flat)[len(outputs):]:
-        ax.set_visible(False)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=min(4, len(scenarios)), frameon=False,
-               bbox_to_anchor=(0.5, 0.995))
-    n = int(ts.groupby("scenario", observed=True)["replication"].nunique().min())
+    colours = colours_for(scenarios, colours)
+    outputs = list(outputs) if outputs is not None else default_outputs(ts)
+    sub = ts[ts["scenario"].isin(scenarios)]
+    outputs = [o for o in outputs if informative(sub[o])] or outputs[:1]
+    multiples = len(scenarios) > MAX_OVERLAID if small_multiples is None else small_multiples
+    tables = {o: quantiles(sub, o) for o in outputs}
+    if multiples:
+        ncol = len(scenarios)
+        fig, axes = plt.subplots(len(outputs), ncol, figsize=(2.6 * ncol + 0.8, 2.6 * len(outputs) + 1),
+                                 sharex=True, sharey="row", squeeze=False, layout="constrained")
+        for row, out in zip(axes, outputs, strict=True):
+            q = tables[out]
+            for ax, sc in zip(row, scenarios, strict=True):
+                _draw_fan(ax, q[q["scenario"] == sc], colours[sc], sc)
+                date_axis(ax)
+            name, unit = label(out)
+            row[0].set_ylabel(f"{name}\n({unit})" if unit else name, fontsize=9)
+        for ax, sc in zip(axes[0], scenarios, strict=True):
+            ax.set_title(sc.replace(" | ", "\n"), fontsize=9, color=colours[sc])
+    else:
+        ncol = 2 if len(outputs) > 1 else 1
+        nrow = -(-len(outputs) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(6.2 * ncol, 3.4 * nrow + 0.8), sharex=True,
+                                 squeeze=False, layout="constrained")
+        for ax, out in zip(axes.flat, outputs, strict=False):
+            q = tables[out]
+            for sc in scenarios:
+                _draw_fan(ax, q[q["scenario"] == sc], colours[sc], sc)
+            name, unit = label(out)
+            ax.set_title(name)
+            ax.set_ylabel(unit)
+            date_axis(ax)
+        for ax in list(axes.flat)[len(outputs):]:
+            ax.set_visible(False)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(scenarios)),
+                   frameon=False)
+    n = int(sub.groupby("scenario", observed=True)["replication"].nunique().min())
     fig.suptitle(title or f"Spread of outcomes by scenario ({n} runs each): median (line), "
-                 "50% and 80% bands (shaded), 95% band (dashed)",
-                 y=1.04)
-    fig.tight_layout()
-    return fig, pd.concat(tables, ignore_index=True)
+                 "50% and 80% bands (shaded), 95% band (dashed)")
+    table = pd.concat([q.assign(output=o) for o, q in tables.items()], ignore_index=True)
+    return fig, table
 
 
-def threshold_risk(ts: pd.DataFrame, output: str = "isis_members", threshold: float = 4000,
-                   scenarios: Sequence[str] | None = None):
-    """Probability over time that a monthly output exceeds a threshold, with 95% intervals."""
-    apply_style()
+@styled
+def threshold_risk(ts: pd.DataFrame, output: str = "isis_members", threshold: float = 6000,
+                   scenarios: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
+                   explanation: str = ""):
+    """Probability over time that a monthly output exceeds a threshold, with 95% intervals.
+
+    ``explanation`` says in the caption why the threshold is where it is.
+    """
     scenarios = scenario_order(ts, scenarios)
-    colours = scenario_colours(scenarios)
+    colours = colours_for(scenarios, colours)
     data = threshold_probability(ts[ts["scenario"].isin(scenarios)], output, threshold)
-    fig, ax = plt.subplots(figsize=(7.5, 4))
-    for sc in scenarios:
+    multiples = len(scenarios) > MAX_OVERLAID
+    ncol = min(len(scenarios), 4) if multiples else 1
+    nrow = -(-len(scenarios) // ncol) if multiples else 1
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol + 1.5, 2.8 * nrow + 1.2) if multiples
+                             else (7.5, 4.2), sharex=True, sharey=True, squeeze=False,
+                             layout="constrained")
+    panels = list(axes.flat)
+    for i, sc in enumerate(scenarios):
+        ax = panels[i] if multiples else panels[0]
         d = data[data["scenario"] == sc]
         ax.fill_between(d["date"], d["lo"], d["hi"], color=colours[sc], alpha=0.18, linewidth=0)
         ax.plot(d["date"], d["p"], color=colours[sc], lw=1.8, label=sc)
+        if multiples:
+            ax.set_title(sc.replace(" | ", "\n"), fontsize=9, color=colours[sc])
+    for ax in panels[len(scenarios) if multiples else 1:]:
+        ax.set_visible(False)
+    for ax in panels:
+        ax.set_ylim(0, 1)
+        date_axis(ax)
+    for row in axes:
+        row[0].set_ylabel("share of runs")
     name, unit = label(output)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("probability (share of runs)")
-    ax.set_title(f"Risk that monthly {name[:1].lower() + name[1:]} exceed {threshold:g} ({unit})\n"
-                 "(share of runs; band: 95% Wilson interval)")
-    date_axis(ax)
-    ax.legend(frameon=False, loc="upper left")
-    fig.tight_layout()
+    fig.suptitle(f"Risk that monthly {name[:1].lower() + name[1:]} exceed {threshold:g}"
+                 f"{f' ({unit})' if unit else ''}; band: 95% Wilson interval")
+    if not multiples:
+        panels[0].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    caption(fig, f"Threshold: {threshold:g} {unit or 'units'} in one month. "
+            + (explanation or "The threshold is a reading aid chosen by the analyst, not a "
+               "tipping point of the model."))
     return fig, data.assign(output=output, threshold=threshold)
+
+
+@styled
+def response_curves(runs: pd.DataFrame, parameter: str, metrics: Sequence[str],
+                    scenarios: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
+                    horizon: str = ""):
+    """End-of-run outcomes against a swept parameter: median and 50%/90% bands per scenario.
+
+    ``runs`` has a column named ``parameter`` (the runner stores swept values there) and a
+    'scenario' column holding the *base* scenario of each design point.
+    """
+    ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
+    scenarios = scenario_order(ok, scenarios)
+    colours = colours_for(scenarios, colours)
+    metrics = [m for m in metrics if m in ok.columns and informative(ok[m])] or list(metrics)[:1]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.8 * len(metrics) + 0.6, 3.8), squeeze=False,
+                             layout="constrained")
+    rows = []
+    for ax, m in zip(axes[0], metrics, strict=True):
+        for sc in scenarios:
+            g = ok[ok["scenario"] == sc].groupby(parameter)[m]
+            q = g.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
+            x = q.index.to_numpy(float)
+            ax.fill_between(x, q[0.05], q[0.95], color=colours[sc], alpha=0.12, linewidth=0)
+            ax.fill_between(x, q[0.25], q[0.75], color=colours[sc], alpha=0.25, linewidth=0)
+            ax.plot(x, q[0.5], color=colours[sc], lw=1.8, marker="o", ms=4, label=sc)
+            rows += [{"scenario": sc, "metric": m, parameter: xi, "median": q.loc[xi, 0.5],
+                      "q0.05": q.loc[xi, 0.05], "q0.25": q.loc[xi, 0.25], "q0.75": q.loc[xi, 0.75],
+                      "q0.95": q.loc[xi, 0.95], "n": int(g.size().loc[xi])} for xi in q.index]
+        name, unit = label(m)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(unit)
+        ax.set_xlabel(parameter)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(scenarios)),
+               frameon=False)
+    when = f" at {horizon}" if horizon else " at the horizon"
+    fig.suptitle(f"Response to {parameter}: outcomes{when}; line: median, "
+                 "bands: 50% and 90% of runs")
+    return fig, pd.DataFrame(rows)
+

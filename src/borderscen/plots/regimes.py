@@ -1,37 +1,46 @@
-"""Regime probabilities over time per scenario (stacked areas)."""
+"""Regime probabilities over time per scenario (stacked areas, one panel per scenario)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from borderscen.analysis.summaries import regime_probabilities
 from borderscen.mechanisms.cooperation import REGIMES
-from borderscen.plots.style import REGIME_COLOURS, apply_style, date_axis, scenario_order
+from borderscen.plots.style import (
+    REGIME_COLOURS,
+    colours_for,
+    date_axis,
+    scenario_order,
+    styled,
+)
 
 
-def regime_chart(ts: pd.DataFrame, scenarios: Sequence[str] | None = None):
-    apply_style()
+@styled
+def regime_chart(ts: pd.DataFrame, scenarios: Sequence[str] | None = None,
+                 colours: Mapping[str, str] | None = None):
+    """Share of runs in each regime over time; the panel title takes the scenario's colour."""
     scenarios = scenario_order(ts, scenarios)
+    colours = colours_for(scenarios, colours)
     data = regime_probabilities(ts[ts["scenario"].isin(scenarios)])
-    ncol = min(2, len(scenarios))
+    ncol = min(2 if len(scenarios) <= 4 else 3, len(scenarios))
     nrow = -(-len(scenarios) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 3.2 * nrow), sharex=True, sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.4 * ncol, 2.9 * nrow + 0.9), sharex=True,
+                             sharey=True, squeeze=False, layout="constrained")
     for ax, sc in zip(axes.flat, scenarios, strict=False):
         d = data[data["scenario"] == sc]
         ax.stackplot(d["date"], *[d[r] for r in REGIMES], labels=REGIMES,
                      colors=[REGIME_COLOURS[r] for r in REGIMES], alpha=0.85)
-        ax.set_title(f"Scenario: {sc}")
+        ax.set_title(f"Scenario: {sc}", color=colours[sc], fontsize=10)
         ax.set_ylim(0, 1)
-        ax.set_ylabel("share of runs")
         date_axis(ax)
+    for row in axes:
+        row[0].set_ylabel("share of runs")
     for ax in list(axes.flat)[len(scenarios):]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 1.0))
-    fig.suptitle("Baghdad-Damascus relationship: probability of each regime over time", y=1.05)
-    fig.tight_layout()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
+    fig.suptitle("Baghdad-Damascus relationship: probability of each regime over time")
     return fig, data

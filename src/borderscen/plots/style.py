@@ -1,24 +1,43 @@
 """Shared look of every figure: colour-blind-safe palette (Okabe-Ito), print-friendly sizes,
-and saving each figure with the table that drew it and the results' id stamped on it."""
+and saving each figure with the table that drew it and the results' id stamped on it.
+
+Importing this module changes nothing in the process: the matplotlib backend and the global
+``rcParams`` are left alone (so Jupyter's inline figures keep working). Every plotting function
+applies :data:`STYLE` only while it draws, through :func:`styled`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-#: Fixed colours for the source scenarios and regimes, so every figure agrees.
+#: More distinct colours for experiments with more series than Okabe-Ito has (Tol's muted).
+EXTRA_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+                 "#882255", "#AA4499")
+#: Fixed colours for the presets, so the same scenario has the same colour in every figure and
+#: every experiment.
 SCENARIO_COLOURS = {"baseline": "#000000", "cohesive_baghdad": "#009E73", "covert_channel": "#0072B2",
                     "tehran_ascendant": "#D55E00"}
 REGIME_COLOURS = {"deterioration": "#D55E00", "limited": "#56B4E9", "partnership": "#009E73"}
+#: The look of every figure, applied inside the plotting functions only.
+STYLE: dict[str, Any] = {
+    "figure.dpi": 110, "savefig.dpi": 200, "font.size": 10, "axes.titlesize": 11,
+    "axes.labelsize": 10, "legend.fontsize": 9, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+}
+#: Footer stamp font size (points): readable when a figure is printed at column width.
+STAMP_SIZE = 9
 #: Human labels and units of outputs used in figures.
 LABELS = {
     "attacks_iraq": ("ISIS attacks in Iraq (true)", "attacks / month"),
@@ -54,30 +73,112 @@ LABELS = {
 
 
 def label(name: str) -> tuple[str, str]:
+    """(title, unit) of an output column; unknown names get a readable fallback."""
     return LABELS.get(name, (name.replace("_", " ").capitalize(), ""))
 
 
-def scenario_colours(names: Sequence[str]) -> dict[str, str]:
-    spare = iter(c for c in OKABE_ITO if c not in SCENARIO_COLOURS.values())
-    return {n: SCENARIO_COLOURS.get(n) or next(spare, "#777777") for n in names}
+@contextlib.contextmanager
+def style_context(style: Mapping[str, Any] | None = None):
+    """Apply ``style`` (default :data:`STYLE`) to matplotlib and restore exactly those keys.
+
+    Unlike ``matplotlib.rc_context`` this leaves every other setting alone, in particular
+    'interactive' and 'backend', which Jupyter's inline backend sets while the first figure is
+    made: restoring them would stop later figures from showing.
+    """
+    style = dict(STYLE if style is None else style)
+    saved = {k: matplotlib.rcParams[k] for k in style}
+    matplotlib.rcParams.update(style)
+    try:
+        yield
+    finally:
+        matplotlib.rcParams.update(saved)
 
 
-def apply_style() -> None:
-    plt.rcParams.update({
-        "figure.dpi": 110, "savefig.dpi": 200, "font.size": 10, "axes.titlesize": 11,
-        "axes.labelsize": 10, "legend.fontsize": 9, "axes.spines.top": False,
-        "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "figure.autolayout": False,
-    })
+def styled[F: Callable[..., Any]](func: F) -> F:
+    """Run a plotting function inside :func:`style_context`: the style never leaks out."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with style_context():
+            return func(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+def base_scenario(name: str) -> str:
+    """'limited | coalition_isr=0.2' -> 'limited' (a sweep point's label keeps its scenario)."""
+    return str(name).split(" | ", 1)[0]
+
+
+def scenario_colours(names: Iterable[str]) -> dict[str, str]:
+    """One stable colour per series label.
+
+    Presets keep their fixed colour (:data:`SCENARIO_COLOURS`); other labels take the unused
+    palette colours in the order given, so pass *all* series of an experiment once and hand the
+    result to every figure (``colours=``) to keep one colour per scenario across figures.
+    """
+    names = list(dict.fromkeys(str(n) for n in names))
+    fixed = {n: SCENARIO_COLOURS[n] for n in names if n in SCENARIO_COLOURS}
+    used = set(fixed.values())
+    spare = iter([c for c in OKABE_ITO + EXTRA_COLOURS if c not in used])
+    out = {}
+    for n in names:
+        out[n] = fixed.get(n) or next(spare, "#777777")
+    return out
+
+
+def colours_for(names: Sequence[str], colours: Mapping[str, str] | None) -> dict[str, str]:
+    """``colours`` when given (must cover ``names``), else :func:`scenario_colours`."""
+    if colours is None:
+        return scenario_colours(names)
+    missing = [n for n in names if n not in colours]
+    if missing:
+        extra = scenario_colours([*colours, *missing])
+        return {**colours, **{n: extra[n] for n in missing}}
+    return dict(colours)
+
+
+def informative(values) -> bool:
+    """False when a panel would show nothing: no finite values, or all of them equal."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
+    v = v[np.isfinite(v)]
+    return v.size > 0 and bool(np.ptp(v) > 0)
 
 
 def date_axis(ax) -> None:
-    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    """Concise date ticks that do not collide whatever the horizon."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def horizon_text(dates) -> str:
+    """'Dec 2027' from a column of dates (the last month simulated)."""
+    d = pd.to_datetime(pd.Series(dates)).dropna()
+    return f"{d.max():%b %Y}" if len(d) else "the horizon"
+
+
+def caption(fig, text: str, width: int = 110) -> None:
+    """An explanatory caption under the figure (thresholds, what markers mean)."""
+    import textwrap
+    fig.text(0.01, 0.0, textwrap.fill(text, width), ha="left", va="top", fontsize=8.5,
+             color="#333333", gid="borderscen-caption")
 
 
 def stamp(fig, results_id: str) -> None:
-    fig.text(0.995, 0.005, f"borderscen · {results_id} · exploratory scenarios, not forecasts",
-             ha="right", va="bottom", fontsize=7, color="#555555")
+    """Footer naming the results and the caveat, under everything else (captions, legends),
+    large enough to print. Freezes the layout so saving does not move anything onto it."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    low = fig.get_tightbbox(renderer).y0 / fig.bbox_inches.height  # inches -> figure fraction
+    y = min(0.0, low) - 0.005
+    if fig.get_layout_engine() is not None:
+        fig.set_layout_engine("none")
+    for leg in fig.legends:  # pin figure legends where they are: saving with a tight bbox
+        box = leg.get_window_extent(renderer).transformed(fig.transFigure.inverted())
+        leg.set_loc("lower left")
+        leg.set_bbox_to_anchor((box.x0, box.y0), transform=fig.transFigure)
+        leg.borderaxespad = 0.0
+    fig.text(0.995, y, f"borderscen · {results_id} · exploratory scenarios, not forecasts",
+             ha="right", va="top", fontsize=STAMP_SIZE, color="#333333", gid="borderscen-stamp")
 
 
 def save(fig, data: pd.DataFrame, stem: Path, results_id: str,
@@ -88,7 +189,8 @@ def save(fig, data: pd.DataFrame, stem: Path, results_id: str,
     files = []
     for fmt in formats:
         path = stem.parent / f"{stem.name}.{fmt}"
-        fig.savefig(path, bbox_inches="tight", metadata={"Title": stem.name} if fmt != "svg" else None)
+        fig.savefig(path, bbox_inches="tight", dpi=STYLE["savefig.dpi"],
+                    metadata={"Title": stem.name} if fmt != "svg" else None)
         files.append(path)
     csv = stem.parent / f"{stem.name}.csv"
     data.assign(results_id=results_id).to_csv(csv, index=False)
@@ -106,3 +208,8 @@ def scenario_order(df: pd.DataFrame, scenarios: Sequence[str] | None = None) -> 
     if isinstance(col.dtype, pd.CategoricalDtype):
         return [c for c in col.cat.categories if c in present]
     return sorted(present)
+
+
+def present(df: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """The names that are columns of ``df`` (default metric lists survive renamed outputs)."""
+    return [n for n in names if n in df.columns]
