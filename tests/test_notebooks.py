@@ -16,7 +16,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = ("01_quickstart", "02_three_scenarios", "03_custom_experiment")
-SMALL = {"replications": 3, "horizon_months": 8, "executor": "serial", "fresh_run": True}
+SMALL = {"replications": 3, "horizon_months": 56, "executor": "serial", "fresh_run": True}
 #: A call that draws a figure: bs.plots.<module>.<function>(...)
 PLOT_CALL = re.compile(r"\bplots\.\w+\.\w+\(")
 

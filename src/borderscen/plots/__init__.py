@@ -44,13 +44,13 @@ def series_view(results):
 
 
 #: Why the threshold sits where it does (shown in the threshold-risk caption).
-THRESHOLD_NOTE = ("50 attacks a month is about twice the 2024 tempo (more than 153 attacks in "
-                  "the first half of 2024, evidence attacks-2024h1): a month this bad would mark "
-                  "a clear resurgence.")
+THRESHOLD_NOTE = ("6,000 members (Iraq + Syria) is half again the highest 2022-24 fighter estimate "
+                  "(UN Monitoring Team: 3,000-5,000 at end-2023): crossing it marks a resurgence "
+                  "beyond anything seen since 2021.")
 #: Outputs the threshold-risk figure uses, first one present wins.
-THRESHOLD_OUTPUTS = ("attacks_reported", "attacks_tracked_iraq", "attacks_iraq")
+THRESHOLD_OUTPUTS = ("isis_members", "isis_fighters")
 #: End-of-run metrics drawn as response curves of a sweep (those present).
-RESPONSE_METRICS = ("cum_attacks", "final_isis_members", "final_isis_fighters", "mean_cooperation")
+RESPONSE_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation")
 
 
 def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] = ("png",),
