@@ -1,5 +1,5 @@
 # Two commands on a fresh machine (each sets itself up first):
-#   make run    the three-scenario experiment and its figures  -> results/, figures/
+#   make run    the experiments and their figures (core install only) -> results/<exp>/figures
 #   make test   the test suite
 #   make notebooks  Jupyter on notebooks/ (installs the [notebooks] extra first)
 #   make explore    the interactive explorer in the browser (installs the [viz] extra first)
@@ -11,7 +11,8 @@ BIN := $(VENV)/bin
 setup:
 	@bash scripts/setup.sh $(VENV)
 
-run: setup
+run:
+	@BORDERSCEN_EXTRAS= bash scripts/setup.sh $(VENV)
 	$(BIN)/borderscen reproduce
 
 notebooks: setup

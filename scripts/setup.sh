@@ -2,6 +2,9 @@
 # Create (or refresh) the project's virtual environment with a Python >= 3.12.
 # Usage: scripts/setup.sh [VENV_DIR]   (default .venv)
 # Looks for: $PYTHON, python3.13, python3.12, python3 (if new enough), pyenv versions.
+# Extras: $BORDERSCEN_EXTRAS (default "dev": everything the tests need; "" for the core only,
+# which is all `make run` needs). .installed records what is installed; asking for more extras
+# than it lists installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:-.venv}"
@@ -22,8 +25,16 @@ find_python() {
   return 1
 }
 
+have_extras() {  # every requested extra is recorded in .installed (dev includes all)
+  local e
+  [ -f "$venv/.installed" ] || return 1
+  grep -qx "dev" "$venv/.installed" && return 0
+  for e in ${extras//,/ }; do grep -qx "$e" "$venv/.installed" || return 1; done
+  return 0
+}
+
 if [ -x "$venv/bin/python" ] && new_enough "$venv/bin/python" \
-   && [ "$venv/.installed" -nt pyproject.toml ]; then
+   && [ "$venv/.installed" -nt pyproject.toml ] && have_extras; then
   exit 0   # up to date
 fi
 
@@ -37,10 +48,16 @@ MSG
   exit 1
 fi
 echo "setup: using $py ($("$py" --version 2>&1)) -> $venv, extras [$extras]"
-"$py" -m venv "$venv"
+[ -x "$venv/bin/python" ] && new_enough "$venv/bin/python" || "$py" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e ".[$extras]"
-touch "$venv/.installed"
+if [ -n "$extras" ]; then
+  "$venv/bin/python" -m pip install --quiet -e ".[$extras]"
+else
+  "$venv/bin/python" -m pip install --quiet -e .
+fi
+{ [ -f "$venv/.installed" ] && [ "$venv/.installed" -nt pyproject.toml ] && cat "$venv/.installed"; \
+  echo "core"; tr ',' '\n' <<< "$extras"; } | sed '/^$/d' | sort -u > "$venv/.installed.new"
+mv "$venv/.installed.new" "$venv/.installed"
 # Optional: the headless Chromium the explorer's browser tests drive (installed only when
 # missing and we are root with apt-get; the tests install it themselves otherwise or skip).
 if [[ ",$extras," == *",dev,"* ]] && [ "${BORDERSCEN_BROWSER:-1}" != "0" ]; then

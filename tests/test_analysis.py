@@ -121,8 +121,8 @@ def test_facts_measure_outputs_their_inputs_do_not_set():
 def test_variance_split_recovers_known_components():
     from borderscen.analysis.uncertainty import split_variance
     rng = np.random.default_rng(1)
-    draws = rng.normal(0, 2.0, size=(400, 1))            # parametric sd 2 -> var 4
-    values = draws + rng.normal(0, 1.0, size=(400, 25))  # stochastic sd 1 -> var 1
+    draws = rng.normal(0, 2.0, size=(2000, 1))           # parametric sd 2 -> var 4
+    values = draws + rng.normal(0, 1.0, size=(2000, 25))  # stochastic sd 1 -> var 1
     out = split_variance(values)
     assert out["parametric_var"] == pytest.approx(4.0, rel=0.15)
     assert out["stochastic_var"] == pytest.approx(1.0, rel=0.05)

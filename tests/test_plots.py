@@ -19,7 +19,7 @@ from borderscen.plots import distributions, draw_standard_figures, fans, maps, r
 from borderscen.plots.style import save
 from borderscen.reproduce import reproduce
 
-SCENARIOS = ["baseline", "partnership"]
+SCENARIOS = ["baseline", "cohesive_baghdad"]
 
 
 def line_labels(ax):
@@ -47,12 +47,12 @@ def test_style_applies_only_while_drawing(smoke_results):
 
 
 def test_fan_chart_has_a_panel_per_output_and_a_median_per_scenario(smoke_results):
-    fig, data = fans.fan_chart(smoke_results.timeseries, outputs=("attacks_reported", "cooperation"))
+    fig, data = fans.fan_chart(smoke_results.timeseries, outputs=("attacks_tracked_syria", "cooperation"))
     axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert [ax.get_title() for ax in axes] == ["Reported ISIS attacks", "Baghdad-Damascus cooperation"]
+    assert [ax.get_title() for ax in axes] == [style.label("attacks_tracked_syria")[0], "Baghdad-Damascus cooperation"]
     assert line_labels(axes[0]) == SCENARIOS
     assert len(axes[0].collections) == 2 * len(SCENARIOS)  # 50% and 80% bands each
-    assert set(data["output"]) == {"attacks_reported", "cooperation"}
+    assert set(data["output"]) == {"attacks_tracked_syria", "cooperation"}
     assert {"q0.025", "q0.5", "q0.975"} <= set(data.columns)
     plt.close(fig)
 
@@ -75,7 +75,7 @@ def test_end_state_and_differences(smoke_results):
     assert "Dec 2025" in fig._suptitle.get_text()
     plt.close(fig)
     fig, data = distributions.differences(runs)
-    assert set(data["scenario"]) == {"partnership"}
+    assert set(data["scenario"]) == {"cohesive_baghdad"}
     assert set(data["metric"]) == set(style.present(runs, distributions.DIFF_METRICS))
     plt.close(fig)
 
@@ -89,7 +89,7 @@ def test_uninformative_panels_are_left_out(smoke_results):
 
 
 def test_threshold_risk_is_a_probability_with_intervals_and_a_caption(smoke_results):
-    fig, data = fans.threshold_risk(smoke_results.timeseries, threshold=20,
+    fig, data = fans.threshold_risk(smoke_results.timeseries, threshold=3000,
                                     explanation="Twenty is a test threshold.")
     assert line_labels(fig.axes[0]) == SCENARIOS
     assert data["p"].between(0, 1).all() and (data["lo"] <= data["p"]).all()
@@ -138,13 +138,13 @@ def test_standard_figures_of_a_batch(tmp_path, smoke_results):
     files = draw_standard_figures(smoke_results, tmp_path)
     pngs = sorted(f.stem for f in files if f.suffix == ".png")
     assert pngs == sorted(["fan_chart", "regime_probabilities", "end_state", "threshold_risk",
-                           "differences", "zone_map_0_baseline", "zone_map_1_partnership"])
+                           "differences", "zone_map_0_baseline", "zone_map_1_cohesive_baghdad"])
     assert all((tmp_path / f"{stem}.csv").exists() for stem in pngs)
 
 
 # ----------------------------------------------------------------- honest comparison (issue 15)
 def tiny(tmp_path_factory, name: str, scenarios: list[str], sweep: dict | None = None):
-    text = (f'[experiment]\nname = "{name}"\nreplications = 3\nhorizon_months = 8\nseed = 5\n'
+    text = (f'[experiment]\nname = "{name}"\nreplications = 3\nhorizon_months = 56\nseed = 5\n'
             'executor = "serial"\n')
     text += "".join(f'\n[[scenarios]]\npreset = "{s}"\n' for s in scenarios)
     if sweep:
@@ -160,7 +160,7 @@ def experiments(tmp_path_factory):
     presets = bs.preset_names()
     return {
         "sweep": tiny(tmp_path_factory, "sweep", [presets[0]],
-                      {"election_shift": [-0.2, -0.1, 0.0, 0.1, 0.2]}),
+                      {"branch_faction_shift": [-0.2, -0.1, 0.0, 0.1, 0.2]}),
         "presets": tiny(tmp_path_factory, "presets", presets[:3]),
         "single": tiny(tmp_path_factory, "single", [presets[0]]),
     }
@@ -262,10 +262,10 @@ def test_one_colour_per_scenario_in_every_figure(experiments, kind):
 
 
 def test_palette_is_stable_for_presets_and_keyed_by_label():
-    a = style.scenario_colours(["baseline", "my_case", "limited"])
-    b = style.scenario_colours(["limited", "baseline", "my_case"])
-    assert a["baseline"] == b["baseline"] and a["limited"] == b["limited"]
-    assert a["my_case"] not in {a["baseline"], a["limited"]}
+    a = style.scenario_colours(["baseline", "my_case", "covert_channel"])
+    b = style.scenario_colours(["covert_channel", "baseline", "my_case"])
+    assert a["baseline"] == b["baseline"] and a["covert_channel"] == b["covert_channel"]
+    assert a["my_case"] not in {a["baseline"], a["covert_channel"]}
 
 
 def test_zone_maps_of_one_experiment_share_one_scale(experiments):
@@ -291,8 +291,8 @@ def test_sweeps_use_small_multiples_or_response_curves(experiments):
         fan = figs["fan_chart"]
         visible = [ax for ax in fan.axes if ax.get_visible()]
         assert all(len(line_labels(ax)) == 1 for ax in visible)  # one series per panel
-        curves = figs["response_election_shift"]
-        assert curves.axes[0].get_xlabel() == "election_shift"
+        curves = figs["response_branch_faction_shift"]
+        assert curves.axes[0].get_xlabel() == "branch_faction_shift"
         xs = curves.axes[0].get_lines()[0].get_xdata()
         assert list(xs) == [-0.2, -0.1, 0.0, 0.1, 0.2]
         assert horizon in curves._suptitle.get_text()
@@ -315,7 +315,7 @@ def test_end_state_titles_name_the_horizon_and_stamp_is_print_size(experiments, 
 
 def test_standard_figures_include_response_curves_of_a_sweep(tmp_path, experiments):
     files = draw_standard_figures(experiments["sweep"], tmp_path)
-    assert (tmp_path / "response_election_shift.png") in files
+    assert (tmp_path / "response_branch_faction_shift.png") in files
 
 
 # ----------------------------------------------------------------- end to end

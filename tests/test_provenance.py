@@ -15,7 +15,7 @@ from borderscen.evidence import catalogue, load_catalogue
 from borderscen.params import load_registry, make_params, registry, registry_path
 from borderscen.scenarios import BASELINE, build_scenario, load_preset_file, presets
 
-SOURCE_SCENARIOS = ("partnership", "limited", "deterioration")
+SOURCE_SCENARIOS = ("cohesive_baghdad", "covert_channel", "tehran_ascendant")
 
 
 def test_catalogue_has_the_five_sources_and_their_evidence():
@@ -53,7 +53,7 @@ def test_registry_rejects_an_unknown_evidence_id(tmp_path):
     bad.write_text(text)
     with pytest.raises(ConfigError) as err:
         load_registry(bad)
-    assert "us_troops_syria_initial.evidence" in str(err.value)
+    assert "us_troops_syria.evidence" in str(err.value)
     assert "did you mean 'us-troops-syria'" in str(err.value)
 
 
@@ -122,15 +122,37 @@ def test_preset_event_cannot_change_an_initial_condition(tmp_path):
 
 
 def test_overrides_are_validated_and_applied():
-    sc = build_scenario("limited", {"coalition_isr": 0.2})
+    sc = build_scenario("covert_channel", {"coalition_isr": 0.2})
     assert sc.params.coalition_isr == 0.2
-    assert sc.params.partnership_threshold == presets()["limited"].set["partnership_threshold"].value
+    assert sc.branch_settings["channel_floor"] == presets()["covert_channel"].set["channel_floor"].value
     with pytest.raises(ConfigError, match="did you mean 'coalition_isr'"):
-        build_scenario("limited", {"coalition_irs": 0.2})
-    with pytest.raises(ConfigError, match="whole number"):
-        make_params({"transition_delay_months": 2.5})
+        build_scenario("covert_channel", {"coalition_irs": 0.2})
+    with pytest.raises(ConfigError, match="0 or 1"):
+        make_params({"coordination_centres": 0.5})
     with pytest.raises(ConfigError, match="Kurdish and Sunni blocs"):
         make_params({"tehran_camp_initial": 0.6, "pragmatic_camp_initial": 0.5})
+
+
+def test_levers_apply_from_the_branch_and_uncertainties_from_the_start():
+    sc = build_scenario("baseline", {"fortification": 0.7, "iran_pressure": 0.8})
+    assert sc.branch_settings == {"fortification": 0.7}  # a lever: a choice from the branch on
+    assert sc.params.iran_pressure == 0.8 and sc.params.fortification == registry()["fortification"].default
+
+
+@pytest.mark.parametrize("body", [
+    '[set.partnership_threshold]\nvalue = 0.7\nevidence = ["scenario-limited"]\nwhy = "x"\n',
+    '[set.attack_rate_syria]\nvalue = 0.05\nevidence = ["scenario-limited"]\nwhy = "x"\n',
+    '[set.tehran_camp_initial]\nvalue = 0.3\nevidence = ["scenario-limited"]\nwhy = "x"\n',
+])
+def test_presets_change_drivers_never_regime_thresholds_or_calibrated_values(tmp_path, body):
+    with pytest.raises(ConfigError, match="presets change drivers only"):
+        load_preset_file(_preset_with(tmp_path, body))
+
+
+def test_preset_events_cannot_rewrite_the_history(tmp_path):
+    path = _preset_with(tmp_path, '[[events]]\ndate = "2025-06"\nset = { fortification = 0.5 }\n')
+    with pytest.raises(ConfigError, match="on or after the branch month"):
+        load_preset_file(path)
 
 
 def _cli(*args, **kw):
@@ -144,15 +166,18 @@ def test_cli_params_evidence_and_scenarios():
     rows = json.loads(out.stdout)
     assert {r["name"] for r in rows} == set(registry())
     assert all(r["provenance"] in ("evidence", "assumption", "evidence+assumption") for r in rows)
+    assert {r["name"] for r in rows if r.get("calibrated")} == {n for n, s in registry().items() if s.calibrate}
+    cal = next(r for r in rows if r["name"] == "yield_per_operation_iraq")
+    assert cal["posterior_q05"] < cal["default"] < cal["posterior_q95"]
     assert "attacks-2024h1" in _cli("evidence").stdout
-    diff = _cli("scenarios", "--diff", "partnership")
-    assert diff.returncode == 0 and "tehran_camp_initial" in diff.stdout
+    diff = _cli("scenarios", "--diff", "cohesive_baghdad")
+    assert diff.returncode == 0 and "branch_faction_shift" in diff.stdout
 
 
 def test_cli_bad_preset_name_exits_2_without_traceback():
-    out = _cli("scenarios", "--diff", "partnershp")
+    out = _cli("scenarios", "--diff", "covert_chanel")
     assert out.returncode == 2
-    assert "did you mean 'partnership'" in out.stderr
+    assert "did you mean 'covert_channel'" in out.stderr
     assert "Traceback" not in out.stderr
 
 

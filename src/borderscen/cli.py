@@ -101,6 +101,23 @@ def setting(text: str) -> tuple[str, object]:
 
 
 # ---------------------------------------------------------------------------- commands
+def _posterior_interval(name: str) -> tuple[float, float] | None:
+    from borderscen.posterior import posterior_sample
+    sample = posterior_sample()
+    if sample is None or name not in sample:
+        return None
+    lo, hi = sample[name].quantile([0.05, 0.95])
+    return float(lo), float(hi)
+
+
+def _param_record(spec) -> dict:
+    interval = _posterior_interval(spec.name) if spec.calibrate else None
+    out = spec.model_dump() | {"provenance": spec.provenance, "calibrated": spec.calibrate}
+    if interval:
+        out |= {"posterior_q05": interval[0], "posterior_q95": interval[1]}
+    return out
+
+
 def cmd_params(args) -> None:
     from borderscen.evidence import catalogue
     from borderscen.params import registry
@@ -110,15 +127,20 @@ def cmd_params(args) -> None:
             raise unknown_name("params", "NAME", args.name, reg, "parameter")
         spec = reg[args.name]
         if args.json:
-            print(json.dumps(spec.model_dump() | {"provenance": spec.provenance}, indent=2))
+            print(json.dumps(_param_record(spec), indent=2))
             return
         cat = catalogue()
         print(f"{spec.name}  ({spec.group})\n  {spec.meaning}\n")
         print(f"  default      {spec.default:g} {spec.unit}")
         print(f"  range        [{spec.min:g}, {spec.max:g}] ({spec.kind})")
         print(f"  basis        {spec.provenance}")
-        fitted = "yes: `borderscen calibrate` fits it within its range" if spec.calibrate else "no"
+        fitted = "no"
+        if spec.calibrate:
+            iv = _posterior_interval(spec.name)
+            fitted = ("yes: default = posterior median" + (f"; 90% posterior interval [{iv[0]:.4g}, "
+                                                           f"{iv[1]:.4g}]" if iv else ""))
         print(f"  calibrated   {fitted}")
+        print(f"  role         {spec.role} ({'a policy choice, applied from the branch month' if spec.role == 'lever' else 'an uncertainty, applied from the start'})")
         if spec.assumption:
             print("  assumption   " + textwrap.fill(spec.assumption, 88,
                                                     subsequent_indent=" " * 15))
@@ -136,10 +158,17 @@ def cmd_params(args) -> None:
         raise unknown_name("params --group", "group", args.group, groups, "group", limit=99)
     specs = [s for s in reg.values() if not args.group or s.group == args.group]
     if args.json:
-        print(json.dumps([s.model_dump() | {"provenance": s.provenance} for s in specs], indent=2))
+        print(json.dumps([_param_record(s) for s in specs], indent=2))
         return
+
+    def basis(s) -> str:
+        if not s.calibrate:
+            return s.provenance + (" (lever)" if s.role == "lever" else "")
+        iv = _posterior_interval(s.name)
+        return "calibrated" + (f" [{iv[0]:.3g}, {iv[1]:.3g}]" if iv else "")
+
     rows = [{"parameter": s.name, "default": f"{s.default:g}", "range": f"[{s.min:g}, {s.max:g}]",
-             "unit": s.unit, "group": s.group, "basis": s.provenance,
+             "unit": s.unit, "group": s.group, "basis": basis(s),
              "evidence": ", ".join(s.evidence), "meaning": s.meaning} for s in specs]
     cols = ["parameter", "default", "range", "unit", "basis", "evidence"]
     if args.long:

@@ -24,14 +24,13 @@ OPERATING = len(STAGE_NAMES) - 1
 
 #: Default end-of-run metrics (those present in the runs table are drawn; names change between
 #: model versions, so both spellings are listed).
-END_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation",
-               "cum_attacks", "final_isis_fighters", "cum_smuggling")
+END_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation")
 DIFF_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "cum_casualties",
                 "cum_smuggling", "mean_cooperation", "months_partnership")
 
 
 def _ticks(ax, scenarios: Sequence[str]) -> None:
-    long = len(scenarios) > 3 and max(len(s) for s in scenarios) > 14
+    long = max(len(s) for s in scenarios) > 14 and len(scenarios) > 1
     ax.set_xticks(range(1, len(scenarios) + 1), [s.replace(" | ", "\n") for s in scenarios],
                   rotation=90 if long else 35, ha="center" if long else "right",
                   rotation_mode="default" if long else "anchor", fontsize=8)
