@@ -309,7 +309,7 @@ def test_ema_model_sequential_uses_registry_and_crn_seeds():
     assert len(ex) == 6 and out["cum_attacks"].shape == (6, 2)
     assert out["cooperation"].shape == (6, 2, 3)  # experiments x replications x months
     assert np.allclose(out["cooperation"].mean(axis=2)[out["valid"] == 1],
-                       out["mean_cooperation"][out["valid"] == 1])
+                       out["mean_cooperation"][out["valid"] == 1], equal_nan=True)
     _check_against_runner(ex, out)
 
 
@@ -377,7 +377,7 @@ def test_to_xarray_is_labelled(grid):
     row = ts[(ts["scenario"] == OTHER) & (ts["point"] == 1) & (ts["replication"] == 2)
              & (ts["step"] == 3)].iloc[0]
     cell = ds.sel(scenario=OTHER, point=1, replication=2, month=3)
-    assert float(cell["cooperation"]) == pytest.approx(row["cooperation"])
+    assert float(cell["isis_members"]) == pytest.approx(row["isis_members"])
     assert int(ds["seed"].sel(replication=2)) == row["seed"]
     assert ds["zone_attacks"].sum() == pytest.approx(grid.zones["attacks"].sum())
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from borderscen.analysis.observe import _SERIES, FLOWS, Comparable
-from borderscen.plots.style import apply_style, date_axis, plt
+from borderscen.plots.style import date_axis, styled
 
 HOLDOUT_START = pd.Timestamp("2025-01-01")
 CHANNEL_NAMES = {"tracker": "independent tracker", "claimed": "claimed by ISIS", "official": "official count",
@@ -37,10 +38,10 @@ def _span(c: Comparable) -> tuple[pd.Timestamp, pd.Timestamp, float, float, floa
     return start, end, c.point / div, c.low / div, hi
 
 
+@styled
 def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequence[Comparable],
                     held: Sequence[Comparable], smooth: int = 3):
     """(figure, data) of the posterior predictive fit, one panel per observed series."""
-    apply_style()
     keys = sorted({(c.quantity, c.channel, c.country) for c in (*fit, *held)})
     n = len(keys)
     cols = 3
@@ -96,9 +97,9 @@ def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequen
     return fig, data
 
 
+@styled
 def posterior_pairs(draws: pd.DataFrame, priors: dict):
     """Corner plot of the posterior sample: histograms on the diagonal, scatter below it."""
-    apply_style()
     names = list(draws.columns)
     k = len(names)
     fig, axes = plt.subplots(k, k, figsize=(1.45 * k, 1.45 * k))

@@ -7,13 +7,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from borderscen.plots.style import OKABE_ITO, apply_style, label, scenario_colours, scenario_order
+from borderscen.plots.style import OKABE_ITO, label, scenario_colours, scenario_order, styled
 
 
+@styled
 def response_curve(curve: pd.DataFrame, metric: str, parameter: str, by: str = "scenario"):
     """Median and 80% band of a run-level metric against a swept parameter, one line per
     scenario, or per ``by`` (``curve`` from :func:`borderscen.analysis.sweeps.response_curve`)."""
-    apply_style()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     if by == "scenario":
         names = scenario_order(curve)
@@ -39,11 +39,11 @@ def response_curve(curve: pd.DataFrame, metric: str, parameter: str, by: str = "
     return fig, curve
 
 
+@styled
 def prim_tradeoff(trajectory: pd.DataFrame, chosen: int | None = None,
                   pruned: tuple[float, float] | None = None):
     """PRIM's peeling trajectory: density against coverage, coloured by restricted dimensions;
     ``pruned`` marks (coverage, density) of the chosen box without its weak restrictions."""
-    apply_style()
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
     sc = ax.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"],
                     cmap="viridis", s=22, zorder=3)
@@ -67,10 +67,10 @@ def prim_tradeoff(trajectory: pd.DataFrame, chosen: int | None = None,
     return fig, trajectory
 
 
+@styled
 def box_limits(limits: pd.DataFrame):
     """The chosen box's limits on each restricted dimension, normalised to the sampled range,
     with quasi-p-values (``limits`` from :func:`borderscen.analysis.discovery.prim`)."""
-    apply_style()
     fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.55 * max(len(limits), 1)))
     for i, (_, r) in enumerate(limits.iterrows()):
         ax.plot([0, 1], [i, i], color="#CCCCCC", lw=6, solid_capstyle="butt")
@@ -93,9 +93,9 @@ def box_limits(limits: pd.DataFrame):
     return fig, limits
 
 
+@styled
 def robustness_ranking(table: pd.DataFrame):
     """Policies ranked by satisficing robustness (bars) with their maximum regret (dots)."""
-    apply_style()
     t = table.sort_values("robustness")
     fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.45 * len(t)))
     y = np.arange(len(t))
@@ -119,6 +119,7 @@ def robustness_ranking(table: pd.DataFrame):
     return fig, table
 
 
+@styled
 def sweep_figures(results, out_dir, metrics, formats=("png",), max_parameters: int = 4):
     """Response curves of each metric against each swept parameter (up to ``max_parameters``)
     of a sweep; nothing for a batch without one. Returns the files written."""
