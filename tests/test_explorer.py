@@ -83,7 +83,7 @@ def ensemble(tmp_path_factory):
     slider = sliders.get("coalition_isr") or list(sliders.values())[-1]
     value = slider.span[1] + (slider.max - slider.span[1]) / 2  # in range, beyond the evidence
     settings = core.Settings(preset="baseline", overrides={slider.name: value}, replications=3,
-                             horizon_months=6, seed=4)
+                             horizon_months=52, seed=4)
     job = core.EnsembleJob(settings, workdir=tmp_path_factory.mktemp("explorer")).start()
     return settings, job, job.wait(timeout=300)
 
@@ -120,22 +120,22 @@ def test_summary_shows_the_librarys_numbers(ensemble):
     for m in core.metric_names(res.runs):
         for sc in res.scenarios:
             own = res.runs.loc[res.runs["scenario"] == sc, m].median()
-            assert table.loc[sc, f"{m} median"] == pytest.approx(own)
+            assert table.loc[sc, f"{m} median"] == pytest.approx(own, nan_ok=True)
     probs = res.regime_probabilities()
     last = probs[probs["date"] == probs["date"].max()].set_index("scenario")
     for sc in res.scenarios:
         for r in ("partnership", "limited", "deterioration"):
-            assert table.loc[sc, f"P({r})"] == pytest.approx(last.loc[sc, r])
+            assert table.loc[sc, f"P({r})"] == pytest.approx(last.loc[sc, r], nan_ok=True)
 
 
 def test_one_run_event_log_and_zone_table():
     m = bs.BorderModel("baseline", seed=3, horizon_months=4,
-                       events=[bs.Event(date="2025-02", trigger="camp_breakout")])
+                       events=[bs.Event(date="2022-02", trigger="camp_breakout")])
     for _ in range(3):
         m.step()
     frame = m.to_frame()
     log = core.event_log(frame, m.spec)
-    assert "Feb 2025: scheduled event: camp_breakout" in log
+    assert "Feb 2022: scheduled event: camp_breakout" in log
     breakout_months = frame.loc[frame["breakouts"] > 0, "date"]
     assert all(any(f"{d:%b %Y}: camp breakout" in line for line in log) for d in breakout_months)
     zones = core.zones_so_far(m)

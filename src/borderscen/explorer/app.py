@@ -21,6 +21,7 @@ import solara.lab
 
 import borderscen as bs
 from borderscen.explorer import core
+from borderscen.model import DEFAULT_HORIZON, MAX_HORIZON
 from borderscen.plots import fans, maps, regimes
 from borderscen.plots.style import horizon_text, scenario_colours
 
@@ -41,7 +42,7 @@ FAN_OUTPUTS = (("attacks_reported", "attacks_tracked_iraq", "attacks_iraq"),
 preset = solara.reactive("baseline" if "baseline" in PRESETS else PRESETS[0])
 values = solara.reactive(core.preset_values(preset.value, [s.name for s in SLIDERS]))
 replications = solara.reactive(8)
-horizon = solara.reactive(12)
+horizon = solara.reactive(DEFAULT_HORIZON)  # January 2022 to December 2030
 seed = solara.reactive(1)
 compare = solara.reactive(True)
 job = solara.reactive(None)
@@ -113,7 +114,7 @@ def ParameterSlider(s: core.Slider):
 def Controls():
     solara.Select("preset", values=PRESETS, value=preset.value, on_value=_set_preset)
     solara.SliderInt("replications per scenario", value=replications, min=2, max=200)
-    solara.SliderInt("horizon (months)", value=horizon, min=3, max=240)
+    solara.SliderInt("horizon (months from Jan 2022)", value=horizon, min=3, max=MAX_HORIZON)
     solara.InputInt("seed", value=seed)
     solara.Switch(label="compare with baseline (same seeds)", value=compare)
     for s in SLIDERS:

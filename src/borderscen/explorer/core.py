@@ -100,9 +100,10 @@ def evidence_span(name: str) -> tuple[float, float]:
 def sliders(names: Sequence[str] | None = None) -> list[Slider]:
     """The sliders: ``names``, else the registry's levers, else :data:`DEFAULT_DRIVERS`."""
     reg = bs.registry()
-    if names is None:
-        levers = [n for n, s in reg.items() if getattr(s, "role", None) == "lever"]
-        names = levers or [n for n in DEFAULT_DRIVERS if n in reg]
+    if names is None:  # the presets' drivers, then the policy levers
+        drivers = list(dict.fromkeys(k for p in bs.presets().values() for k in p.set))
+        levers = [n for n, s in reg.items() if getattr(s, "role", None) == "lever" and n not in drivers]
+        names = (drivers + levers) or [n for n in DEFAULT_DRIVERS if n in reg]
     out = []
     for n in names:
         s = reg[n]
@@ -115,8 +116,9 @@ def sliders(names: Sequence[str] | None = None) -> list[Slider]:
 
 def preset_values(preset: str, names: Sequence[str]) -> dict[str, float]:
     """The value each named parameter takes under a preset (what its sliders start at)."""
-    params = bs.build_scenario(preset).params
-    return {n: float(params[n]) for n in names}
+    scenario = bs.build_scenario(preset)
+    values = {**scenario.params, **scenario.branch_settings}  # presets apply at the branch month
+    return {n: float(values[n]) for n in names}
 
 
 # ------------------------------------------------------------------------------- configs
