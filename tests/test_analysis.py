@@ -91,10 +91,7 @@ def test_holdout_table_scores_the_model_and_the_naive_forecasts():
 # ----------------------------------------------------------------------------- stylized facts
 #: Facts the model is known to miss, with the reason; strict, so the test says when one starts
 #: to hold. Reported in the README.
-KNOWN_MISSES = {
-    "self-exciting attacks (ODD 7.3)": "monthly counts are not overdispersed at the assumed branching "
-                                       "ratio and one-month memory (Fano about 0.9)",
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 @pytest.mark.slow

@@ -152,16 +152,21 @@ def _mean(name: str) -> Metric:
     return metric
 
 
-def attack_dispersion(r: BatchResult) -> np.ndarray:
-    """Fano factor of monthly attacks (Iraq + Syria) around a centred 12-month moving average."""
+def attack_clustering(r: BatchResult) -> np.ndarray:
+    """Lag-1 autocorrelation of monthly attacks (Iraq + Syria) around a centred 13-month moving
+    average: clustering beyond what trends explain. (A Fano factor is no test here: trends and
+    breaks in the scenario period make counts overdispersed with or without self-excitation.)"""
     x = r.monthly["attacks_iraq"] + r.monthly["attacks_syria"]
     kernel = np.ones(13) / 13
     trend = np.stack([np.convolve(row, kernel, mode="valid") for row in x])
     resid = x[:, 6:-6] - trend
-    return resid.var(axis=1) / np.maximum(trend.mean(axis=1), 1e-9)
+    resid = resid - resid.mean(axis=1, keepdims=True)
+    var = resid.var(axis=1)
+    return np.divide((resid[:, 1:] * resid[:, :-1]).mean(axis=1), var, out=np.zeros_like(var),
+                     where=var > 0)
 
 
-attack_dispersion.__name__ = "Fano factor of monthly attacks around their 13-month trend"
+attack_clustering.__name__ = "lag-1 autocorrelation of detrended monthly attacks"
 
 
 def runaway(r: BatchResult) -> np.ndarray:
@@ -206,9 +211,9 @@ FACTS = (
          _scenario_sum("attacks_syria"), b={"iraq_ct_ops_per_month": 50.0}, low=0.0,
          off={"member_mobility": 0.0}, source="000, 004: cells cross the desert border",
          attribution=True),
-    Fact("Attacks cluster in time: monthly counts are overdispersed around their trend (Fano > 1.2)",
-         "self-exciting attacks (ODD 7.3)", attack_dispersion, low=1.2, off={"hawkes_branching": 0.0},
-         source="clustering of insurgent attacks (Hawkes models of violence)"),
+    Fact("Attacks cluster in time: detrended monthly attacks are positively autocorrelated (above 0.05)",
+         "self-exciting attacks (ODD 7.3)", attack_clustering, low=0.05, off={"hawkes_branching": 0.0},
+         source="Lewis et al. (2012), self-exciting point processes of violence in Iraq"),
     Fact("The US exit from Syria strengthens ISIS there: keeping 1,000 troops lowers its members at "
          "the horizon",
          "coalition ISR and partnered operations (ODD 7.1)", _final("isis_members_syria"),

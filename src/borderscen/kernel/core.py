@@ -230,7 +230,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     if "branch" in triggers:  # who forms the post-election government is uncertain
         jump = jump + P.branch_faction_shift + P.government_formation_sd * draws.normal(col["election_noise"])
     anchor = s.tehran_anchor + jump
-    goal_t = politics.tehran_goal(anchor, iran, threat_iraq, P.iran_pressure, P.threat_salience, P.faction_pull)
+    goal_t = politics.tehran_goal(anchor, iran, threat_iraq, P.iran_pressure, P.threat_salience,
+                                  P.faction_pull)
     drift = (jump + P.faction_drift_rate * (goal_t - s.tehran - jump)
              + P.faction_noise_sd * draws.normal(col["faction_noise"]))
     tehran, pragmatic = politics.shift_to_tehran(s.tehran, s.pragmatic, drift)
@@ -261,7 +262,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
                                                      P.partnership_threshold)),
                       cooperation.NONE)
     sharing = cooperation.intel_sharing(index, regime, P.intel_sharing_quality, P.channel_floor)
-    coordination = P.coordination_centre_interdiction * P.coordination_centres * (regime == cooperation.PARTNERSHIP)
+    in_partnership = regime == cooperation.PARTNERSHIP
+    coordination = P.coordination_centre_interdiction * P.coordination_centres * in_partnership
     joint_ops = draws.poisson(col["joint_ops"], cooperation.expected_joint_operations(
         index, regime, P.joint_ops_per_month, P.joint_ops_ceiling))
 
@@ -276,23 +278,25 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     surge, eta_syria = P.surge_capacity, P.response_elasticity_syria
     ops_iraq = forces.effort(P.iraq_ct_ops_per_month, seen_iraq, P.threat_reference_iraq,
                              P.response_elasticity_iraq, surge, 1.0)
-    syrian_state_base = np.where(new_government, P.damascus_ct_ops_per_month * capacity,
-                                 P.assad_ct_ops_per_month * (1.0 - P.assad_weakened * P.assad_ct_decline_2024))
+    assad_base = P.assad_ct_ops_per_month * (1.0 - P.assad_weakened * P.assad_ct_decline_2024)
+    syrian_state_base = np.where(new_government, P.damascus_ct_ops_per_month * capacity, assad_base)
     ops_dam = forces.effort(syrian_state_base, seen_dam, ref_dam, eta_syria, surge, 1.0)
-    ops_sdf = forces.effort(P.sdf_ct_ops_per_month, seen_sdf, ref_sdf, eta_syria, surge, sdf_holds * guard_sdf)
+    ops_sdf = forces.effort(P.sdf_ct_ops_per_month, seen_sdf, ref_sdf, eta_syria, surge,
+                            sdf_holds * guard_sdf)
     coal_iraq = forces.effort(P.coalition_ops_iraq_per_month, seen_iraq, P.threat_reference_iraq,
                               P.response_elasticity_coalition, surge, us_share_iraq)
     partner_zones_syria = sdf_area + dam_area * P.coalition_partner_damascus
+    has_partner = partner_zones_syria.sum(-1, keepdims=True) > 0
     coal_syria = forces.effort(P.coalition_ops_syria_per_month,
                                (s.seen * partner_zones_syria).sum(-1, keepdims=True), ref_sdf,
-                               P.response_elasticity_coalition, surge, us_share_syria * (partner_zones_syria.sum(-1, keepdims=True) > 0))
+                               P.response_elasticity_coalition, surge, us_share_syria * has_partner)
     coal_z = (forces.allocate(coal_iraq, iraq_area, s.seen)
               + forces.allocate(coal_syria, partner_zones_syria, s.seen))
     ops_z = (forces.allocate(ops_iraq, iraq_area, s.seen) + forces.allocate(ops_dam, dam_area, s.seen)
              + forces.allocate(ops_sdf, sdf_area, s.seen) + coal_z
              + forces.allocate(joint_ops, zmap.is_border.astype(float), s.seen))
-    own_intel = (iraq_area * P.iraq_intel_base + dam_area * P.syria_intel_base * np.where(new_government, capacity, 1.0)
-                 + sdf_area * P.sdf_intel_base)
+    syria_intel = P.syria_intel_base * np.where(new_government, capacity, 1.0)
+    own_intel = iraq_area * P.iraq_intel_base + dam_area * syria_intel + sdf_area * P.sdf_intel_base
     intel = forces.combine_intel(own_intel, isr, sharing * zmap.is_border)
     intel_led = ops_z * intel
 
@@ -319,7 +323,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     legit_iraq = recruitment.next_legitimacy(s.legitimacy_iraq, P.legitimacy_iraq,
                                              P.legitimacy_adjustment_rate, harm_iraq, P.collateral_harm_cost)
     legit_syria = recruitment.next_legitimacy(s.legitimacy_syria, legit_target_syria,
-                                              P.legitimacy_adjustment_rate, harm_syria, P.collateral_harm_cost)
+                                              P.legitimacy_adjustment_rate, harm_syria,
+                                              P.collateral_harm_cost)
 
     # camps: repatriation, transfers, spill-over, breakouts
     repatriated = camps.repatriation(s.alhol_iraqis, P.repatriation_per_month)
@@ -366,8 +371,10 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     members[:, ctx.alhol] += joiners[:, 0]
 
     # leadership strikes
-    reach = np.maximum(us_share_iraq, us_share_syria) * P.coalition_isr + P.iraq_intel_base * P.strike_partner_share
-    strike = (col["strike"] < leadership.strike_probability(P.strike_rate, reach)) | ("leadership_strike" in triggers)
+    reach = (np.maximum(us_share_iraq, us_share_syria) * P.coalition_isr
+             + P.iraq_intel_base * P.strike_partner_share)
+    strike = ((col["strike"] < leadership.strike_probability(P.strike_rate, reach))
+              | ("leadership_strike" in triggers))
     if "history" in triggers and "leadership_strike" not in triggers:
         strike = np.zeros_like(strike)  # in the history, strikes happen on their recorded dates
     disruption = leadership.next_disruption(s.disruption, strike, P.strike_disruption,
@@ -433,13 +440,15 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
         "recruitable_pool": pool.sum(-1, keepdims=True),
         "legitimacy_iraq": legit_iraq, "legitimacy_syria": legit_syria, "disruption": disruption,
         "leadership_strikes": strike.astype(float),
-        "cooperation": np.where(regime == cooperation.NONE, np.nan, index), "regime": regime.astype(float),
+        "cooperation": np.where(regime == cooperation.NONE, np.nan, index),
+        "regime": regime.astype(float),
         "joint_operations": joint_ops, "intel_sharing": sharing, "smuggling_flow": flow,
         "interdictions": stopped, "weapons_stock": weapons, "pipeline_stage": stage.astype(float),
         "iran_influence": iran, "militia_presence": militia, "turkey_pressure": turkey,
         "gulf_support": gulf, "tehran_camp": tehran, "pragmatic_camp": pragmatic,
         "openness_baghdad": openness, "willingness_damascus": willingness,
-        "damascus_capacity": capacity, "us_troops_iraq": P.us_troops_iraq, "us_troops_syria": P.us_troops_syria,
+        "damascus_capacity": capacity, "us_troops_iraq": P.us_troops_iraq,
+        "us_troops_syria": P.us_troops_syria,
         "camp_population": alhol + roj, "alhol_iraqis": alhol_iraqis, "repatriated": repatriated,
         "detainees": detainees, "breakouts": breakout.astype(float),
         "escapees": escaped_detainees + escaped_alhol + escaped_roj, "guard": guard,
@@ -447,7 +456,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     }
     return State(
         members=members, pool=pool, excitation=excitation, seen=seen, legitimacy_iraq=legit_iraq,
-        legitimacy_syria=legit_syria, tehran=tehran, tehran_anchor=anchor, pragmatic=pragmatic, iran=iran, militia=militia,
+        legitimacy_syria=legit_syria, tehran=tehran, tehran_anchor=anchor, pragmatic=pragmatic,
+        iran=iran, militia=militia,
         turkey=turkey, gulf=gulf, damascus_capacity=capacity, cooperation=index, regime=regime,
         stage=stage, disruption=disruption, weapons=weapons, alhol_residents=alhol,
         alhol_iraqis=alhol_iraqis, roj_residents=roj, detainees=detainees, security=security,
