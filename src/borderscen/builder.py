@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from borderscen.analysis.export import to_xarray  # noqa: F401 - part of the builder's API
 from borderscen.experiments.config import ExperimentConfig, parse_config
 
 Scenario = str | Mapping[str, Any]
@@ -136,45 +136,3 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
-
-
-def to_xarray(results, outputs: Sequence[str] | None = None, zones: bool = False):
-    """The monthly outputs as an ``xarray.Dataset`` with dims (scenario, point, replication,
-    month[, zone]); swept parameters, labels and policies are coordinates on ``point``, dates on
-    ``month``, seeds on ``replication``. Needs ``pip install 'borderscen[explore]'``."""
-    try:
-        import xarray as xr
-    except ImportError as exc:
-        raise ImportError("to_xarray needs: pip install 'borderscen[explore]'") from exc
-    ts = results.timeseries
-    ident = {"experiment", "run", "scenario", "point", "replication", "seed", "step", "date"}
-    design = results.design
-    swept = [c for c in design.columns if c not in ("point", "label", "policy", "future")]
-    names = list(outputs) if outputs is not None else [
-        c for c in ts.columns if c not in ident and c not in swept]
-    ds = _cube(ts, names, ["scenario", "point", "replication", "step"], xr)
-    if zones:
-        z = results.zones
-        znames = [c for c in z.columns if c not in ident and c not in swept and c != "zone"]
-        zds = _cube(z, znames, ["scenario", "point", "replication", "step", "zone"], xr)
-        ds = ds.merge(zds.rename({n: f"zone_{n}" for n in znames}))
-    ds = ds.rename({"step": "month"})
-    dates = ts.drop_duplicates("step").set_index("step")["date"]
-    ds = ds.assign_coords(date=("month", dates.reindex(ds["month"].values).to_numpy()))
-    d = design.set_index("point").reindex(ds["point"].values)
-    coords = {c: ("point", d[c].to_numpy()) for c in [*swept, "label", "policy", "future"]
-              if c in d.columns}
-    seeds = ts.drop_duplicates("replication").set_index("replication")["seed"]
-    coords["seed"] = ("replication", seeds.reindex(ds["replication"].values).to_numpy())
-    ds = ds.assign_coords(coords)
-    ds.attrs.update({"experiment": results.name, "results_id": results.id,
-                     "note": "exploratory scenarios, not forecasts"})
-    return ds
-
-
-def _cube(df: pd.DataFrame, names: Sequence[str], dims: Sequence[str], xr):
-    df = df.assign(scenario=df["scenario"].astype(str))
-    cube = df.set_index(list(dims))[list(names)]
-    ds = xr.Dataset.from_dataframe(cube)
-    order = [s for s in pd.unique(df["scenario"])]
-    return ds.reindex(scenario=order)

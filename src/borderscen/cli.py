@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from borderscen.errors import BorderscenError, ConfigError, unknown_name
+from borderscen.text import table_text
 
 EXIT_OK = 0
 EXIT_FACTS_FAILED = 1
@@ -37,23 +38,6 @@ EXECUTORS = ("serial", "process", "dask")
 HELP_WIDTH = 100
 #: How many failed runs `run` and `reproduce` list before summarising the rest.
 SHOW_FAILURES = 20
-
-
-def table_text(rows: list[dict], columns: Sequence[str], wrap: dict[str, int] | None = None) -> str:
-    """Plain-text table with wrapped long columns (readable in a terminal and in CI logs)."""
-    wrap = wrap or {}
-    cells = [[textwrap.wrap(str(r.get(c, "")), wrap[c], break_on_hyphens=False) or [""]
-              if c in wrap else [str(r.get(c, ""))]
-              for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(line) for row in cells for line in row[i]])
-              for i, c in enumerate(columns)]
-    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
-           "  ".join("-" * w for w in widths)]
-    for row in cells:
-        for k in range(max(len(c) for c in row)):
-            out.append("  ".join((c[k] if k < len(c) else "").ljust(w)
-                                 for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------- argument types

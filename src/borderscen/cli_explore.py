@@ -45,10 +45,10 @@ def cmd_discover(args) -> int:
 
 def cmd_robustness(args) -> int:
     from borderscen.analysis.discovery import WhereError
-    from borderscen.cli import table_text
     from borderscen.experiments import run_experiment
     from borderscen.plots.exploration import robustness_ranking
     from borderscen.plots.style import save
+    from borderscen.text import table_text
     res = run_experiment(args.config, out=args.out, executor=args.executor, workers=args.workers,
                          fresh=args.fresh, progress=not args.quiet)
     try:

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from borderscen.analysis.export import results_to_ema  # noqa: F401 - part of the client's API
 from borderscen.errors import ConfigError
-from borderscen.levers import POLICY, levers, uncertainties
+from borderscen.levers import levers, uncertainties
 from borderscen.params import registry
 
 #: Name of the categorical uncertainty choosing the scenario preset.
@@ -130,26 +130,3 @@ def _all_uncertainties() -> list[str]:
 
 def _all_levers() -> list[str]:
     return levers()
-
-
-def results_to_ema(results, outcomes: Sequence[str] | None = None) -> tuple[pd.DataFrame, dict]:
-    """A stored experiment as EMA's ``(experiments, outcomes)``: one experiment per run
-    (swept parameters, levers, ``scenario``, ``policy``, ``seed`` as columns), outcomes as
-    arrays of run-level metrics. Feed them to ``ema_workbench.analysis`` (prim, cart, ...)."""
-    runs = results.runs
-    runs = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
-    design = results.design
-    if POLICY in design.columns:
-        runs = runs.merge(design[["point", POLICY]], on="point", how="left")
-    swept = [c for c in design.columns if c not in ("point", "label", POLICY, "future")]
-    cols = [*swept, "scenario", *([POLICY] if POLICY in runs.columns else []), "point",
-            "replication", "seed"]
-    experiments = runs[cols].reset_index(drop=True).copy()
-    experiments["scenario"] = experiments["scenario"].astype(str).astype("category")
-    if POLICY in experiments.columns:
-        experiments[POLICY] = experiments[POLICY].astype("category")
-    names = outcomes or [c for c in runs.columns if c not in (*cols, "experiment", "run", "status",
-                                                               "error", "traceback", "elapsed_s")
-                         and pd.api.types.is_numeric_dtype(runs[c])]
-    out = {n: runs[n].to_numpy(dtype=float) for n in names}
-    return experiments, out

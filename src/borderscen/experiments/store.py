@@ -616,11 +616,11 @@ class Results:
         return robustness(self, **kw)
 
     def to_ema(self, **kw):
-        from borderscen.ema import results_to_ema
+        from borderscen.analysis.export import results_to_ema
         return results_to_ema(self, **kw)
 
     def to_xarray(self, **kw):
-        from borderscen.builder import to_xarray
+        from borderscen.analysis.export import to_xarray
         return to_xarray(self, **kw)
 
     def given_data_sensitivity(self, outputs, method: str = "pawn", **kw) -> pd.DataFrame:
