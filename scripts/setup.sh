@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:-.venv}"
-extras="${BORDERSCEN_EXTRAS:-dev}"
+extras="${BORDERSCEN_EXTRAS-dev}"
 
 new_enough() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; }
 

@@ -32,7 +32,7 @@ from borderscen.errors import ConfigError, ExecutorError
 from borderscen.experiments.config import ExperimentConfig, check_name, load_config, scenario_of
 from borderscen.experiments.design import RunSpec, expand
 from borderscen.experiments.store import MANIFEST, Results, ResultsStore, state
-from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
+from borderscen.kernel.core import MONTHLY_OUTPUTS, Batch, run_batch
 from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
 from borderscen.scenarios import Scenario
 from borderscen.space import border_map
@@ -48,18 +48,21 @@ DESERT_ZONES = ("anbar_desert", "nineveh_desert", "badia", "abu_kamal", "deir_ez
 # ---------------------------------------------------------------------------- one batch
 @dataclass(frozen=True)
 class Chunk:
-    """What a worker needs for a group of runs: replications of one scenario at one design point,
-    run together as arrays (plain data: picklable, no config objects)."""
+    """What a worker needs for a group of runs of one scenario, run together as arrays (plain
+    data: picklable, no config objects). Runs of different design points share a chunk when
+    their dated inputs agree (a sweep over uncertainties); each run keeps its own parameters."""
 
     index: int
     experiment: str
     label: str
-    scenario: Scenario
-    point: dict[str, float]
-    runs: tuple[RunSpec, ...]
+    members: tuple[tuple[RunSpec, Scenario, dict[str, float]], ...]
     horizon_months: int
     outputs: tuple[str, ...]
     parameters: str = "posterior"
+
+    @property
+    def runs(self) -> tuple[RunSpec, ...]:
+        return tuple(spec for spec, _, _ in self.members)
 
 
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
@@ -67,15 +70,15 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
     bad run is recorded with its error and the rest still go on."""
     t0 = time.perf_counter()
     try:
-        parts = [_run_batch(chunk, chunk.runs)]
+        parts = [_run_batch(chunk, chunk.members)]
     except Exception:  # noqa: BLE001 - isolate the failing run(s)
         parts = []
-        for spec in chunk.runs:
+        for member in chunk.members:
             t1 = time.perf_counter()
             try:
-                parts.append(_run_batch(chunk, (spec,)))
+                parts.append(_run_batch(chunk, (member,)))
             except Exception as exc:  # recorded, not raised: one bad run must not stop a batch
-                row = {**_identity(chunk, spec), "status": "failed", "posterior_draw": -1,
+                row = {**_identity(chunk, member), "status": "failed", "posterior_draw": -1,
                        "error": f"{type(exc).__name__}: {exc}",
                        "traceback": traceback.format_exc(limit=5), "elapsed_s": time.perf_counter() - t1}
                 parts.append({"timeseries": pd.DataFrame(), "zones": pd.DataFrame(),
@@ -92,9 +95,10 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def _identity(chunk: Chunk, spec: RunSpec) -> dict[str, Any]:
+def _identity(chunk: Chunk, member) -> dict[str, Any]:
+    spec, _, point = member
     return {"experiment": chunk.experiment, "run": spec.index, "scenario": chunk.label,
-            "point": spec.point, "replication": spec.replication, "seed": spec.seed, **chunk.point}
+            "point": spec.point, "replication": spec.replication, "seed": spec.seed, **point}
 
 
 def _with_identity(frame: pd.DataFrame, idents: pd.DataFrame) -> pd.DataFrame:
@@ -103,11 +107,17 @@ def _with_identity(frame: pd.DataFrame, idents: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([ident, body.reset_index(drop=True)], axis=1)
 
 
-def _run_batch(chunk: Chunk, specs: tuple[RunSpec, ...]) -> dict[str, pd.DataFrame]:
-    batch, rows = make_batch(chunk.scenario, [s.seed for s in specs], chunk.horizon_months,
-                             chunk.parameters)
+def _run_batch(chunk: Chunk, members) -> dict[str, pd.DataFrame]:
+    params, rows, batch = [], [], None
+    for spec, scenario, _ in members:  # each run its own parameters; the dated inputs are shared
+        one, row = make_batch(scenario, [spec.seed], chunk.horizon_months, chunk.parameters)
+        batch = batch or one
+        params.append(one.params[0])
+        rows += row
+    batch = Batch(tuple(params), tuple(spec.seed for spec, _, _ in members), batch.months,
+                  batch.schedule, batch.history_months)
     result = run_batch(batch)
-    idents = pd.DataFrame([_identity(chunk, s) for s in specs])
+    idents = pd.DataFrame([_identity(chunk, m) for m in members])
     columns = [c for c in chunk.outputs if c in MONTHLY_OUTPUTS]
     ts = monthly_frame(result, columns)
     zmap = border_map()
@@ -135,27 +145,34 @@ def run_one(scenario: Scenario, seed: int, horizon_months: int, start: str = "20
     if start != "2022-01":
         raise ValueError(f"start = {start!r}; the model's clock starts at 2022-01")
     spec = RunSpec(0, 0, 0, 0, int(seed))
-    chunk = Chunk(0, "single", scenario.name, scenario, {}, (spec,), horizon_months,
+    chunk = Chunk(0, "single", scenario.name, ((spec, scenario, {}),), horizon_months,
                   tuple(MONTHLY_OUTPUTS), parameters)
-    out = _run_batch(chunk, (spec,))
+    out = _run_batch(chunk, chunk.members)
     return RunOutput(out["timeseries"], out["zones"], out["runs"].iloc[0].to_dict())
 
 
 # ---------------------------------------------------------------------------- chunks
 def make_chunks(cfg: ExperimentConfig, points, runs: list[RunSpec], size: int) -> list[Chunk]:
-    """Group runs by (scenario, design point), then cut each group into batches of ``size``."""
-    groups: dict[tuple[int, int], list[RunSpec]] = {}
+    """Group runs by scenario and by their dated inputs (design points that differ only in
+    uncertainties share them), then cut each group into batches of ``size``."""
+    built: dict[tuple[int, int], Scenario] = {}
+    groups: dict[tuple[int, str], list] = {}
     for spec in runs:
-        groups.setdefault((spec.scenario, spec.point), []).append(spec)
+        key = (spec.scenario, spec.point)
+        if key not in built:
+            built[key] = scenario_of(cfg.scenarios[spec.scenario], points[spec.point],
+                                     cfg.calibration_values)
+        scenario = built[key]
+        inputs = repr((sorted(scenario.branch_settings.items()),
+                       [e.model_dump() for e in scenario.events]))
+        groups.setdefault((spec.scenario, inputs), []).append((spec, scenario, points[spec.point]))
     exp = cfg.experiment
     chunks = []
-    for (si, pi), specs in groups.items():
-        sc = cfg.scenarios[si]
-        scenario = scenario_of(sc, points[pi], cfg.calibration_values)
-        for i in range(0, len(specs), size):
-            chunks.append(Chunk(len(chunks), cfg.name, sc.label, scenario, points[pi],
-                                tuple(specs[i:i + size]), exp.horizon_months, cfg.outputs,
-                                exp.parameters))
+    for (si, _), members in groups.items():
+        label = cfg.scenarios[si].label
+        for i in range(0, len(members), size):
+            chunks.append(Chunk(len(chunks), cfg.name, label, tuple(members[i:i + size]),
+                                exp.horizon_months, cfg.outputs, exp.parameters))
     return chunks
 
 
