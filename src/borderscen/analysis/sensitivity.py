@@ -17,7 +17,7 @@ from borderscen.experiments.config import ExperimentConfig, load_config
 from borderscen.experiments.design import salib_problem
 from borderscen.experiments.runner import run_experiment
 
-DEFAULT_OUTPUTS = ("cum_attacks", "final_isis_fighters", "mean_cooperation",
+DEFAULT_OUTPUTS = ("cum_attacks", "final_isis_members", "mean_cooperation",
                    "months_partnership", "cum_smuggling")
 METHODS = ("morris", "sobol")
 
