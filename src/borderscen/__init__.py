@@ -12,7 +12,7 @@ Quick start::
 
 from importlib import metadata
 
-from borderscen import actors, errors, plots
+from borderscen import actors, errors
 from borderscen.builder import Experiment, grid, lhs, morris, sobol
 from borderscen.experiments import (
     ExperimentConfig,
@@ -38,3 +38,12 @@ __all__ = [
     "build_scenario", "load_config", "load_results", "make_params", "plots", "preset_names",
     "presets", "registry", "run_experiment", "run_seed", "simulate",
 ]
+
+
+def __getattr__(name: str):
+    """``bs.plots`` is imported on first use: running the model never loads matplotlib."""
+    if name == "plots":
+        import importlib
+        return importlib.import_module("borderscen.plots")
+    raise AttributeError(f"module 'borderscen' has no attribute {name!r}")
+
