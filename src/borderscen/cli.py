@@ -124,7 +124,9 @@ def cmd_params(args) -> None:
             fitted = ("yes: default = posterior median" + (f"; 90% posterior interval [{iv[0]:.4g}, "
                                                            f"{iv[1]:.4g}]" if iv else ""))
         print(f"  calibrated   {fitted}")
-        print(f"  role         {spec.role} ({'a policy choice, applied from the branch month' if spec.role == 'lever' else 'an uncertainty, applied from the start'})")
+        when = ("a policy choice, applied from the branch month" if spec.role == "lever"
+                else "an uncertainty, applied from the start")
+        print(f"  role         {spec.role} ({when})")
         if spec.assumption:
             print("  assumption   " + textwrap.fill(spec.assumption, 88,
                                                     subsequent_indent=" " * 15))
@@ -330,7 +332,8 @@ def cmd_validate(args) -> int:
         if args.out:
             scores.to_csv(Path(args.out).with_suffix(".holdout.csv"), index=False)
     facts = validate_facts(args.replications, args.seed, with_switch_off=not args.no_switch_off)
-    rows = [{"fact": r["fact"], "mechanism": r["mechanism"], "switched off": "yes" if r["switched_off"] else "",
+    rows = [{"fact": r["fact"], "mechanism": r["mechanism"],
+             "switched off": "yes" if r["switched_off"] else "",
              "estimate [95% CI]": f"{r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]",
              "allowed": r["allowed"], "result": "holds" if r["holds"] else "fails"}
             for r in facts.to_dict("records")]
@@ -367,7 +370,8 @@ def cmd_calibrate(args) -> None:
           f"{report['simulations']} simulations, acceptance {report['acceptance_rate']:.1%}, "
           f"final ESS {report['effective_sample_size']:.0f}, wall {report['wall_s']:.0f} s; "
           f"epsilon {report['epsilons'][1]:.3g} -> {report['epsilons'][-1]:.3g}\n")
-    rows = [{"parameter": k, "median": f"{v['median']:.4g}", "90% interval": f"[{v['q05']:.4g}, {v['q95']:.4g}]",
+    rows = [{"parameter": k, "median": f"{v['median']:.4g}",
+             "90% interval": f"[{v['q05']:.4g}, {v['q95']:.4g}]",
              "prior": f"{v['kind']} [{v['prior'][0]:g}, {v['prior'][1]:g}]",
              "width vs prior": f"{v['width_vs_prior']:.0%}"} for k, v in report["parameters"].items()]
     print(table_text(rows, list(rows[0]), {}))

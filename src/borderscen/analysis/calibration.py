@@ -163,7 +163,10 @@ def _bounds() -> dict[str, tuple[float, float]]:
     """The prior's support in pyabc's (log-transformed) coordinates."""
     out = {}
     for k, (kind, lo, hi) in PRIORS.items():
-        out[("log_" + k) if kind == "log" else k] = (math.log(lo), math.log(hi)) if kind == "log" else (lo, hi)
+        if kind == "log":
+            out["log_" + k] = (math.log(lo), math.log(hi))
+        else:
+            out[k] = (lo, hi)
     return out
 
 
@@ -426,5 +429,6 @@ def draw_figures(out: str | Path, draws: pd.DataFrame, formats=("png",)) -> list
     fit, _ = comparable(targets())
     held, _ = comparable(holdouts())
     files = save(*calibration_fit(monthly, dates, fit, held), out / "calibration_fit", "calibration", formats)
-    files += save(*posterior_pairs(draws[list(PRIORS)], PRIORS), out / "posterior_pairs", "calibration", formats)
+    files += save(*posterior_pairs(draws[list(PRIORS)], PRIORS), out / "posterior_pairs", "calibration",
+                  formats)
     return files

@@ -108,7 +108,8 @@ def comparable(observations: Sequence) -> tuple[list[Comparable], list[tuple[str
     return kept, skipped
 
 
-def model_value(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date], c: Comparable) -> np.ndarray | None:
+def model_value(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
+                c: Comparable) -> np.ndarray | None:
     """(R,) model values of one comparable observation, or None if outside the run's months."""
     first, last = _month(c.start), _month(c.end)
     idx = [i for i, d in enumerate(dates) if first <= d <= last]

@@ -74,7 +74,8 @@ def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequen
                                 arrowprops=dict(arrowstyle="->", color=style["color"], lw=1.0))
                 ax.plot([centre], [mid], "o", ms=4, mec=style["color"], mfc=style["mfc"])
                 tables.append({"series": "/".join(key), "id": c.id, "start": c.start, "end": c.end,
-                               "observed_per_month": mid, "role": "target" if group is obs_fit else "hold-out"})
+                               "observed_per_month": mid,
+                               "role": "target" if group is obs_fit else "hold-out"})
         quantity, channel, country = key
         unit = "per month" if quantity in FLOWS else ""
         ax.set_title(f"{quantity} in {'Iraq + Syria' if country == 'both' else country.capitalize()}"
@@ -84,10 +85,12 @@ def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequen
         date_axis(ax)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    handles = [plt.Line2D([], [], color="#0072B2", lw=6, alpha=0.3, label="model, 50% and 90% posterior predictive"),
+    handles = [plt.Line2D([], [], color="#0072B2", lw=6, alpha=0.3,
+                          label="model, 50% and 90% posterior predictive"),
                plt.Line2D([], [], color="#0072B2", lw=1.4, label="model median"),
                plt.Line2D([], [], color="#D55E00", marker="o", label="target 2022-24 (fitted)"),
-               plt.Line2D([], [], color="#000000", marker="o", mfc="white", label="hold-out 2025-26 (not fitted)"),
+               plt.Line2D([], [], color="#000000", marker="o", mfc="white",
+                          label="hold-out 2025-26 (not fitted)"),
                plt.Rectangle((0, 0), 1, 1, color="#999999", alpha=0.12, label="hold-out period")]
     fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, bbox_to_anchor=(0.5, -0.01))
     fig.suptitle("Calibration: the model through each observation channel against the record "
@@ -111,7 +114,8 @@ def posterior_pairs(draws: pd.DataFrame, priors: dict):
                 continue
             logx = priors[b][0] == "log"
             if i == j:
-                bins = np.geomspace(priors[a][1], priors[a][2], 25) if logx else np.linspace(priors[a][1], priors[a][2], 25)
+                spacing = np.geomspace if priors[a][0] == "log" else np.linspace
+                bins = spacing(priors[a][1], priors[a][2], 25)
                 ax.hist(draws[a], bins=bins, color="#0072B2", alpha=0.8)
                 ax.set_yticks([])
             else:
