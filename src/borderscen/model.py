@@ -41,6 +41,7 @@ from borderscen.kernel.core import (
     init_state,
     make_context,
     month_dates,
+    record,
     run_batch,
     step,
 )
@@ -130,12 +131,7 @@ class BorderModel(mesa.Model):
         t = self.month_index
         self.triggers = apply_schedule(self.params, self.batch, t)
         self.state = step(self.state, self.params, self._u[:, t], self.ctx, self.triggers)
-        for k in MONTHLY_OUTPUTS:
-            self._monthly[k][:, t] = self.state.outputs[k][:, 0]
-        self._zones["attacks"][:, t] = self.state.outputs["zone_attacks"]
-        self._zones["members"][:, t] = self.state.members
-        self._zones["security"][:, t] = self.state.security
-        self._zones["intel"][:, t] = self.state.intel
+        record(self.state, t, self._monthly, self._zones)
         self.datacollector.collect(self)
         self.month_index += 1
         if self.month_index >= self.horizon:

@@ -7,7 +7,7 @@ arrays into the tables users see, so the Mesa face, ``simulate`` and the batch r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,17 +27,25 @@ def branch_index() -> int:
     return month_index(history().branch, START)
 
 
-def make_batch(scenario: Scenario, seeds: Sequence[int], months: int,
-               parameters: str = "posterior") -> tuple[Batch, list[int]]:
-    """The kernel's batch for ``seeds``; also returns each replication's posterior row (-1: none)."""
+def make_batch(scenario: Scenario | Sequence[Scenario], seeds: Sequence[int], months: int,
+               parameters: str = "posterior",
+               draws: Sequence[Mapping[str, float]] | None = None) -> tuple[Batch, list[int]]:
+    """The kernel's batch for ``seeds``; also returns each replication's posterior row (-1: none).
+
+    ``scenario`` may be one per seed (design points of a sweep) when they share their dated
+    inputs: the schedule is the first one's. ``draws`` gives each replication its calibrated
+    values instead of the posterior row its seed picks (calibration, variance splits). Either
+    way a scenario's own overrides win.
+    """
+    scenarios = [scenario] * len(seeds) if isinstance(scenario, Scenario) else list(scenario)
     rows, values = [], []
-    for seed in seeds:
-        row, calibrated = draw_for(int(seed), parameters)
-        own = {k: v for k, v in calibrated.items() if k not in scenario.overrides}
-        values.append({**scenario.params, **own})
+    for i, (sc, seed) in enumerate(zip(scenarios, seeds, strict=True)):
+        row, calibrated = (-1, draws[i]) if draws is not None else draw_for(int(seed), parameters)
+        own = {k: v for k, v in calibrated.items() if k not in sc.overrides}
+        values.append({**sc.params, **own})
         rows.append(row)
     batch = Batch(params=tuple(values), seeds=tuple(int(s) for s in seeds), months=int(months),
-                  schedule=schedule(scenario, START, months),
+                  schedule=schedule(scenarios[0], START, months),
                   history_months=min(branch_index(), int(months)))
     return batch, rows
 

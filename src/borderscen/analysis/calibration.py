@@ -94,11 +94,7 @@ class Problem:
 
 def simulate_fit_period(values: list[dict[str, float]], seeds: list[int], ctx=None):
     """Run the 2022-24 history for each (parameter set, seed); returns (monthly, dates)."""
-    scenario = build_scenario("baseline")
-    batch, _ = make_batch(scenario, seeds, FIT_MONTHS, parameters="median")
-    params = tuple({**p, **v} for p, v in zip(batch.params, values, strict=True))
-    batch = type(batch)(params=params, seeds=batch.seeds, months=batch.months,
-                        schedule=batch.schedule, history_months=batch.history_months)
+    batch, _ = make_batch(build_scenario("baseline"), seeds, FIT_MONTHS, draws=values)
     result = run_batch(batch, ctx)
     return result.monthly, result.dates
 
@@ -409,11 +405,7 @@ def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, se
     rows = rng.choice(len(draws), size=n, replace=len(draws) < n)
     values = [{k: float(v) for k, v in draws.iloc[r].items()} for r in rows]
     seeds = [int(s) for s in rng.integers(0, 2**62, size=n)]
-    scenario = build_scenario("baseline")
-    batch, _ = make_batch(scenario, seeds, months, parameters="median")
-    params = tuple({**p, **v} for p, v in zip(batch.params, values, strict=True))
-    batch = type(batch)(params=params, seeds=batch.seeds, months=months, schedule=batch.schedule,
-                        history_months=batch.history_months)
+    batch, _ = make_batch(build_scenario("baseline"), seeds, months, draws=values)
     result = run_batch(batch)
     return result.monthly, result.dates
 

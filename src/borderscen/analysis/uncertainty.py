@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from borderscen.kernel.core import Batch, run_batch
+from borderscen.kernel.core import run_batch
 from borderscen.posterior import posterior_sample
 from borderscen.randomness import run_seed
 from borderscen.runs import make_batch, summaries
@@ -49,14 +49,8 @@ def variance_decomposition(preset: str = "baseline", metrics: Sequence[str] = (
         raise ValueError("no posterior sample is installed (run `borderscen calibrate --install`)")
     rows = np.random.default_rng(root_seed).choice(len(sample), size=min(draws, len(sample)), replace=False)
     seed_list = [run_seed(root_seed, j) for j in range(seeds)]
-    scenario = build_scenario(preset)
-    base, _ = make_batch(scenario, seed_list, horizon_months, parameters="median")
-    params, all_seeds = [], []
-    for r in rows:
-        drawn = {k: float(v) for k, v in sample.iloc[r].items() if k not in scenario.overrides}
-        params += [{**base.params[0], **drawn}] * seeds
-        all_seeds += seed_list
-    batch = Batch(tuple(params), tuple(all_seeds), base.months, base.schedule, base.history_months)
+    drawn = [{k: float(v) for k, v in sample.iloc[r].items()} for r in rows for _ in seed_list]
+    batch, _ = make_batch(build_scenario(preset), seed_list * len(rows), horizon_months, draws=drawn)
     zmap = border_map()
     table = summaries(run_batch(batch), np.isin(np.array(zmap.ids), DESERT))
     out = []

@@ -249,8 +249,8 @@ def evaluate(fact: Fact, replications: int = 40, seed: int = 1, switched_off: bo
         return _run(fact, {**fact.a, **fact.b, **extra}, fact.b_events, seeds, parameters, ctx) - a
 
     diff = effect(off)
-    if fact.attribution:
-        diff = diff - effect(dict(fact.off))
+    if fact.attribution:  # switched off, the mechanism-free effect is the one just computed
+        diff = diff - (diff if switched_off else effect(dict(fact.off)))
     est = float(diff.mean())
     half = 1.96 * float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else math.inf
     if fact.paired:  # the whole interval must lie in the allowed range

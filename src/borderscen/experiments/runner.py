@@ -32,7 +32,7 @@ from borderscen.errors import ConfigError, ExecutorError
 from borderscen.experiments.config import ExperimentConfig, check_name, load_config, scenario_of
 from borderscen.experiments.design import RunSpec, expand
 from borderscen.experiments.store import MANIFEST, Results, ResultsStore, state
-from borderscen.kernel.core import MONTHLY_OUTPUTS, Batch, run_batch
+from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
 from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
 from borderscen.scenarios import Scenario
 from borderscen.space import border_map
@@ -108,14 +108,9 @@ def _with_identity(frame: pd.DataFrame, idents: pd.DataFrame) -> pd.DataFrame:
 
 
 def _run_batch(chunk: Chunk, members) -> dict[str, pd.DataFrame]:
-    params, rows, batch = [], [], None
-    for spec, scenario, _ in members:  # each run its own parameters; the dated inputs are shared
-        one, row = make_batch(scenario, [spec.seed], chunk.horizon_months, chunk.parameters)
-        batch = batch or one
-        params.append(one.params[0])
-        rows += row
-    batch = Batch(tuple(params), tuple(spec.seed for spec, _, _ in members), batch.months,
-                  batch.schedule, batch.history_months)
+    batch, rows = make_batch([scenario for _, scenario, _ in members],  # shared dated inputs
+                             [spec.seed for spec, _, _ in members], chunk.horizon_months,
+                             chunk.parameters)
     result = run_batch(batch)
     idents = pd.DataFrame([_identity(chunk, m) for m in members])
     columns = [c for c in chunk.outputs if c in MONTHLY_OUTPUTS]

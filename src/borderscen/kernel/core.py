@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -163,10 +163,6 @@ class State:
     security: np.ndarray
     intel: np.ndarray
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def copy(self) -> State:
-        return State(**{f.name: (getattr(self, f.name).copy() if f.name != "outputs"
-                                 else dict(self.outputs)) for f in fields(self)})
 
 
 def init_state(P: BatchParams, ctx: Context) -> State:
@@ -510,12 +506,16 @@ def run_batch(batch: Batch, ctx: Context | None = None) -> BatchResult:
     zones = {k: np.empty((R, T, Z)) for k in ZONE_OUTPUTS}
     s = init_state(P, ctx)
     for t in range(T):
-        triggers = apply_schedule(P, batch, t)
-        s = step(s, P, u[:, t], ctx, triggers)
-        for k in MONTHLY_OUTPUTS:
-            monthly[k][:, t] = s.outputs[k][:, 0]
-        zones["attacks"][:, t] = s.outputs["zone_attacks"]
-        zones["members"][:, t] = s.members
-        zones["security"][:, t] = s.security
-        zones["intel"][:, t] = s.intel
+        s = step(s, P, u[:, t], ctx, apply_schedule(P, batch, t))
+        record(s, t, monthly, zones)
     return BatchResult(monthly, zones, month_dates(T))
+
+
+def record(s: State, t: int, monthly: dict[str, np.ndarray], zones: dict[str, np.ndarray]) -> None:
+    """Write month ``t`` of state ``s`` into the preallocated output arrays."""
+    for k in MONTHLY_OUTPUTS:
+        monthly[k][:, t] = s.outputs[k][:, 0]
+    zones["attacks"][:, t] = s.outputs["zone_attacks"]
+    zones["members"][:, t] = s.members
+    zones["security"][:, t] = s.security
+    zones["intel"][:, t] = s.intel
