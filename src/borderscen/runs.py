@@ -8,14 +8,16 @@ arrays into the tables users see, so the Mesa face, ``simulate`` and the batch r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from borderscen.kernel.core import MONTHLY_OUTPUTS, START, ZONE_OUTPUTS, Batch, BatchResult
+from borderscen.kernel.core import MONTHLY_OUTPUTS, START, ZONE_OUTPUTS, Batch, BatchResult, run_batch
 from borderscen.mechanisms.cooperation import REGIME_NAMES
 from borderscen.posterior import draw_for
-from borderscen.scenarios import Scenario, history, month_index, schedule
+from borderscen.randomness import SeedLike, as_int_seed
+from borderscen.scenarios import Event, Scenario, build_scenario, history, month_index, schedule
 
 #: ISIS "resurges" when its members at the horizon exceed this multiple of those at the branch.
 RESURGENCE_FACTOR = 2.0
@@ -116,6 +118,7 @@ def summaries(result: BatchResult, desert_zones: np.ndarray) -> pd.DataFrame:
         "cum_recruits": (m["recruits_iraq"] + m["recruits_syria"])[:, scen].sum(1),
         "cum_neutralised": (m["neutralised_iraq"] + m["neutralised_syria"])[:, scen].sum(1),
         "cum_smuggling": m["smuggling_flow"][:, scen].sum(1),
+        "final_weapons_stock": m["weapons_stock"][:, -1],
         "cum_interdictions": m["interdictions"][:, scen].sum(1),
         "cum_joint_operations": m["joint_operations"][:, scen].sum(1),
         "mean_cooperation": m["cooperation"][:, scen].mean(1),
@@ -131,3 +134,43 @@ def summaries(result: BatchResult, desert_zones: np.ndarray) -> pd.DataFrame:
         "final_tehran_camp": m["tehran_camp"][:, -1],
         "final_iran_influence": m["iran_influence"][:, -1],
     })
+
+
+# ---------------------------------------------------------------------------- one run
+DEFAULT_START = "2022-01"
+#: Months from January 2022 to December 2030.
+DEFAULT_HORIZON = 108
+#: Longest horizon: December 2035.
+MAX_HORIZON = 168
+#: Output columns of a run's monthly table (besides step, date and phase).
+OUTPUTS = ("date", *MONTHLY_OUTPUTS)
+
+
+def resolve_scenario(scenario: Scenario | str, overrides: Mapping[str, Any] | None,
+              events: Sequence[Event]) -> Scenario:
+    if isinstance(scenario, str):
+        return build_scenario(scenario, overrides, events)
+    if overrides or events:
+        return scenario.with_changes(overrides, events)
+    return scenario
+
+
+def check_horizon(horizon_months: int) -> int:
+    h = int(horizon_months)
+    if not 1 <= h <= MAX_HORIZON:
+        raise ValueError(f"horizon_months = {horizon_months!r}; allowed: 1 to {MAX_HORIZON} "
+                         "(months from January 2022; 108 is December 2030)")
+    return h
+
+
+def simulate(scenario: Scenario | str = "baseline", seed: SeedLike = None,
+             horizon_months: int = DEFAULT_HORIZON, overrides: Mapping[str, Any] | None = None,
+             events: Sequence[Event] = (), parameters: str = "posterior", **params: Any) -> pd.DataFrame:
+    """One run to the horizon as a DataFrame, one row per month (the notebook one-liner).
+
+    Columns: ``step``, ``date``, ``phase`` ("history" to the branch month, then "scenario") and
+    every monthly output (see ``borderscen.outputs``). Same numbers as ``BorderModel(...).run()``.
+    """
+    spec = resolve_scenario(scenario, {**(overrides or {}), **params}, events)
+    batch, _ = make_batch(spec, [as_int_seed(seed)], check_horizon(horizon_months), parameters)
+    return monthly_frame(run_batch(batch)).drop(columns="replication")

@@ -26,7 +26,7 @@ OPERATING = len(STAGE_NAMES) - 1
 #: model versions, so both spellings are listed).
 END_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation")
 DIFF_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "cum_casualties",
-                "cum_smuggling", "mean_cooperation", "months_partnership")
+                "cum_smuggling", "final_weapons_stock", "mean_cooperation", "months_partnership")
 
 
 def _ticks(ax, scenarios: Sequence[str]) -> None:

@@ -51,6 +51,7 @@ LABELS = {
     "isis_members_syria": ("ISIS members in Syria", "members"),
     "cooperation": ("Baghdad-Damascus cooperation", "index (0-1)"),
     "smuggling_flow": ("Smuggling flow, Deir ez-Zor - Anbar", "shipments / month (index)"),
+    "weapons_stock": ("Smuggled weapons held by ISIS cells", "shipments (index)"),
     "interdictions": ("Interdicted shipments", "shipments / month (index)"),
     "joint_operations": ("Joint Baghdad-Damascus operations", "operations / month"),
     "iran_influence": ("Iranian influence", "index (0-1)"),
@@ -67,6 +68,7 @@ LABELS = {
     "final_isis_members": ("ISIS members", "members at the horizon"),
     "isis_growth": ("ISIS members at the horizon / at the branch", "ratio"),
     "cum_smuggling": ("Smuggling flow, branch to horizon", "shipments (index)"),
+    "final_weapons_stock": ("Smuggled weapons held by ISIS cells", "shipments at the horizon (index)"),
     "mean_cooperation": ("Cooperation", "mean index after the branch"),
     "months_partnership": ("Months in partnership after the branch", "months"),
 }
