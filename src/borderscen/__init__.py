@@ -4,7 +4,7 @@ the fall of Assad. Exploratory scenarios, not forecasts.
 Quick start::
 
     import borderscen as bs
-    df = bs.simulate("limited", seed=1)                  # one run, a DataFrame per month
+    df = bs.simulate("covert_channel", seed=1)           # one run, a DataFrame per month
     res = bs.run_experiment("experiments/smoke.toml")    # a batch, stored as Parquet
     res.quantiles("attacks_reported"); res.regime_probabilities()
     bs.plots.fans.fan_chart(res.timeseries)
@@ -12,7 +12,7 @@ Quick start::
 
 from importlib import metadata
 
-from borderscen import actors, errors
+from borderscen import errors
 from borderscen.builder import Experiment, grid, lhs, morris, sobol
 from borderscen.experiments import (
     ExperimentConfig,
@@ -21,9 +21,9 @@ from borderscen.experiments import (
     load_results,
     run_experiment,
 )
-from borderscen.model import OUTPUTS, BorderModel, simulate
 from borderscen.params import Parameters, make_params, registry
 from borderscen.randomness import run_seed
+from borderscen.runs import OUTPUTS, simulate
 from borderscen.scenarios import Event, Scenario, build_scenario, preset_names, presets
 
 try:
@@ -40,10 +40,16 @@ __all__ = [
 ]
 
 
+#: Imported on first use: running batches never loads matplotlib (plots) or Mesa (the Mesa face).
+_LAZY = {"plots": ("borderscen.plots", None), "actors": ("borderscen.actors", None),
+         "BorderModel": ("borderscen.model", "BorderModel")}
+
+
 def __getattr__(name: str):
-    """``bs.plots`` is imported on first use: running the model never loads matplotlib."""
-    if name == "plots":
+    if name in _LAZY:
         import importlib
-        return importlib.import_module("borderscen.plots")
+        module_name, attribute = _LAZY[name]
+        module = importlib.import_module(module_name)
+        return getattr(module, attribute) if attribute else module
     raise AttributeError(f"module 'borderscen' has no attribute {name!r}")
 

@@ -42,39 +42,24 @@ from borderscen.kernel.core import (
     make_context,
     month_dates,
     record,
-    run_batch,
     step,
 )
 from borderscen.kernel.layout import uniforms
 from borderscen.mechanisms.cooperation import REGIME_NAMES
 from borderscen.randomness import SeedLike, as_int_seed
-from borderscen.runs import make_batch, monthly_frame, zone_frame
-from borderscen.scenarios import Event, Scenario, build_scenario
-
-DEFAULT_START = "2022-01"
-#: Months from January 2022 to December 2030.
-DEFAULT_HORIZON = 108
-#: Longest horizon: December 2035.
-MAX_HORIZON = 168
-#: Output columns of a run's monthly table (besides step, date and phase).
-OUTPUTS = ("date", *MONTHLY_OUTPUTS)
-
-
-def _scenario(scenario: Scenario | str, overrides: Mapping[str, Any] | None,
-              events: Sequence[Event]) -> Scenario:
-    if isinstance(scenario, str):
-        return build_scenario(scenario, overrides, events)
-    if overrides or events:
-        return scenario.with_changes(overrides, events)
-    return scenario
-
-
-def _check_horizon(horizon_months: int) -> int:
-    h = int(horizon_months)
-    if not 1 <= h <= MAX_HORIZON:
-        raise ValueError(f"horizon_months = {horizon_months!r}; allowed: 1 to {MAX_HORIZON} "
-                         "(months from January 2022; 108 is December 2030)")
-    return h
+from borderscen.runs import (  # noqa: F401  (the clock and simulate are re-exported here)
+    DEFAULT_HORIZON,
+    DEFAULT_START,
+    MAX_HORIZON,
+    OUTPUTS,
+    check_horizon,
+    make_batch,
+    monthly_frame,
+    resolve_scenario,
+    simulate,
+    zone_frame,
+)
+from borderscen.scenarios import Event, Scenario
 
 
 class BorderModel(mesa.Model):
@@ -97,8 +82,8 @@ class BorderModel(mesa.Model):
                              "(the history is replayed from there)")
         self.seed = as_int_seed(seed)
         super().__init__(rng=self.seed)
-        self.spec = _scenario(scenario, {**(overrides or {}), **params}, events)
-        self.horizon = _check_horizon(horizon_months)
+        self.spec = resolve_scenario(scenario, {**(overrides or {}), **params}, events)
+        self.horizon = check_horizon(horizon_months)
         self.batch, rows = make_batch(self.spec, [self.seed], self.horizon, parameters)
         self.posterior_row = rows[0]
         self.ctx = make_context()
@@ -171,16 +156,3 @@ class BorderModel(mesa.Model):
     def zone_frame(self) -> pd.DataFrame:
         """Monthly zone outputs (attacks, members, security, intel), one row per month and zone."""
         return zone_frame(self._result(), self.map.ids).drop(columns="replication")
-
-
-def simulate(scenario: Scenario | str = "baseline", seed: SeedLike = None,
-             horizon_months: int = DEFAULT_HORIZON, overrides: Mapping[str, Any] | None = None,
-             events: Sequence[Event] = (), parameters: str = "posterior", **params: Any) -> pd.DataFrame:
-    """One run to the horizon as a DataFrame, one row per month (the notebook one-liner).
-
-    Columns: ``step``, ``date``, ``phase`` ("history" to the branch month, then "scenario") and
-    every monthly output (see ``borderscen.outputs``). Same numbers as ``BorderModel(...).run()``.
-    """
-    spec = _scenario(scenario, {**(overrides or {}), **params}, events)
-    batch, _ = make_batch(spec, [as_int_seed(seed)], _check_horizon(horizon_months), parameters)
-    return monthly_frame(run_batch(batch)).drop(columns="replication")

@@ -10,12 +10,15 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
-from mesa.discrete_space import Network
 
 from borderscen.errors import read_toml
+
+if TYPE_CHECKING:
+    from mesa.discrete_space import Network
 
 COUNTRIES = ("iraq", "syria")
 HOLDERS = ("iraqi_forces", "pmf", "peshmerga", "sdf", "damascus")
@@ -108,6 +111,8 @@ class BorderMap:
 
     def network(self, random) -> Network:
         """A fresh Mesa network space over the zones (one per model)."""
+        from mesa.discrete_space import Network  # only the Mesa face needs Mesa: batches start faster
+
         return Network(self.graph, random=random, layout=self.positions())
 
 

@@ -38,8 +38,8 @@ from borderscen.errors import (
     read_toml,
     unknown_name,
 )
-from borderscen.model import DEFAULT_HORIZON, DEFAULT_START, MAX_HORIZON, OUTPUTS
 from borderscen.params import make_params, registry
+from borderscen.runs import DEFAULT_HORIZON, DEFAULT_START, MAX_HORIZON, OUTPUTS
 from borderscen.scenarios import Event, build_scenario, check_events, parse_month, presets
 
 OUTPUT_NAMES = tuple(o for o in OUTPUTS if o != "date")

@@ -7,7 +7,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import qmc
 
 from borderscen.errors import ConfigError
 from borderscen.experiments.config import ExperimentConfig, Range
@@ -61,6 +60,8 @@ def _sweep_points(cfg: ExperimentConfig) -> list[dict[str, float]]:
     ranges: list[Range] = [sweep.parameters[n] for n in names]
     lo, hi = np.array([r.min for r in ranges]), np.array([r.max for r in ranges])
     if sweep.method == "lhs":
+        from scipy.stats import qmc  # scipy.stats costs 0.7 s to import: only Latin hypercubes need it
+
         unit = qmc.LatinHypercube(d=len(names), seed=cfg.experiment.seed).random(sweep.samples)
         values = qmc.scale(unit, lo, hi)
     else:
