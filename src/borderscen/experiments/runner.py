@@ -260,10 +260,17 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
             if dashboard is not None and ":" not in str(dashboard):
                 dashboard = f"127.0.0.1:{dashboard}"
             # Workers fork from a fork server rather than spawn a fresh interpreter each: the
-            # cluster starts and, above all, closes faster (benchmarks/bench.py measures it).
+            # cluster starts and closes faster. Dask's nanny would also export its worker
+            # environment (MALLOC_TRIM_THRESHOLD_=65536, one BLAS thread) into this process:
+            # the trim threshold alone makes the kernel's many small arrays ~1.5x slower to
+            # allocate, and the rest would change the user's process. Workers get the same
+            # environment as the process pool's (benchmarks/bench.py measures both).
             import dask
 
-            with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+            keep_environment = {name: None for name in
+                                dask.config.get("distributed.nanny.pre-spawn-environ", {})}
+            with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver",
+                                  "distributed.nanny.pre-spawn-environ": keep_environment}):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=dashboard or "127.0.0.1:0", host="127.0.0.1",
                                        scheduler_kwargs=None if dashboard else {"dashboard": False},
