@@ -122,7 +122,7 @@ def fresh_clone_make_run() -> dict:
                                 stderr=subprocess.STDOUT, text=True)
         first = None
         for line in proc.stdout:
-            if first is None and "figures" in line and ".png" in line or "figures:" in line:
+            if first is None and " figures -> " in line:  # `reproduce` reports each experiment's figures
                 first = time.perf_counter() - t0
         proc.wait()
         return {"first_figure_s": first, "total_s": time.perf_counter() - t0, "exit": proc.returncode}
