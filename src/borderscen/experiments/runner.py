@@ -226,6 +226,21 @@ POOL_HINT = ("the worker processes could not start or died. A script that runs a
 
 
 @contextlib.contextmanager
+def _environment_restored() -> Iterator[None]:
+    """Put ``os.environ`` back as it was: Dask's nanny writes its worker settings (e.g.
+    PYTHONHASHSEED, __DASK_PARENT_PID) into the environment of the process that starts it."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        for name in set(os.environ) - set(saved):
+            del os.environ[name]
+        for name, value in saved.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None = None,
                   dashboard: str | None = None) -> Iterator[Executor]:
     """serial | process (local pool) | dask (``scheduler`` address, or a local cluster), or any
@@ -269,13 +284,14 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
 
             keep_environment = {name: None for name in
                                 dask.config.get("distributed.nanny.pre-spawn-environ", {})}
-            with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver",
-                                  "distributed.nanny.pre-spawn-environ": keep_environment}):
+            with (_environment_restored(),
+                  dask.config.set({"distributed.worker.multiprocessing-method": "forkserver",
+                                   "distributed.nanny.pre-spawn-environ": keep_environment})):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=dashboard or "127.0.0.1:0", host="127.0.0.1",
                                        scheduler_kwargs=None if dashboard else {"dashboard": False},
                                        worker_dashboard_address=None)
-            with cluster, Client(cluster) as client:
+            with _environment_restored(), cluster, Client(cluster) as client:
                 yield client.get_executor(pure=False)
     else:
         raise ConfigError("executor", "executor", kind, "allowed: serial, process, dask, or a "
