@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from generated_doc import write_or_check  # scripts/ is on the path when a script runs
 
 from borderscen.cli import build_parser
 
@@ -36,7 +37,4 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    text = render()
-    if "--check" in sys.argv:
-        sys.exit(0 if OUT.exists() and OUT.read_text() == text else 1)
-    OUT.write_text(text)
+    write_or_check(OUT, render())

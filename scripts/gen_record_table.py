@@ -5,8 +5,9 @@ Only the text between the BEGIN/END markers is generated; the prose around it is
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+from generated_doc import write_or_check  # scripts/ is on the path when a script runs
 
 from borderscen.evidence import catalogue
 from borderscen.record import holdouts, targets
@@ -49,9 +50,4 @@ def render(text: str) -> str:
 
 
 if __name__ == "__main__":
-    current = OUT.read_text()
-    text = render(current)
-    if "--check" in sys.argv:
-        sys.exit(0 if text == current else 1)
-    OUT.write_text(text)
-    print(f"wrote {OUT}")
+    write_or_check(OUT, render(OUT.read_text()))
