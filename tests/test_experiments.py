@@ -12,13 +12,13 @@ import textwrap
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from borderscen.errors import ConfigError
 from borderscen.experiments import load_config, run_experiment
 from borderscen.experiments.config import parse_config
 from borderscen.experiments.design import expand
+from same_tables import assert_same, tables  # tests/ is on sys.path (pytest prepend import mode)
 
 SMALL = textwrap.dedent("""
     [experiment]
@@ -111,16 +111,6 @@ def test_lhs_design_covers_ranges():
     points, _ = expand(parse_config(data))
     values = sorted(p["fortification"] for p in points)
     assert len(values) == 8 and 0.1 <= values[0] < 0.15 and 0.45 < values[-1] <= 0.5
-
-
-def tables(res):
-    return {name: getattr(res, name).drop(columns=["elapsed_s", "traceback"], errors="ignore")
-            for name in ("timeseries", "runs", "zones")}
-
-
-def assert_same(a, b):
-    for name in a:
-        pd.testing.assert_frame_equal(a[name], b[name], check_categorical=False)
 
 
 def test_serial_process_and_dask_give_identical_tables(tmp_path):

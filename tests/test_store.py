@@ -27,6 +27,7 @@ from borderscen.experiments.store import (
     StoreNotOwned,
     state,
 )
+from same_tables import assert_same, tables  # tests/ is on sys.path (pytest prepend import mode)
 
 TINY = textwrap.dedent("""
     [experiment]
@@ -43,16 +44,6 @@ TINY = textwrap.dedent("""
     preset = "baseline"
     overrides = { coalition_isr = 0.2 }
 """)
-
-
-def tables(res):
-    return {name: getattr(res, name).drop(columns=["elapsed_s", "traceback"], errors="ignore")
-            for name in ("timeseries", "runs", "zones")}
-
-
-def assert_same(a, b):
-    for name in a:
-        pd.testing.assert_frame_equal(a[name], b[name], check_categorical=False)
 
 
 @pytest.fixture(scope="module")
