@@ -284,15 +284,15 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
 
             keep_environment = {name: None for name in
                                 dask.config.get("distributed.nanny.pre-spawn-environ", {})}
-            with (_environment_restored(),
-                  dask.config.set({"distributed.worker.multiprocessing-method": "forkserver",
-                                   "distributed.nanny.pre-spawn-environ": keep_environment})):
-                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=dashboard or "127.0.0.1:0", host="127.0.0.1",
-                                       scheduler_kwargs=None if dashboard else {"dashboard": False},
-                                       worker_dashboard_address=None)
-            with _environment_restored(), cluster, Client(cluster) as client:
-                yield client.get_executor(pure=False)
+            with _environment_restored():
+                with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver",
+                                      "distributed.nanny.pre-spawn-environ": keep_environment}):
+                    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=dashboard or "127.0.0.1:0",
+                                           host="127.0.0.1", worker_dashboard_address=None,
+                                           scheduler_kwargs=None if dashboard else {"dashboard": False})
+                with cluster, Client(cluster) as client:
+                    yield client.get_executor(pure=False)
     else:
         raise ConfigError("executor", "executor", kind, "allowed: serial, process, dask, or a "
                                                         "concurrent.futures.Executor")
