@@ -371,6 +371,36 @@ def test_a_local_dask_cluster_leaves_the_environment_alone(monkeypatch):
     assert dict(os.environ) == before
 
 
+LOCAL_DASK_WORKERS = """
+import json
+from borderscen.experiments.runner import make_executor
+
+def ready_and_quiet():  # defined here, so it reaches the workers by value, importing nothing
+    import sys, dask
+    return {"runner_loaded": "borderscen.experiments.runner" in sys.modules,
+            "profiler": dask.config.get("distributed.worker.profile.enabled")}
+
+if __name__ == "__main__":
+    with make_executor("dask", 2) as ex:
+        print(json.dumps(ex.submit(ready_and_quiet).result()))
+"""
+
+
+def test_local_dask_workers_start_with_the_runner_and_without_the_profiler():
+    """In a fresh process (its own fork server), a local cluster's workers have the runner
+    imported before their first task, as the process pool's do, and no stack-sampling profiler
+    (there is no dashboard to show it). Run with -c: a script file would be re-imported in every
+    worker (multiprocessing does so for __main__), and would import the runner itself."""
+    import json
+
+    pytest.importorskip("distributed")
+    out = subprocess.run([sys.executable, "-c", LOCAL_DASK_WORKERS], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"runner_loaded": True,
+                                                               "profiler": False}
+
+
 def test_the_failure_mode_table_names_tests_that_exist(repo_root):
     import re
     text = (repo_root / "docs" / "failures.md").read_text()

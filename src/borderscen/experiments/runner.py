@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 from borderscen.errors import ConfigError, ExecutorError
 from borderscen.experiments.config import ExperimentConfig, check_name, load_config, scenario_of
 from borderscen.experiments.design import RunSpec, expand
-from borderscen.experiments.store import MANIFEST, Results, ResultsStore, state
+from borderscen.experiments.store import (MANIFEST, EncodedChunk, Results, ResultsStore,
+                                          encode_chunk, state)
 from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
 from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
 from borderscen.scenarios import Scenario
@@ -93,6 +94,24 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
         "zones": pd.concat([p["zones"] for p in parts], ignore_index=True),
         "runs": runs,
     }
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """What a worker sends back: its chunk ready for the store, and what the progress bar and
+    the manifest's timings need."""
+
+    encoded: EncodedChunk
+    n_runs: int
+    model_s: float
+
+
+def run_chunk_for_store(chunk: Chunk) -> StoredChunk:
+    """``run_chunk``, with its tables encoded as the store's Parquet parts in the worker (in
+    parallel, and far smaller to send than DataFrames)."""
+    result = run_chunk(chunk)
+    runs = result["runs"]
+    return StoredChunk(encode_chunk(chunk.index, result), len(runs), float(runs["elapsed_s"].sum()))
 
 
 def _identity(chunk: Chunk, member) -> dict[str, Any]:
@@ -240,6 +259,48 @@ def _environment_restored() -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _local_cluster_settings(dashboard: str | None) -> dict[str, Any]:
+    """Dask settings for a local cluster of ours (benchmarks/bench.py measures it against the
+    process pool):
+
+    - workers fork from a fork server rather than spawn a fresh interpreter each: the cluster
+      starts and closes faster;
+    - workers get the process pool's environment. Dask's nanny would export its worker
+      environment (MALLOC_TRIM_THRESHOLD_=65536, one BLAS thread) into this process: the trim
+      threshold alone makes the kernel's many small arrays ~1.5x slower to allocate, and the
+      rest would change the user's process;
+    - the cluster's housekeeping runs less often: event-loop ticks every 500 ms (Dask: 20 ms),
+      memory checks every second (100 ms), system metrics every 2 s (500 ms). Idle, the default
+      cluster takes ~8% of a core from the runs; this one ~2%;
+    - without a dashboard nobody can see the workers' statistical profiler, which samples the
+      running task's stack every 10 ms: it is switched off.
+
+    A cluster of one's own (``scheduler=`` or a ``Client.get_executor()``) keeps its settings.
+    """
+    import dask
+
+    settings: dict[str, Any] = {
+        "distributed.worker.multiprocessing-method": "forkserver",
+        "distributed.nanny.pre-spawn-environ": {
+            name: None for name in dask.config.get("distributed.nanny.pre-spawn-environ", {})},
+        "distributed.admin.tick.interval": "500ms",
+        "distributed.worker.memory.monitor-interval": "1s",
+        "distributed.admin.system-monitor.interval": "2s"}
+    if not dashboard:
+        settings["distributed.worker.profile.enabled"] = False
+    return settings
+
+
+def _preload_fork_server() -> None:
+    """Have the fork server import the runner once, so workers start with it (as the process
+    pool's do) instead of each importing it for its first task. Dask sets the fork server's
+    preload list on first use and then leaves it alone; if the fork server is already running
+    (a process pool ran first), it already has the runner."""
+    from distributed.utils import get_mp_context
+
+    get_mp_context().set_forkserver_preload(["distributed", "borderscen.experiments.runner"])
+
+
 @contextlib.contextmanager
 def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None = None,
                   dashboard: str | None = None) -> Iterator[Executor]:
@@ -263,6 +324,7 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
             yield pool
     elif kind == "dask":
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError as exc:
             raise ImportError("the dask executor needs: pip install 'borderscen[dask]'") from exc
@@ -274,24 +336,15 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
             # interface unless told otherwise: keep it on a free loopback port, dashboard off.
             if dashboard is not None and ":" not in str(dashboard):
                 dashboard = f"127.0.0.1:{dashboard}"
-            # Workers fork from a fork server rather than spawn a fresh interpreter each: the
-            # cluster starts and closes faster. Dask's nanny would also export its worker
-            # environment (MALLOC_TRIM_THRESHOLD_=65536, one BLAS thread) into this process:
-            # the trim threshold alone makes the kernel's many small arrays ~1.5x slower to
-            # allocate, and the rest would change the user's process. Workers get the same
-            # environment as the process pool's (benchmarks/bench.py measures both).
-            import dask
-
-            keep_environment = {name: None for name in
-                                dask.config.get("distributed.nanny.pre-spawn-environ", {})}
             with _environment_restored():
-                with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver",
-                                      "distributed.nanny.pre-spawn-environ": keep_environment}):
+                with dask.config.set(_local_cluster_settings(dashboard)):
+                    _preload_fork_server()
                     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                            dashboard_address=dashboard or "127.0.0.1:0",
                                            host="127.0.0.1", worker_dashboard_address=None,
                                            scheduler_kwargs=None if dashboard else {"dashboard": False})
-                with cluster, Client(cluster) as client:
+                # Results come straight from the workers, not relayed through the scheduler.
+                with cluster, Client(cluster, direct_to_workers=True) as client:
                     yield client.get_executor(pure=False)
     else:
         raise ConfigError("executor", "executor", kind, "allowed: serial, process, dask, or a "
@@ -405,13 +458,13 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
         with make_executor(kind, n_workers, scheduler) as pool:
             # No list of futures is kept: as_completed drops each one once it is yielded, so a
             # chunk's tables are freed after they are written (parent memory stays flat).
-            for fut in as_completed([pool.submit(run_chunk, c) for c in todo]):
-                result = fut.result()
+            for fut in as_completed([pool.submit(run_chunk_for_store, c) for c in todo]):
+                done = fut.result()
                 t0 = time.perf_counter()
-                store.write_chunk(result["index"], result)
+                store.write_encoded(done.encoded)
                 write_s += time.perf_counter() - t0
-                model_s += float(result["runs"]["elapsed_s"].sum())
-                bar.update(len(result["runs"]))
+                model_s += done.model_s
+                bar.update(done.n_runs)
     except BrokenProcessPool:
         raise ExecutorError(f"{cfg.name}: {POOL_HINT}. Finished chunks are saved in {store.root}; "
                             "run again to resume") from None

@@ -27,6 +27,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,19 +100,32 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=2, default=str).encode())
 
 
-def _write_table_durably(path: Path, table: pa.Table) -> None:
-    tmp = _tmp_name(path)
-    try:
-        pq.write_table(table, tmp)
-        _fsync_file(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """One table as the bytes of a Parquet file (what a part file holds)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink)
+    return sink.getvalue().to_pybytes()
 
 
-def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
-    _write_table_durably(path, pa.Table.from_pandas(df, preserve_index=False))
+@dataclass(frozen=True)
+class EncodedChunk:
+    """A chunk's tables as Parquet bytes, one per (table, scenario) part, with their row counts.
+    Workers encode their own chunks, so the writer only puts bytes on disk, and what crosses
+    from worker to writer is compressed Parquet rather than DataFrames."""
+
+    index: int
+    parts: dict[str, dict[str, bytes]]
+    rows: dict[str, int]
+
+
+def encode_chunk(index: int, tables: dict[str, pd.DataFrame]) -> EncodedChunk:
+    """Each of a chunk's tables, partitioned by scenario, as Parquet bytes."""
+    parts: dict[str, dict[str, bytes]] = {name: {} for name in TABLES}
+    for name in TABLES:
+        df = tables[name]
+        for label, part in (df.groupby("scenario", sort=False, observed=True) if len(df) else ()):
+            parts[name][str(label)] = parquet_bytes(part)
+    return EncodedChunk(index, parts, {name: len(tables[name]) for name in TABLES})
 
 
 def _fsync_file(path: Path) -> None:
@@ -310,19 +324,20 @@ class ResultsStore:
 
     def write_chunk(self, index: int, tables: dict[str, pd.DataFrame]) -> None:
         """Each table partitioned by scenario, durably; the chunk's mark written last."""
+        self.write_encoded(encode_chunk(index, tables))
+
+    def write_encoded(self, chunk: EncodedChunk) -> None:
+        """A chunk a worker has already encoded (``encode_chunk``): its parts written durably,
+        the chunk's mark last."""
         self._require_lock()
-        rows = {}
-        for name in TABLES:
-            df = tables[name]
-            rows[name] = len(df)
-            if not len(df):
-                continue
-            for label, part in df.groupby("scenario", sort=False, observed=True):
+        for name, parts in chunk.parts.items():
+            for label, data in parts.items():
                 folder = self.parts / name / f"scenario={label}"
                 folder.mkdir(parents=True, exist_ok=True)
-                atomic_write_parquet(folder / f"chunk-{index:06d}.parquet", part)
+                atomic_write_bytes(folder / f"chunk-{chunk.index:06d}.parquet", data)
         (self.parts / "done").mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.parts / "done" / f"chunk-{index:06d}.json", {"rows": rows})
+        atomic_write_json(self.parts / "done" / f"chunk-{chunk.index:06d}.json",
+                          {"rows": chunk.rows})
 
     def parts_dataset(self, name: str):
         """The finished chunks of one table as a pyarrow dataset (hive-partitioned by scenario)."""
