@@ -24,6 +24,7 @@ explore: setup
 	$(BIN)/borderscen explore
 
 test: setup
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/python -m pytest
 
 lint: setup

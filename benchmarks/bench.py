@@ -87,8 +87,8 @@ def borderscen_run(replications: int, workers: int, executor: str = "process",
     a user with a cluster already up sees); otherwise start-up and shutdown are in the time."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "bench.toml"
-        cfg.write_text("[experiment]\nname = 'bench'\nreplications = %d\nseed = 1\nexecutor = '%s'\n"
-                       % (replications, executor)
+        cfg.write_text(f"[experiment]\nname = 'bench'\nreplications = {replications}\nseed = 1\n"
+                       f"executor = '{executor}'\n"
                        + "".join(f"[[scenarios]]\npreset = '{s}'\n" for s in scenarios))
         code = textwrap.dedent(f"""
             import contextlib, resource, time
@@ -171,12 +171,14 @@ def main(argv=None) -> int:
     res["run_one_worker"] = borderscen_run(n, 1)
     print(f"  borderscen run, {n} runs: {res['run_all_cores']['runs_per_s']:.1f} runs/s "
           f"({res['run_one_worker']['runs_per_s']:.1f} on one worker)", flush=True)
-    res["speedup_vs_mesa_batch_run"] = res["run_all_cores"]["runs_per_s"] / res["mesa_batch_run"]["runs_per_s"]
+    res["speedup_vs_mesa_batch_run"] = (res["run_all_cores"]["runs_per_s"]
+                                        / res["mesa_batch_run"]["runs_per_s"])
     res["parallel_efficiency"] = (res["run_all_cores"]["runs_per_s"]
                                   / (n_cores * res["run_one_worker"]["runs_per_s"]))
     big = 2500 if q else 10_000
     res["run_memory_large"] = borderscen_run(big, n_cores)
-    res["memory_ratio"] = res["run_memory_large"]["parent_peak_rss_mb"] / res["run_all_cores"]["parent_peak_rss_mb"]
+    res["memory_ratio"] = (res["run_memory_large"]["parent_peak_rss_mb"]
+                           / res["run_all_cores"]["parent_peak_rss_mb"])
     print(f"  parent peak memory: {res['run_all_cores']['parent_peak_rss_mb']:.0f} MB at {n} runs, "
           f"{res['run_memory_large']['parent_peak_rss_mb']:.0f} MB at {big} (x{res['memory_ratio']:.2f})",
           flush=True)

@@ -29,7 +29,8 @@ ROWS = [
     ("cum_smuggling", "smuggling flow after the branch (index)", 0),
     ("final_weapons_stock", "smuggled weapons held by ISIS, Dec 2030 (shipments, index)", 0),
 ]
-SHARES = [("resurgence", "ISIS more than doubles by Dec 2030"), ("contained", "ISIS contained (neither doubled nor under 50)"),
+SHARES = [("resurgence", "ISIS more than doubles by Dec 2030"),
+          ("contained", "ISIS contained (neither doubled nor under 50)"),
           ("pipeline_operating", "pipeline operating by Dec 2030")]
 
 
@@ -86,9 +87,10 @@ def bench(path: Path) -> str:
             ("**speed-up over `mesa.batch_run`**", f"**{b['speedup_vs_mesa_batch_run']:.0f}x**"),
             ("parallel efficiency (all cores vs one worker)", f"{b['parallel_efficiency']:.0%}"),
             (f"parent peak memory, {b['run_all_cores']['runs']} / {b['run_memory_large']['runs']} runs",
-             f"{b['run_all_cores']['parent_peak_rss_mb']:.0f} / {b['run_memory_large']['parent_peak_rss_mb']:.0f} MB "
-             f"(x{b['memory_ratio']:.2f})"),
-            ("4 presets x 500 replications, 2022-2030, end to end", f"{b['default_experiment']['wall_s']:.0f} s")]
+             f"{b['run_all_cores']['parent_peak_rss_mb']:.0f} / "
+             f"{b['run_memory_large']['parent_peak_rss_mb']:.0f} MB (x{b['memory_ratio']:.2f})"),
+            ("4 presets x 500 replications, 2022-2030, end to end",
+             f"{b['default_experiment']['wall_s']:.0f} s")]
     if isinstance(b.get("dask"), dict) and "median_ratio" in b["dask"]:
         rows.append((f"Dask LocalCluster / process pool, time (median of {len(b['dask']['ratios'])} "
                      f"alternating pairs): {b['dask']['runs']} runs end to end (cluster start-up "
@@ -96,7 +98,8 @@ def bench(path: Path) -> str:
                      f"{b['dask_vs_process']:.2f}x; {b['dask_vs_process_default_experiment']:.2f}x; "
                      f"{b['dask_vs_process_running']:.2f}x"))
     if "fresh_clone" in b:
-        rows.append(("`make run` on a fresh clone: first figure", f"{b['fresh_clone']['first_figure_s']:.0f} s"))
+        rows.append(("`make run` on a fresh clone: first figure",
+                     f"{b['fresh_clone']['first_figure_s']:.0f} s"))
     out = [f"Measured by `python benchmarks/bench.py` on {m['date']}: {m['cores']} cores, "
            f"{m['processor']}, Python {m['python']}.", "", "| | |", "|---|---|"]
     out += [f"| {a} | {b_} |" for a, b_ in rows]

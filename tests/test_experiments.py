@@ -136,7 +136,8 @@ def test_results_folder_has_tables_and_a_complete_manifest(smoke_results):
         assert key in man
     assert man["versions"]["mesa"].startswith("3.")
     ts = smoke_results.timeseries
-    assert {"experiment", "scenario", "replication", "seed", "date", "attacks_tracked_iraq"} <= set(ts.columns)
+    assert ({"experiment", "scenario", "replication", "seed", "date", "attacks_tracked_iraq"}
+            <= set(ts.columns))
     assert len(ts) == man["counts"]["runs"] * 54  # smoke: January 2022 to June 2026
     assert set(ts["seed"]) == set(man["seeds"])
 

@@ -232,7 +232,8 @@ def test_interdiction_on_one_route_displaces_flow():
     base = smuggling.route_shares(risk, np.zeros(3), 3.0)
     pushed = smuggling.route_shares(np.array([0.8, 0.1, 0.1]), np.zeros(3), 3.0)
     assert pushed[0] < base[0] and pushed[1] > base[1]
-    assert smuggling.attempted_flow(100.0, base, risk, 0.5) > smuggling.attempted_flow(100.0, base, risk + 0.5, 0.5)
+    assert (smuggling.attempted_flow(100.0, base, risk, 0.5)
+            > smuggling.attempted_flow(100.0, base, risk + 0.5, 0.5))
 
 
 def test_movers_split_exactly_and_avoid_secure_neighbours():

@@ -46,7 +46,8 @@ def test_history_is_replayed_in_every_scenario():
 
 
 def test_same_seed_same_run_and_another_seed_another():
-    a, b = simulate("covert_channel", seed=11, horizon_months=H), simulate("covert_channel", seed=11, horizon_months=H)
+    a = simulate("covert_channel", seed=11, horizon_months=H)
+    b = simulate("covert_channel", seed=11, horizon_months=H)
     pd.testing.assert_frame_equal(a, b)
     assert not a.equals(simulate("covert_channel", seed=12, horizon_months=H))
 

@@ -49,7 +49,8 @@ def test_style_applies_only_while_drawing(smoke_results):
 def test_fan_chart_has_a_panel_per_output_and_a_median_per_scenario(smoke_results):
     fig, data = fans.fan_chart(smoke_results.timeseries, outputs=("attacks_tracked_syria", "cooperation"))
     axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert [ax.get_title() for ax in axes] == [style.label("attacks_tracked_syria")[0], "Baghdad-Damascus cooperation"]
+    assert [ax.get_title() for ax in axes] == [style.label("attacks_tracked_syria")[0],
+                                               "Baghdad-Damascus cooperation"]
     assert line_labels(axes[0]) == SCENARIOS
     assert len(axes[0].collections) == 2 * len(SCENARIOS)  # 50% and 80% bands each
     assert set(data["output"]) == {"attacks_tracked_syria", "cooperation"}

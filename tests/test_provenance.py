@@ -166,7 +166,8 @@ def test_cli_params_evidence_and_scenarios():
     rows = json.loads(out.stdout)
     assert {r["name"] for r in rows} == set(registry())
     assert all(r["provenance"] in ("evidence", "assumption", "evidence+assumption") for r in rows)
-    assert {r["name"] for r in rows if r.get("calibrated")} == {n for n, s in registry().items() if s.calibrate}
+    calibrated = {n for n, s in registry().items() if s.calibrate}
+    assert {r["name"] for r in rows if r.get("calibrated")} == calibrated
     cal = next(r for r in rows if r["name"] == "yield_per_operation_iraq")
     assert cal["posterior_q05"] < cal["default"] < cal["posterior_q95"]
     assert "attacks-2024h1" in _cli("evidence").stdout

@@ -31,8 +31,7 @@ from tqdm.auto import tqdm
 from borderscen.errors import ConfigError, ExecutorError
 from borderscen.experiments.config import ExperimentConfig, check_name, load_config, scenario_of
 from borderscen.experiments.design import RunSpec, expand
-from borderscen.experiments.store import (MANIFEST, EncodedChunk, Results, ResultsStore,
-                                          encode_chunk, state)
+from borderscen.experiments.store import MANIFEST, EncodedChunk, Results, ResultsStore, encode_chunk, state
 from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
 from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
 from borderscen.scenarios import Scenario
