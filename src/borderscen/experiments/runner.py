@@ -7,9 +7,11 @@ run depends only on its (scenario, parameters, seed) and the store sorts rows by
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import math
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import platform
 import subprocess
@@ -290,14 +292,15 @@ def _local_cluster_settings(dashboard: str | None) -> dict[str, Any]:
     return settings
 
 
-def _preload_fork_server() -> None:
-    """Have the fork server import the runner once, so workers start with it (as the process
-    pool's do) instead of each importing it for its first task. Dask sets the fork server's
-    preload list on first use and then leaves it alone; if the fork server is already running
-    (a process pool ran first), it already has the runner."""
-    from distributed.utils import get_mp_context
-
-    get_mp_context().set_forkserver_preload(["distributed", "borderscen.experiments.runner"])
+def _start_fork_server() -> None:
+    """Start the fork server that local Dask workers fork from, importing Dask and the runner
+    once, so workers start with both (as the process pool's start with the runner) instead of
+    each importing them for its first task. Started before this process imports Dask, the two
+    imports run side by side. If a fork server already runs (a process pool ran first), it is
+    used as it is."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["distributed", "borderscen.experiments.runner"])
+    multiprocessing.forkserver.ensure_running()
 
 
 @contextlib.contextmanager
@@ -322,11 +325,13 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
                                  initargs=(os.getpid(),)) as pool:
             yield pool
     elif kind == "dask":
-        try:
-            import dask
-            from distributed import Client, LocalCluster
-        except ImportError as exc:
-            raise ImportError("the dask executor needs: pip install 'borderscen[dask]'") from exc
+        if importlib.util.find_spec("distributed") is None:
+            raise ImportError("the dask executor needs: pip install 'borderscen[dask]'")
+        if not scheduler:
+            _start_fork_server()
+        import dask
+        from distributed import Client, LocalCluster
+
         if scheduler:
             with Client(scheduler) as client:
                 yield client.get_executor(pure=False)
@@ -337,7 +342,6 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
                 dashboard = f"127.0.0.1:{dashboard}"
             with _environment_restored():
                 with dask.config.set(_local_cluster_settings(dashboard)):
-                    _preload_fork_server()
                     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                            dashboard_address=dashboard or "127.0.0.1:0",
                                            host="127.0.0.1", worker_dashboard_address=None,

@@ -11,7 +11,8 @@ Layout of a folder (``results/<experiment>`` by default)::
     timeseries.parquet, zones.parquet, runs.parquet   the merged tables (one row group per chunk)
     manifest.json          written last: the completion mark of the whole batch
 
-Every file is written durably (write to a temporary name, fsync, rename, fsync the folder).
+Workers encode their own chunk's parts (``encode_chunk``); the single writer puts the bytes on
+disk. Every file is written durably (write to a temporary name, fsync, rename, fsync the folder).
 Finalize streams the parts chunk by chunk into the merged tables (never all in memory),
 verifies their row counts and run ids, writes the manifest, and only then removes the parts.
 On resume, finished chunks are checked against their marks, a finished folder against its
