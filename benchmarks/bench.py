@@ -114,7 +114,7 @@ def borderscen_run(replications: int, workers: int, executor: str = "process",
             "runs_per_s": runs / float(wall), "parent_peak_rss_mb": float(rss), "succeeded": int(ok)}
 
 
-DASK_PAIRS = 5
+DASK_PAIRS = 7
 
 
 def paired_ratio(pairs: int, replications: int, workers: int,
