@@ -147,7 +147,7 @@ OUTPUTS = ("date", *MONTHLY_OUTPUTS)
 
 
 def resolve_scenario(scenario: Scenario | str, overrides: Mapping[str, Any] | None,
-              events: Sequence[Event]) -> Scenario:
+                     events: Sequence[Event]) -> Scenario:
     if isinstance(scenario, str):
         return build_scenario(scenario, overrides, events)
     if overrides or events:

@@ -99,11 +99,10 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class StoredChunk:
-    """What a worker sends back: its chunk ready for the store, and what the progress bar and
-    the manifest's timings need."""
+    """What a worker sends back: its chunk ready for the store (whose row counts also move the
+    progress bar), and its model time for the manifest's timings."""
 
     encoded: EncodedChunk
-    n_runs: int
     model_s: float
 
 
@@ -112,7 +111,7 @@ def run_chunk_for_store(chunk: Chunk) -> StoredChunk:
     parallel, and far smaller to send than DataFrames)."""
     result = run_chunk(chunk)
     runs = result["runs"]
-    return StoredChunk(encode_chunk(chunk.index, result), len(runs), float(runs["elapsed_s"].sum()))
+    return StoredChunk(encode_chunk(chunk.index, result), float(runs["elapsed_s"].sum()))
 
 
 def _identity(chunk: Chunk, member) -> dict[str, Any]:
@@ -327,15 +326,16 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
     elif kind == "dask":
         if importlib.util.find_spec("distributed") is None:
             raise ImportError("the dask executor needs: pip install 'borderscen[dask]'")
-        if not scheduler:
-            _start_fork_server()
-        import dask
-        from distributed import Client, LocalCluster
-
         if scheduler:
+            from distributed import Client
+
             with Client(scheduler) as client:
                 yield client.get_executor(pure=False)
         else:
+            _start_fork_server()  # before this process imports Dask, so the two imports overlap
+            import dask
+            from distributed import Client, LocalCluster
+
             # The scheduler always starts an HTTP server (health routes), on port 8787 of every
             # interface unless told otherwise: keep it on a free loopback port, dashboard off.
             if dashboard is not None and ":" not in str(dashboard):
@@ -467,7 +467,7 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
                 store.write_encoded(done.encoded)
                 write_s += time.perf_counter() - t0
                 model_s += done.model_s
-                bar.update(done.n_runs)
+                bar.update(done.encoded.rows["runs"])
     except BrokenProcessPool:
         raise ExecutorError(f"{cfg.name}: {POOL_HINT}. Finished chunks are saved in {store.root}; "
                             "run again to resume") from None
