@@ -303,3 +303,126 @@ def test_a_writer_killed_before_its_marker_leaves_a_folder_that_resumes(tiny, tm
     (out / "..borderscen-store.tmp-4242").write_bytes(b"{")
     (out / "figures").mkdir()                              # e.g. drawn there by `sensitivity`
     assert_same(ref, tables(run_experiment(path, out=out, progress=False)))
+
+
+# ---------------------------------------------------------------------------- issue 25 item 1
+def interrupted_before_finalize(path, out, monkeypatch):
+    """A batch whose every chunk is stored, stopped before the merge (parts and marks remain)."""
+    monkeypatch.setattr(ResultsStore, "finalize", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(path, out=out, progress=False)
+    monkeypatch.undo()
+
+
+def chunk_runs(out, index):
+    files = sorted((out / "parts" / "runs").glob(f"scenario=*/chunk-{index:06d}.parquet"))
+    return sorted(int(r) for f in files for r in pq.read_table(f).column("run").to_pylist())
+
+
+def test_a_truncated_chunk_part_is_repaired_and_reported_naming_file_and_runs(tiny, tmp_path, monkeypatch):
+    path, ref = tiny
+    out = tmp_path / "r"
+    interrupted_before_finalize(path, out, monkeypatch)
+    part = sorted((out / "parts" / "timeseries").glob("scenario=*/chunk-000001.parquet"))[0]
+    redone = chunk_runs(out, 1)
+    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    notes: list[str] = []
+    res = run_experiment(path, out=out, progress=False, log=notes.append)
+    assert_same(ref, tables(res))
+    rel = str(part.relative_to(out))
+    said = [n for n in notes if rel in n]
+    assert said and "repaired" in said[0] and "truncated" in said[0], notes
+    assert f"runs {redone[0]}" in said[0]
+    events = [e for e in res.manifest["events"] if e["kind"] == "repaired"]
+    assert [(e["file"], e["runs"]) for e in events] == [(rel, redone)]
+
+
+def test_an_invalid_chunk_mark_is_repaired_and_reported(tiny, tmp_path, monkeypatch):
+    path, ref = tiny
+    out = tmp_path / "r"
+    interrupted_before_finalize(path, out, monkeypatch)
+    mark = out / "parts" / "done" / "chunk-000002.json"
+    mark.write_text("{half")
+    notes: list[str] = []
+    res = run_experiment(path, out=out, progress=False, log=notes.append)
+    assert_same(ref, tables(res))
+    assert any("parts/done/chunk-000002.json" in n and "completion mark is not valid" in n
+               for n in notes), notes
+    assert [e["file"] for e in res.manifest["events"]] == ["parts/done/chunk-000002.json"]
+
+
+def test_an_invalid_writer_pid_file_is_reported_as_cleaned(tiny, tmp_path, monkeypatch):
+    path, ref = tiny
+    out = tmp_path / "r"
+    interrupted_before_finalize(path, out, monkeypatch)
+    (out / ".writer.json").write_text("garbage")
+    notes: list[str] = []
+    res = run_experiment(path, out=out, progress=False, log=notes.append)
+    assert any(".writer.json" in n and "cleaned" in n for n in notes), notes
+    assert [e["file"] for e in res.manifest["events"]] == [".writer.json"]
+
+
+def test_a_finished_folder_whose_table_was_truncated_logs_the_rebuild(tiny, tmp_path):
+    path, ref = tiny
+    out = tmp_path / "r"
+    run_experiment(path, out=out, progress=False)
+    table = out / "zones.parquet"
+    table.write_bytes(table.read_bytes()[:100])
+    notes: list[str] = []
+    res = run_experiment(path, out=out, progress=False, log=notes.append)
+    assert_same(ref, tables(res))
+    assert any("manifest.json" in n and "zones.parquet unreadable" in n for n in notes), notes
+    assert any("runs 0-5 are run again" in n for n in notes), notes
+    (event,) = res.manifest["events"]
+    assert event["kind"] == "repaired" and event["runs"] == list(range(6))
+
+
+def test_the_log_of_events_survives_an_interrupted_resume(tiny, tmp_path, monkeypatch):
+    """A repair made by a resume that is itself interrupted is still in the final manifest."""
+    path, ref = tiny
+    out = tmp_path / "r"
+    interrupted_before_finalize(path, out, monkeypatch)
+    (out / "parts" / "done" / "chunk-000000.json").write_text("[]")
+    interrupted_before_finalize(path, out, monkeypatch)   # repairs chunk 0, then stops again
+    res = run_experiment(path, out=out, progress=False, log=lambda m: None)
+    assert_same(ref, tables(res))
+    assert [e["file"] for e in res.manifest["events"]] == ["parts/done/chunk-000000.json"]
+
+
+def test_strict_refuses_to_repair_and_changes_nothing(tiny, tmp_path, monkeypatch):
+    from borderscen.experiments.store import StoreRepairRefused
+    path, ref = tiny
+    out = tmp_path / "r"
+    interrupted_before_finalize(path, out, monkeypatch)
+    part = sorted((out / "parts" / "runs").glob("scenario=*/chunk-000000.parquet"))[0]
+    part.write_bytes(b"PAR1 broken")
+    before = sorted((p.relative_to(out), p.read_bytes()) for p in out.rglob("*")
+                    if p.is_file() and p.name not in (".lock", ".writer.json"))
+    with pytest.raises(StoreRepairRefused) as err:
+        run_experiment(path, out=out, progress=False, strict=True)
+    assert str(part) in str(err.value) and "strict" in str(err.value)
+    after = sorted((p.relative_to(out), p.read_bytes()) for p in out.rglob("*")
+                   if p.is_file() and p.name not in (".lock", ".writer.json"))
+    assert after == before
+    finished = tmp_path / "done"
+    run_experiment(path, out=finished, progress=False)
+    (finished / "runs.parquet").write_bytes(b"x")
+    with pytest.raises(StoreRepairRefused, match="runs.parquet"):
+        run_experiment(path, out=finished, progress=False, strict=True)
+    assert (finished / "manifest.json").exists()
+    assert_same(ref, tables(run_experiment(path, out=out, progress=False, log=lambda m: None)))
+
+
+def test_cli_reports_repairs_on_stderr_and_strict_exits_2(tiny, tmp_path, monkeypatch, capsys):
+    from borderscen.cli import main
+    path, _ = tiny
+    out = tmp_path / "r"
+    interrupted_before_finalize(path, out, monkeypatch)
+    (out / "parts" / "done" / "chunk-000001.json").write_text("nope")
+    code = main(["run", str(path), "--out", str(out), "--no-figures", "--quiet", "--strict"])
+    err = capsys.readouterr().err
+    assert code == 2 and "strict mode refuses" in err and "chunk-000001.json" in err
+    assert "Traceback" not in err
+    code = main(["run", str(path), "--out", str(out), "--no-figures", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0 and "repaired: parts/done/chunk-000001.json" in err

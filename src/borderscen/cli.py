@@ -263,7 +263,8 @@ def cmd_run(args) -> int:
     from borderscen.experiments import run_experiment
     cfg = config_from_args(args)
     res = run_experiment(cfg, out=args.out, executor=args.executor, workers=args.workers,
-                         scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet)
+                         scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet,
+                         strict=args.strict, log=_note)
     status = _report(res, args.allow_failures)
     if not args.no_figures and res.manifest["counts"]["succeeded"]:
         from borderscen.plots import draw_standard_figures
@@ -271,6 +272,11 @@ def cmd_run(args) -> int:
         files = draw_standard_figures(res, out, formats=args.formats)
         print(f"figures: {len(files)} files in {out}")
     return status
+
+
+def _note(message: str) -> None:
+    """What the store found and did (repairs, clean-ups, resuming), one line on stderr."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def _report(res, allow_failures: bool = False) -> int:
@@ -307,7 +313,8 @@ def cmd_reproduce(args) -> int:
     from borderscen.reproduce import reproduce
     written = reproduce(experiments_dir=args.experiments, results_dir=args.out,
                         figures_dir=args.figures, only=args.only, executor=args.executor,
-                        workers=args.workers, fresh=args.fresh, formats=args.formats)
+                        workers=args.workers, fresh=args.fresh, formats=args.formats,
+                        strict=args.strict, notes=_note)
     status = EXIT_OK
     for name in written:
         status = max(status, _report(Results(Path(args.out) / name), args.allow_failures))
@@ -491,6 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-failures", action="store_true",
                    help=f"exit 0 even when some runs failed (default: exit {EXIT_RUNS_FAILED})")
     p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse to repair a damaged results folder (exit 2) instead of repairing "
+                        "it; repairs are always reported and logged in manifest.json")
     p.add_argument("--no-figures", action="store_true", help="store results only")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
                    help="figure formats (each figure also gets its CSV)")
@@ -517,6 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="re-run even when finished results of the same config exist")
     p.add_argument("--allow-failures", action="store_true",
+    p.add_argument("--strict", action="store_true",
+                   help="refuse to repair a damaged results folder (exit 2) instead of repairing it")
                    help=f"exit 0 even when some runs failed (default: exit {EXIT_RUNS_FAILED})")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
                    help="figure formats (each figure also gets its CSV)")

@@ -31,9 +31,11 @@ def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Pa
               figures_dir: str | Path | None = None, only: list[str] | None = None,
               executor: str | None = None, workers: int | None = None, fresh: bool = False,
               progress: bool | None = None, log=print,
-              formats: Sequence[str] = ("png",)) -> dict[str, list[Path]]:
+              formats: Sequence[str] = ("png",), strict: bool = False,
+              notes=None) -> dict[str, list[Path]]:
     """Returns the figure files written per experiment (``Results(<results>/<name>).failures``
-    lists any failed runs)."""
+    lists any failed runs). ``notes`` gets the store's reports (repairs, clean-ups; default
+    ``log``); ``strict`` refuses to repair a damaged folder."""
     folder = Path(experiments_dir)
     if not folder.is_dir():
         raise ConfigError("reproduce", "--experiments", str(folder), "not a folder of *.toml configs")
@@ -64,7 +66,8 @@ def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Pa
                    "corrupt": " (its tables did not match its manifest: repairing)"}.get(found, "")
             log(f"{cfg.name}: running {path}{why}")
             results = run_experiment(cfg, out=out, executor=executor, workers=workers,
-                                     fresh=fresh or found == "stale", progress=progress)
+                                     fresh=fresh or found == "stale", progress=progress,
+                                     strict=strict, log=notes or log)
         if results.failures:
             log(f"{cfg.name}: {len(results.failures)} runs failed (see {out / 'manifest.json'})")
         figs = figures_of(results_dir, cfg.name, figures_dir)

@@ -33,7 +33,15 @@ from tqdm.auto import tqdm
 from borderscen.errors import ConfigError, ExecutorError
 from borderscen.experiments.config import ExperimentConfig, check_name, load_config, scenario_of
 from borderscen.experiments.design import RunSpec, expand
-from borderscen.experiments.store import MANIFEST, EncodedChunk, Results, ResultsStore, encode_chunk, state
+from borderscen.experiments.store import (
+    MANIFEST,
+    EncodedChunk,
+    Results,
+    ResultsStore,
+    encode_chunk,
+    run_ranges,
+    state,
+)
 from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
 from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
 from borderscen.scenarios import Scenario
@@ -390,7 +398,7 @@ def versions() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- the batch
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def default_out(cfg: ExperimentConfig, results_root: str | Path = "results") -> Path:
@@ -407,7 +415,8 @@ def default_out(cfg: ExperimentConfig, results_root: str | Path = "results") -> 
 def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None = None,
                    executor: str | Executor | None = None, workers: int | None = None,
                    scheduler: str | None = None, fresh: bool = False,
-                   progress: bool | None = None) -> Results:
+                   progress: bool | None = None, strict: bool = False,
+                   log: Callable[[str], None] | None = None) -> Results:
     """Run (or resume, or reuse) a whole experiment and return its results.
 
     ``out`` is the results folder (default ``results/<experiment name>``); it must be new, empty
@@ -415,6 +424,11 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     folder of the same config is reused after checking its tables against its manifest; one of
     another config is refused unless ``fresh``. Failed runs are recorded, not raised: see
     ``Results.failures``. ``progress=None`` shows a bar on a terminal and stays quiet in CI.
+
+    Every repair the store makes on resume (a damaged chunk, tables that do not match their
+    manifest) and every clean-up of an interrupted writer's leftovers is reported, one line
+    each, to ``log`` (default: a warning on this module's logger), and kept in the manifest's
+    ``events``. ``strict=True`` refuses (``StoreRepairRefused``) instead of repairing.
     """
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     if executor is not None and not isinstance(executor, str | Executor):
@@ -426,21 +440,27 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     root = Path(out) if out is not None else default_out(cfg)
     points, runs = expand(cfg)
     config_hash = cfg.content_hash()
-    with ResultsStore(root) as store:
+    say = log if log is not None else logger.warning
+    with ResultsStore(root, log=say, strict=strict) as store:
         if not fresh and store.finished(config_hash):
             return Results(root)
-        if not fresh and (root / MANIFEST).exists():
-            found = state(root, config_hash)
-            if found == "corrupt":
-                log.warning("%s: the tables do not match the manifest; re-running the batch "
-                            "from its parts and seeds", root)
-                store.invalidate()
+        rebuilt = None
+        if not fresh and (root / MANIFEST).exists() and state(root, config_hash) == "corrupt":
+            store.invalidate()
+            rebuilt = store.events[-1]
         size = cfg.experiment.chunk_size or auto_chunk_size(len(runs), n_workers)
         n_chunks = len(make_chunks(cfg, points, runs, size))  # batches never mix scenarios or points
         size = store.prepare(config_hash, size, n_chunks, fresh, len(runs))
         chunks = make_chunks(cfg, points, runs, size)
-        done = store.done_chunks()
+        done = store.done_chunks(runs_of=lambda i: [r.index for r in chunks[i].runs])
         todo = [c for c in chunks if c.index not in done]
+        if rebuilt is not None and todo:
+            rebuilt["runs"] = [r.index for c in todo for r in c.runs]
+            say(f"{root}: runs {run_ranges(rebuilt['runs'])} are run again from their seeds")
+            store.save_events()
+        if done and todo and log is not None:
+            log(f"{root}: resuming: {len(done)} of {len(chunks)} chunks are stored; running the "
+                f"other {len(todo)}")
         timings = _run_chunks(cfg, store, todo, len(runs), kind, n_workers, scheduler, progress)
         timings["resumed_chunks"] = len(done)
         store.finalize(lambda table: _manifest(cfg, config_hash, points, runs, table, kind,

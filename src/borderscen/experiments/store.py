@@ -69,6 +69,35 @@ class StoreCorrupt(StoreError):
     """The folder's tables do not match its manifest, or a store file cannot be read."""
 
 
+class StoreRepairRefused(StoreError):
+    """``strict``: the folder needs a repair (a damaged chunk, tables that do not match their
+    manifest), and strict mode refuses to make it."""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def run_ranges(runs: Sequence[int]) -> str:
+    """Run ids as ranges: [0, 1, 2, 5] -> '0-2, 5'."""
+    out: list[str] = []
+    ids = sorted(set(int(r) for r in runs))
+    i = 0
+    while i < len(ids):
+        j = i
+        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
+            j += 1
+        out.append(str(ids[i]) if i == j else f"{ids[i]}-{ids[j]}")
+        i = j + 1
+    return ", ".join(out)
+
+
+def event_text(event: dict[str, Any]) -> str:
+    """One line for the terminal: what the store found and did."""
+    runs = f" (runs {run_ranges(event['runs'])})" if event.get("runs") else ""
+    return f"{event['kind']}: {event['file']}: {event['problem']}; {event['action']}{runs}"
+
+
 # ---------------------------------------------------------------------------- durable writes
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):  # not every filesystem lets a directory be opened
@@ -188,10 +217,55 @@ def check_owned(root: Path) -> None:
 class ResultsStore:
     """Writer side of a results folder. Use as a context manager: holds the folder's lock."""
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, log: Callable[[str], None] | None = None,
+                 strict: bool = False):
         self.root = Path(root)
         self.parts = self.root / PARTS
         self._lock: FileLock | None = None
+        #: Where repairs and clean-ups are reported as they happen (one line each).
+        self.log = log
+        #: Refuse (StoreRepairRefused) instead of repairing anything.
+        self.strict = strict
+        #: The folder's log of events: earlier ones (from progress.json) and this session's.
+        self.events: list[dict[str, Any]] = []
+        self.session: list[dict[str, Any]] = []
+
+    # -- the log of events -----------------------------------------------------------------
+    def record(self, kind: str, file: Path | str, problem: str, action: str,
+               runs: Sequence[int] = (), quiet: bool = False) -> dict[str, Any]:
+        """Add an event to the folder's log (kept in progress.json until the manifest takes it
+        over) and report it on the log path. ``kind``: 'repaired' (something that was stored
+        was damaged and is made again), 'cleaned' (leftovers of an interrupted writer that were
+        never part of a verified state) or 'inputs changed'."""
+        path = Path(file)
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(self.root)
+        event = {"at": _now(), "kind": kind, "file": str(path), "problem": problem,
+                 "action": action, "runs": [int(r) for r in runs]}
+        self.events.append(event)
+        self.session.append(event)
+        if self.log is not None and not quiet:
+            self.log(f"{self.root}: {event_text(event)}")
+        self.save_events()
+        return event
+
+    def refuse_repair(self, problems: Sequence[str]) -> None:
+        """``strict``: stop before anything is changed, naming every problem found."""
+        raise StoreRepairRefused(
+            f"{self.root} needs a repair, and strict mode refuses to make it:\n  "
+            + "\n  ".join(problems)
+            + "\nrun without --strict (strict=False) to repair it (the damaged runs are run again "
+              "from their seeds; every repair is logged in manifest.json), or use --fresh")
+
+    def save_events(self) -> None:
+        """Keep the log in progress.json (also after an event was amended)."""
+        progress = self.root / PROGRESS
+        if self._lock is None or not progress.exists():
+            return  # prepare() writes them with the new progress file
+        with contextlib.suppress(StoreCorrupt):
+            state = read_json(progress, "progress file")
+            if state.get("events") != self.events:
+                atomic_write_json(progress, {**state, "events": self.events})
 
     # -- lock ------------------------------------------------------------------------------
     def __enter__(self) -> ResultsStore:
@@ -219,8 +293,34 @@ class ResultsStore:
         self._lock = lock
         if not (self.root / MARKER).is_file():
             atomic_write_json(self.root / MARKER, {"created_by": "borderscen", "format": 2})
+        self.events = self._stored_events()
+        self._check_writer_file()
         atomic_write_json(self.root / WRITER, {"pid": os.getpid(), "since": time.time()})
         self._clean_temporaries()
+
+    def _stored_events(self) -> list[dict[str, Any]]:
+        """The log of an unfinished batch (progress.json), if there is a readable one."""
+        if not (self.root / PROGRESS).exists():
+            return []
+        try:
+            events = read_json(self.root / PROGRESS, "progress file").get("events")
+        except StoreCorrupt:
+            return []
+        return list(events) if isinstance(events, list) else []
+
+    def _check_writer_file(self) -> None:
+        """A writer killed while it held the folder leaves its pid file: replaced, and reported
+        when it was not a valid one."""
+        path = self.root / WRITER
+        if not path.exists():
+            return
+        try:
+            ok = isinstance(json.loads(path.read_text(encoding="utf-8")).get("pid"), int)
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            ok = False
+        if not ok:
+            self.record("cleaned", path, "the writer's pid file left by an earlier writer is not "
+                                         "valid", "replaced by this writer's")
 
     def release(self) -> None:
         if self._lock is not None:
@@ -233,20 +333,30 @@ class ResultsStore:
             raise StoreError(f"{self.root}: write without holding the folder's lock")
 
     def _clean_temporaries(self) -> None:
-        """Remove half-written files and trash of an interrupted writer (all made by the store)."""
+        """Remove half-written files and trash of an interrupted writer (all made by the store;
+        never part of a verified state), and log what was removed."""
+        removed = []
         for path in [*self.root.iterdir(), *(self.parts.rglob(".*") if self.parts.exists() else [])]:
             if _TMP.match(path.name):
                 path.unlink(missing_ok=True)
-            elif path.name.startswith(".parts-trash-") and path.is_dir():
+                removed.append(path)
+            elif path.name.startswith(".parts-trash-") and path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        for path in removed:
+            self.record("cleaned", path, "a half-written file of an interrupted writer",
+                        "removed (it was never part of the stored results)")
 
     # -- start / resume --------------------------------------------------------------------
     def clear(self) -> None:
-        """Delete this store's own files (never anything else in the folder)."""
+        """Delete this store's own files (never anything else in the folder). The manifest goes
+        first: a reader sees the finished batch whole, or no finished batch at all."""
         self._require_lock()
-        for name in (*(f"{t}.parquet" for t in TABLES), MANIFEST, PROGRESS):
+        for name in (MANIFEST, PROGRESS, *(f"{t}.parquet" for t in TABLES)):
             (self.root / name).unlink(missing_ok=True)
+        _fsync_dir(self.root)
         self._remove_parts()
+        self.events, self.session = [], []
 
     def _remove_parts(self) -> None:
         if self.parts.exists():  # one atomic rename, then delete: parts are all there or gone
@@ -268,13 +378,14 @@ class ResultsStore:
                 raise StoreMismatch(
                     f"{self.root} holds results of a different config (hash {state['config_hash']}, "
                     f"this config {config_hash}); use --fresh to replace them or --out for a new folder")
+            self.save_events()
             return int(state["chunk_size"])
         if manifest.exists() and read_json(manifest, "manifest")["config_hash"] != config_hash:
             raise StoreMismatch(f"{self.root} holds finished results of a different config; "
                                 "use --fresh to replace them or --out for a new folder")
         self.parts.mkdir(parents=True, exist_ok=True)
         atomic_write_json(progress, {"config_hash": config_hash, "chunk_size": chunk_size,
-                                     "n_chunks": n_chunks, "n_runs": n_runs})
+                                     "n_chunks": n_chunks, "n_runs": n_runs, "events": self.events})
         return chunk_size
 
     def finished(self, config_hash: str) -> bool:
@@ -285,14 +396,32 @@ class ResultsStore:
         man = read_json(self.root / MANIFEST, "manifest")
         if man["config_hash"] != config_hash or verify_tables(self.root, man):
             return False
-        self._remove_parts()  # a kill after the manifest was written left them behind
+        for path in [p for p in (self.parts, self.root / PROGRESS) if p.exists()]:
+            self.record("cleaned", path, "left by a writer stopped after the manifest was "
+                                         "written (the tables are whole and verified)", "removed")
+        self._remove_parts()
         (self.root / PROGRESS).unlink(missing_ok=True)
+        if self.session:  # the manifest keeps the log
+            self.events = [*(man.get("events") or []), *self.session]
+            atomic_write_json(self.root / MANIFEST, {**man, "events": self.events})
         return True
 
-    def invalidate(self) -> None:
-        """Drop a manifest whose tables do not match it; the batch is rebuilt from its parts."""
+    def invalidate(self, runs: Sequence[int] = ()) -> None:
+        """Drop a manifest whose tables do not match it (logged; refused when ``strict``); the
+        batch is rebuilt from its parts and seeds (``runs``: those to be run again)."""
         self._require_lock()
-        (self.root / MANIFEST).unlink(missing_ok=True)
+        path = self.root / MANIFEST
+        try:
+            man = read_json(path, "manifest")
+            problem = verify_tables(self.root, man) or "the tables do not match it"
+        except StoreCorrupt as exc:
+            man, problem = {}, str(exc).split(": ", 1)[-1]
+        if self.strict:
+            self.refuse_repair([f"{path}: {problem}"])
+        self.events = [*(man.get("events") or []), *self.session]
+        path.unlink(missing_ok=True)
+        self.record("repaired", path, f"the finished tables do not match it ({problem})",
+                    "the manifest is dropped and the batch rebuilt from its parts and seeds", runs)
 
     # -- chunks ----------------------------------------------------------------------------
     def _chunk_files(self, index: int) -> list[Path]:
@@ -300,27 +429,51 @@ class ResultsStore:
             return []
         return [p for t in TABLES for p in (self.parts / t).glob(f"scenario=*/chunk-{index:06d}.parquet")]
 
-    def done_chunks(self) -> set[int]:
-        """Chunks whose files are all present with the row counts their mark records; the files
-        of a chunk that fails this check are removed so that it is run again."""
-        done = set()
+    def _check_chunk(self, mark: Path, index: int) -> tuple[Path, str] | None:
+        """None when a marked chunk is whole, else (the bad file, what is wrong with it)."""
+        try:
+            rows = json.loads(mark.read_text(encoding="utf-8"))["rows"]
+            if not (isinstance(rows, dict) and all(isinstance(rows.get(t), int) for t in TABLES)):
+                raise ValueError("no row counts")
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            return mark, f"the chunk's completion mark is not valid ({type(exc).__name__}: {exc})"
+        for t in TABLES:
+            files = sorted((self.parts / t).glob(f"scenario=*/chunk-{index:06d}.parquet"))
+            found = 0
+            for f in files:
+                try:
+                    found += pq.read_metadata(f).num_rows
+                except (OSError, pa.ArrowException) as exc:
+                    return f, f"unreadable ({type(exc).__name__}: {exc}); truncated or damaged"
+            if found != rows[t]:
+                where = files[0] if len(files) == 1 else self.parts / t
+                return where, f"{t} parts of chunk {index} hold {found} rows, its mark says {rows[t]}"
+        return None
+
+    def done_chunks(self, runs_of: Callable[[int], Sequence[int]] | None = None) -> set[int]:
+        """Chunks whose files are all present with the row counts their mark records. A chunk
+        that fails this check is reported (file, problem, the runs redone: ``runs_of(index)``)
+        and its files are removed so that it is run again; ``strict`` refuses instead."""
+        done, broken = set(), {}
         marks = self.parts / "done"
-        for mark in marks.glob("chunk-*.json") if marks.exists() else []:
+        for mark in sorted(marks.glob("chunk-*.json")) if marks.exists() else []:
             m = _CHUNK.match(mark.name)
             if not m:
                 continue
             index = int(m.group(1))
-            try:
-                rows = json.loads(mark.read_text())["rows"]
-                ok = all(_rows_in(self.parts / t, index) == rows[t] for t in TABLES)
-            except Exception:  # noqa: BLE001 - any unreadable piece means: run the chunk again
-                ok = False
-            if ok:
+            problem = self._check_chunk(mark, index)
+            if problem is None:
                 done.add(index)
             else:
-                mark.unlink(missing_ok=True)
-                for f in self._chunk_files(index):
-                    f.unlink(missing_ok=True)
+                broken[index] = (mark, *problem)
+        if broken and self.strict:
+            self.refuse_repair([f"{file}: {why}" for _, file, why in broken.values()])
+        for index, (mark, file, why) in broken.items():
+            mark.unlink(missing_ok=True)
+            for f in self._chunk_files(index):
+                f.unlink(missing_ok=True)
+            self.record("repaired", file, why, f"chunk {index} is removed and run again",
+                        runs_of(index) if runs_of else ())
         return done
 
     def write_chunk(self, index: int, tables: dict[str, pd.DataFrame]) -> None:
@@ -363,6 +516,7 @@ class ResultsStore:
         runs = pd.read_parquet(self.root / "runs.parquet")
         man = manifest(runs) if callable(manifest) else manifest
         man["rows"] = rows
+        man["events"] = list(self.events)
         problem = verify_tables(self.root, man, runs)
         if problem:
             raise StoreCorrupt(f"{self.root}: merged tables failed verification ({problem}); "
@@ -401,11 +555,6 @@ class ResultsStore:
             tmp.unlink(missing_ok=True)
         _fsync_dir(self.root)
         return n
-
-
-def _rows_in(table_dir: Path, index: int) -> int:
-    return sum(pq.read_metadata(f).num_rows
-               for f in table_dir.glob(f"scenario=*/chunk-{index:06d}.parquet"))
 
 
 def _unified(schemas: list[pa.Schema]) -> pa.Schema:
