@@ -497,10 +497,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="discard this folder's earlier results (only files borderscen wrote)")
     p.add_argument("--allow-failures", action="store_true",
                    help=f"exit 0 even when some runs failed (default: exit {EXIT_RUNS_FAILED})")
-    p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
     p.add_argument("--strict", action="store_true",
                    help="refuse to repair a damaged results folder (exit 2) instead of repairing "
                         "it; repairs are always reported and logged in manifest.json")
+    p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
     p.add_argument("--no-figures", action="store_true", help="store results only")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
                    help="figure formats (each figure also gets its CSV)")
@@ -526,9 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     _executor_options(p)
     p.add_argument("--fresh", action="store_true",
                    help="re-run even when finished results of the same config exist")
-    p.add_argument("--allow-failures", action="store_true",
     p.add_argument("--strict", action="store_true",
                    help="refuse to repair a damaged results folder (exit 2) instead of repairing it")
+    p.add_argument("--allow-failures", action="store_true",
                    help=f"exit 0 even when some runs failed (default: exit {EXIT_RUNS_FAILED})")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
                    help="figure formats (each figure also gets its CSV)")
