@@ -22,14 +22,16 @@ POSTERIOR_FILE = "posterior.csv"
 MODES = ("posterior", "median")
 
 
-def posterior_path() -> Path:
-    return Path(str(resources.files("borderscen") / "data" / POSTERIOR_FILE))
+def posterior_path(fit_end: str | None = None) -> Path:
+    """The shipped posterior (fitted on 2022-24), or the one fitted on targets ending by ``fit_end``."""
+    name = POSTERIOR_FILE if fit_end is None else f"posterior_to_{fit_end}.csv"
+    return Path(str(resources.files("borderscen") / "data" / name))
 
 
 @functools.cache
-def posterior_sample() -> pd.DataFrame | None:
-    """The shipped draws (None before the first calibration)."""
-    path = posterior_path()
+def posterior_sample(fit_end: str | None = None) -> pd.DataFrame | None:
+    """The shipped draws (None before the first calibration); ``fit_end`` as in posterior_path."""
+    path = posterior_path(fit_end)
     if not path.exists():
         return None
     df = pd.read_csv(path)

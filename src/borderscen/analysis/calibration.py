@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from borderscen.analysis.observe import Comparable, comparable, log_error, model_value
+from borderscen.analysis.observe import Comparable, channel_values, comparable, log_error
 from borderscen.kernel.core import make_context, run_batch
+from borderscen.mechanisms import observation
 from borderscen.params import registry
-from borderscen.record import targets
+from borderscen.record import FIT_END, targets
 from borderscen.runs import make_batch
 from borderscen.scenarios import build_scenario
 
@@ -72,21 +73,22 @@ class Problem:
     skipped: list[tuple[str, str]]
 
     @classmethod
-    def from_record(cls) -> Problem:
+    def from_record(cls, fit_end: str = FIT_END) -> Problem:
+        """The targets whose windows end by ``fit_end`` ('YYYY-MM'; default the whole fit period)."""
         kept, skipped = comparable(targets())
+        skipped += [(c.id, f"ends after the fit window ({fit_end})") for c in kept if c.end > fit_end]
+        kept = [c for c in kept if c.end <= fit_end]
         groups = Counter(c.group for c in kept)
         weights = np.array([1.0 / groups[c.group] for c in kept])
         scales = np.array([TOLERANCE[c.quantity] for c in kept])
         return cls(kept, weights / weights.sum(), scales, skipped)
 
     def errors(self, monthly, dates) -> np.ndarray:
-        """(R, n_targets) scaled log errors of each replication."""
-        cols = []
-        for c, s in zip(self.targets, self.scales, strict=True):
-            v = model_value(monthly, dates, c)
-            cols.append(np.zeros(next(iter(monthly.values())).shape[0]) if v is None
-                        else log_error(v, c.low, c.high) / s)
-        return np.stack(cols, axis=1)
+        """(R, n_targets) scaled log errors of each replication's channel values."""
+        figures = channel_values(monthly, dates, self.targets)
+        cols = [log_error(figures[:, j], c.low, c.high) / s
+                for j, (c, s) in enumerate(zip(self.targets, self.scales, strict=True))]
+        return np.nan_to_num(np.stack(cols, axis=1), nan=0.0)
 
     def distance(self, errors: np.ndarray) -> np.ndarray:
         return np.sqrt((errors**2 * self.weights).sum(axis=-1))
@@ -264,7 +266,7 @@ def batch_sampler(model: _Model, wave: int = 400):
 
 def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed: int = 2022,
               workers: int = 1, min_epsilon: float = 0.0, resume: bool = True,
-              min_acceptance_rate: float = 0.03) -> dict:
+              min_acceptance_rate: float = 0.03, fit_end: str = FIT_END) -> dict:
     """Run (or resume) ABC-SMC; write posterior.csv, report.json and history.db under ``out``.
 
     pyabc proposes and weighs; each wave of proposals is simulated as one batch in this process
@@ -273,7 +275,7 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
     pyabc = _pyabc()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    problem = Problem.from_record()
+    problem = Problem.from_record(fit_end)
     db = f"sqlite:///{(out / 'history.db').resolve()}"
     weights = problem.weights
 
@@ -297,11 +299,47 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
     history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations,
                       min_acceptance_rate=min_acceptance_rate)
     wall = time.perf_counter() - t0
-    report = summarise(history, problem, wall, population, seed)
+    report = summarise(history, problem, wall, population, seed) | {"fit_end": fit_end}
     draws = posterior_draws(history, 1000, seed)
     draws.to_csv(out / "posterior.csv", index=False)
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+#: Grids searched for each dispersion (log-spaced sizes; log-scale sds for strength).
+DISPERSION_GRID = {"count": np.geomspace(0.5, 2000.0, 121), "strength": np.geomspace(0.02, 2.0, 81)}
+
+
+def fit_dispersions(draws: pd.DataFrame, n: int = 600, seed: int = 5, fit_end: str = FIT_END
+                    ) -> dict[str, float]:
+    """The observation model's dispersion per channel group, by maximum predictive likelihood on
+    the fit period's targets (empirical Bayes, second stage after the ABC).
+
+    For each group g, the size k_g (or log-sd for strength) maximises the sum over the group's
+    targets (each weighted 1/n of its row group, as in the distance) of log mean_i p(y | v_i, k),
+    where v_i are ``n`` posterior-predictive channel values (posterior draws and seeds). Only
+    targets (2022-24, or those ending by ``fit_end``) are read: never a hold-out.
+    """
+    monthly, dates = posterior_predictive(draws, n=n, months=FIT_MONTHS, seed=seed)
+    problem = Problem.from_record(fit_end)
+    v = channel_values(monthly, dates, problem.targets)
+    out = {}
+    for group, param in observation.DISPERSION.items():
+        js = [j for j, c in enumerate(problem.targets) if observation.GROUP[c.quantity] == group]
+        if not js:
+            out[param] = float(registry()[param].default)
+            continue
+        grid = DISPERSION_GRID["count" if observation.is_count(group) else "strength"]
+        score = np.zeros(len(grid))
+        for j in js:
+            c = problem.targets[j]
+            ll = np.stack([observation.loglik(group, v[:, j], np.full(len(v), k), c.low, c.high)
+                           for k in grid])
+            m = ll.max(axis=1, keepdims=True)
+            score += problem.weights[j] * (m[:, 0] + np.log(np.exp(ll - m).mean(axis=1)))
+        spec = registry()[param]
+        out[param] = float(np.clip(grid[int(np.argmax(score))], spec.min, spec.max))
+    return out
 
 
 def posterior_draws(history, n: int, seed: int) -> pd.DataFrame:
@@ -345,15 +383,21 @@ def summarise(history, problem: Problem, wall_s: float, population: int, seed: i
     }
 
 
-def install(out: str | Path, registry_file: str | Path | None = None) -> Path:
-    """Ship a calibration: copy its posterior sample into the package, set defaults to medians."""
+def install(out: str | Path, registry_file: str | Path | None = None, fit_end: str = FIT_END) -> Path:
+    """Ship a calibration: copy its posterior sample into the package, set defaults to medians.
+
+    A calibration on an earlier window (``fit_end`` before the fit period's end) ships as that
+    window's posterior (``posterior_to_<fit_end>.csv``, the backtest's) and leaves defaults alone.
+    """
     from borderscen.params import registry_path
     from borderscen.posterior import posterior_path
 
     out = Path(out)
     draws = pd.read_csv(out / "posterior.csv")
-    target = posterior_path()
+    target = posterior_path(None if fit_end == FIT_END else fit_end)
     draws.to_csv(target, index=False)
+    if fit_end != FIT_END:
+        return target
     path = Path(registry_file) if registry_file else registry_path()
     text = path.read_text().splitlines()
     section = None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from borderscen.mechanisms import observation
+
 #: Share of UN "members" (members and supporters) who are fighters: the UN's own wording ranges
 #: from "about half" (February 2023) to "most" (August 2023). The model counts fighters and
 #: active operatives, so a members figure is compared after scaling by this range.
@@ -128,3 +130,37 @@ def log_error(value: np.ndarray, low: float, high: float) -> np.ndarray:
     lo = math.log1p(low)
     hi = math.log1p(high) if math.isfinite(high) else math.inf
     return np.where(v < lo, lo - v, np.where(v > hi, v - hi, 0.0))
+
+
+def channel_values(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
+                   observations: Sequence[Comparable]) -> np.ndarray:
+    """(R, n) model channel values of each observation (NaN where outside the run's months)."""
+    R = next(iter(monthly.values())).shape[0]
+    cols = []
+    for c in observations:
+        v = model_value(monthly, dates, c)
+        cols.append(np.full(R, np.nan) if v is None else v)
+    return np.stack(cols, axis=1) if cols else np.zeros((R, 0))
+
+
+def dispersions(values: Sequence[Mapping[str, float]], observations: Sequence[Comparable]) -> np.ndarray:
+    """(R, n) each replication's observation-model dispersion for each observation."""
+    return np.array([[float(v[observation.DISPERSION[observation.GROUP[c.quantity]]])
+                      for c in observations] for v in values])
+
+
+def published(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
+              observations: Sequence[Comparable], values: Sequence[Mapping[str, float]],
+              seeds: Sequence[int]) -> np.ndarray:
+    """(R, n) figures each replication would have seen published: its channel values drawn
+    through the observation model (mechanisms.observation) with its own dispersions, from
+    uniforms of its seed's observation stream (stream 2: never shared with the run's months)."""
+    v = channel_values(monthly, dates, observations)
+    disp = dispersions(values, observations)
+    u = np.stack([np.random.default_rng(np.random.SeedSequence(int(s), spawn_key=(2,)))
+                  .random((2, len(observations))) for s in seeds])
+    out = np.empty_like(v)
+    for j, c in enumerate(observations):
+        g = observation.GROUP[c.quantity]
+        out[:, j] = observation.sample(g, np.nan_to_num(v[:, j]), disp[:, j], u[:, 0, j], u[:, 1, j])
+    return np.where(np.isnan(v), np.nan, out)

@@ -26,6 +26,7 @@ from borderscen.mechanisms import (
     attacks,
     attrition,
     camps,
+    coalition,
     cooperation,
     draws,
     forces,
@@ -35,6 +36,7 @@ from borderscen.mechanisms import (
     politics,
     recruitment,
     smuggling,
+    tempo,
 )
 from borderscen.space import BorderMap, border_map
 
@@ -56,7 +58,11 @@ MONTHLY_OUTPUTS = (
     "tehran_camp", "pragmatic_camp", "openness_baghdad", "willingness_damascus",
     "damascus_capacity", "us_troops_iraq", "us_troops_syria", "camp_population",
     "alhol_iraqis", "repatriated", "detainees", "breakouts", "escapees", "guard",
+    "isis_tempo", "coalition_tempo_iraq", "coalition_tempo_syria",
 )
+#: Months run before January 2022 so that ISIS's state (pool, excitation, what forces have seen,
+#: security, tempo) starts on its own dynamics rather than at zero (ODD 5).
+SPINUP_MONTHS = 24
 #: Zone outputs (tidy table: one row per month and zone).
 ZONE_OUTPUTS = ("attacks", "members", "security", "intel")
 
@@ -162,11 +168,43 @@ class State:
     detainees: np.ndarray
     security: np.ndarray
     intel: np.ndarray
+    tempo: np.ndarray
+    coalition_tempo: np.ndarray
+    retaliation: np.ndarray
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def init_state(P: BatchParams, ctx: Context) -> State:
-    """ODD 5: the state in January 2022 (members spread over zones by the sources' emphasis)."""
+def init_state(P: BatchParams, ctx: Context, seeds: Sequence[int] | None = None) -> State:
+    """ODD 5: the state in January 2022.
+
+    Members are spread over zones by the sources' emphasis. With ``seeds``, ISIS's own state
+    (recruitable pool, self-excitation, what forces have seen, security, its tempo) is then spun
+    up for :data:`SPINUP_MONTHS` under January 2022's settings from each seed's spin-up stream,
+    and members are rescaled back to their initial totals; everything else starts as given.
+    """
+    s = _raw_state(P, ctx)
+    if seeds is None or SPINUP_MONTHS == 0:
+        return s
+    u = uniforms(seeds, SPINUP_MONTHS, ctx.layout.width, stream=1)
+    s.tempo = tempo.initial_state(u[:, 0, ctx.layout["tempo_move"]], P.tempo_p_steady_to_campaign,
+                                  P.tempo_p_steady_to_lull, P.tempo_p_campaign_to_steady,
+                                  P.tempo_p_lull_to_steady)
+    spun = s
+    for t in range(SPINUP_MONTHS):
+        spun = step(spun, P, u[:, t], ctx, frozenset({"history", "spinup"}))
+    fresh = _raw_state(P, ctx)
+    m_iraq, m_syria = _country_sum(spun.members, ctx.is_syria)
+    t_iraq, t_syria = _country_sum(fresh.members, ctx.is_syria)
+    scale = np.where(ctx.is_syria, np.divide(t_syria, m_syria, out=np.ones_like(m_syria), where=m_syria > 0),
+                     np.divide(t_iraq, m_iraq, out=np.ones_like(m_iraq), where=m_iraq > 0))
+    fresh.members = np.round(spun.members * scale)
+    for name in ("pool", "excitation", "seen", "security", "intel", "tempo", "coalition_tempo",
+                 "retaliation"):
+        setattr(fresh, name, getattr(spun, name))
+    return fresh
+
+
+def _raw_state(P: BatchParams, ctx: Context) -> State:
     R, Z = P.attack_rate_iraq.shape[0], ctx.zmap.n
     members = np.round(P.isis_members_iraq_initial * ctx.initial_share_iraq
                        + P.isis_members_syria_initial * ctx.initial_share_syria)
@@ -187,6 +225,7 @@ def init_state(P: BatchParams, ctx: Context) -> State:
         alhol_residents=P.alhol_population_initial.copy(), alhol_iraqis=P.alhol_iraqis_initial.copy(),
         roj_residents=P.roj_population_initial.copy(), detainees=P.detainees_initial.copy(),
         security=np.zeros((R, Z)), intel=np.zeros((R, Z)),
+        tempo=np.zeros((R, 1)), coalition_tempo=np.zeros((R, 2)), retaliation=np.zeros((R, 2)),
     )
 
 
@@ -204,8 +243,12 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     sdf_holds = P.sdf_control > 0
 
     # 2. actors ------------------------------------------------------------------------------
-    us_share_iraq = np.minimum(1.0, P.us_troops_iraq / P.us_troops_reference_iraq)
-    us_share_syria = np.minimum(1.0, P.us_troops_syria / P.us_troops_reference_syria)
+    presence_iraq = coalition.presence(P.us_troops_iraq, P.us_troops_reference_iraq,
+                                       P.coalition_troop_elasticity)
+    presence_syria = coalition.presence(P.us_troops_syria, P.us_troops_reference_syria,
+                                        P.coalition_troop_elasticity)
+    # coverage (ISR, guarding support, strike reach) is a share: it saturates at full presence
+    us_share_iraq, us_share_syria = np.minimum(1.0, presence_iraq), np.minimum(1.0, presence_syria)
     base_strength = np.where(ctx.base_in_syria, us_share_syria, us_share_iraq)
     base_strength = base_strength * np.where(ctx.base_federal, P.us_federal_bases, 1.0)
     isr = forces.isr_coverage(base_strength, ctx.base_hops, P.coalition_isr, P.isr_distance_decay)
@@ -233,9 +276,10 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     tehran, pragmatic = politics.shift_to_tehran(s.tehran, s.pragmatic, drift)
     openness = politics.openness(tehran, pragmatic, threat_iraq, turkey, encouragement, P)
 
-    capacity = np.where(new_government, politics.damascus_capacity(s.damascus_capacity, gulf,
-                                                                   P.damascus_capacity_growth),
-                        s.damascus_capacity)
+    capacity = np.where(new_government, politics.damascus_capacity(
+        s.damascus_capacity, gulf, P.damascus_capacity_growth, P.coalition_partner_damascus,
+        P.damascus_partner_capacity_gain, P.damascus_capacity_sd * draws.normal(col["capacity_noise"])),
+        s.damascus_capacity)
     fear = P.damascus_militia_fear * np.minimum(1.0, iran + militia)
     willingness = politics.willingness(fear, gulf, turkey, threat_syria, P)
 
@@ -279,13 +323,20 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     ops_dam = forces.effort(syrian_state_base, seen_dam, ref_dam, eta_syria, surge, 1.0)
     ops_sdf = forces.effort(P.sdf_ct_ops_per_month, seen_sdf, ref_sdf, eta_syria, surge,
                             sdf_holds * guard_sdf)
-    coal_iraq = forces.effort(P.coalition_ops_iraq_per_month, seen_iraq, P.threat_reference_iraq,
-                              P.response_elasticity_coalition, surge, us_share_iraq)
+    phi, tempo_sd = P.coalition_tempo_persistence, P.coalition_tempo_sd
+    sigma = tempo_sd * np.sqrt(1.0 - phi * phi)
+    coal_x = coalition.next_log_tempo(s.coalition_tempo, phi, sigma, draws.normal(col["coalition_tempo"]))
+    coal_factor = coalition.tempo_factor(coal_x, phi, sigma) * (1.0 + s.retaliation)
+    expected_coal_iraq = forces.effort(P.coalition_ops_iraq_per_month, seen_iraq, P.threat_reference_iraq,
+                                       P.response_elasticity_coalition, surge, presence_iraq)
     partner_zones_syria = sdf_area + dam_area * P.coalition_partner_damascus
     has_partner = partner_zones_syria.sum(-1, keepdims=True) > 0
-    coal_syria = forces.effort(P.coalition_ops_syria_per_month,
-                               (s.seen * partner_zones_syria).sum(-1, keepdims=True), ref_sdf,
-                               P.response_elasticity_coalition, surge, us_share_syria * has_partner)
+    seen_partner = (s.seen * partner_zones_syria).sum(-1, keepdims=True)
+    expected_coal_syria = forces.effort(P.coalition_ops_syria_per_month, seen_partner, ref_sdf,
+                                        P.response_elasticity_coalition, surge, presence_syria * has_partner)
+    coal_ops = draws.poisson(col["coalition_ops"], np.concatenate([expected_coal_iraq, expected_coal_syria],
+                                                                 axis=-1) * coal_factor)
+    coal_iraq, coal_syria = coal_ops[:, :1], coal_ops[:, 1:]
     coal_z = (forces.allocate(coal_iraq, iraq_area, s.seen)
               + forces.allocate(coal_syria, partner_zones_syria, s.seen))
     ops_z = (forces.allocate(ops_iraq, iraq_area, s.seen) + forces.allocate(ops_dam, dam_area, s.seen)
@@ -393,13 +444,28 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     security = attacks.security(intel_led, P.security_scale)
     boost = attacks.weapons_boost(weapons, P.weapons_attack_boost, P.weapons_half_stock, ctx.weapons_mask)
     rate = np.where(syria, P.attack_rate_syria, P.attack_rate_iraq)
-    lam = attacks.intensity(members, rate, P.attack_scale_exponent, security, boost, disruption,
-                            s.excitation, P.hawkes_branching)
+    lead_loss = strike if "spinup" not in triggers else np.zeros_like(strike)
+    lull_shock = (P.tempo_leadership_lull_prob * lead_loss
+                  + P.tempo_state_change_lull_prob * ("state_change" in triggers))
+    lull_shock = np.clip(lull_shock, 0.0, 1.0)
+    campaign_shock = P.tempo_announced_campaign_prob * ("campaign_announced" in triggers)
+    isis_tempo = tempo.next_state(s.tempo, col["tempo_shock"], col["tempo_move"],
+                                  P.tempo_p_steady_to_campaign, P.tempo_p_steady_to_lull,
+                                  P.tempo_p_campaign_to_steady, P.tempo_p_lull_to_steady,
+                                  lull_shock, campaign_shock)
+    tempo_mult = tempo.multiplier(isis_tempo, P.tempo_campaign_multiplier, P.tempo_lull_multiplier)
+    lam = tempo_mult * attacks.intensity(members, rate, P.attack_scale_exponent, security, boost,
+                                         disruption, s.excitation, P.hawkes_branching)
     zone_attacks = draws.poisson(col["attacks"], lam)
     excitation = attacks.next_excitation(s.excitation, zone_attacks, P.hawkes_memory)
     tracked = draws.binomial(col["tracked"], zone_attacks, P.tracker_detection)
     claimed = draws.binomial(col["claimed"], zone_attacks, P.claim_probability)
     official = draws.binomial(col["official"], zone_attacks * ~syria, P.official_detection_iraq)
+    tracked_partner = np.concatenate([(tracked * iraq_area).sum(-1, keepdims=True),
+                                      (tracked * partner_zones_syria).sum(-1, keepdims=True)], axis=-1)
+    seen_coal = np.concatenate([seen_iraq, seen_partner], axis=-1)
+    retaliation = coalition.next_retaliation(s.retaliation, tracked_partner, seen_coal,
+                                             P.retaliation_memory, P.retaliation_gain)
     seen = forces.smooth(s.seen, tracked, P.threat_memory)
     att_iraq, att_syria = _country_sum(zone_attacks, syria)
 
@@ -448,6 +514,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
         "camp_population": alhol + roj, "alhol_iraqis": alhol_iraqis, "repatriated": repatriated,
         "detainees": detainees, "breakouts": breakout.astype(float),
         "escapees": escaped_detainees + escaped_alhol + escaped_roj, "guard": guard,
+        "isis_tempo": isis_tempo, "coalition_tempo_iraq": coal_factor[:, :1],
+        "coalition_tempo_syria": coal_factor[:, 1:],
         "zone_attacks": zone_attacks, "zone_security": security, "zone_intel": intel,
     }
     return State(
@@ -457,7 +525,7 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
         turkey=turkey, gulf=gulf, damascus_capacity=capacity, cooperation=index, regime=regime,
         stage=stage, disruption=disruption, weapons=weapons, alhol_residents=alhol,
         alhol_iraqis=alhol_iraqis, roj_residents=roj, detainees=detainees, security=security,
-        intel=intel, outputs=out,
+        intel=intel, tempo=isis_tempo, coalition_tempo=coal_x, retaliation=retaliation, outputs=out,
     )
 
 
@@ -504,7 +572,7 @@ def run_batch(batch: Batch, ctx: Context | None = None) -> BatchResult:
     u = uniforms(batch.seeds, T, ctx.layout.width)
     monthly = {k: np.empty((R, T)) for k in MONTHLY_OUTPUTS}
     zones = {k: np.empty((R, T, Z)) for k in ZONE_OUTPUTS}
-    s = init_state(P, ctx)
+    s = init_state(P, ctx, batch.seeds)
     for t in range(T):
         s = step(s, P, u[:, t], ctx, apply_schedule(P, batch, t))
         record(s, t, monthly, zones)

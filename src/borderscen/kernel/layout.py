@@ -33,6 +33,8 @@ def make_layout(n_zones: int, n_routes: int) -> Layout:
         "attacks": n_zones, "tracked": n_zones, "claimed": n_zones, "official": n_zones,
         "severity_iraq": SEVERITY_SLOTS, "severity_syria": SEVERITY_SLOTS,
         "pipeline_advance": 1, "pipeline_regress": 1,
+        "tempo_shock": 1, "tempo_move": 1, "coalition_tempo": 2, "coalition_ops": 2,
+        "capacity_noise": 1,
     }
     blocks, start = {}, 0
     for name, w in widths.items():
@@ -41,9 +43,14 @@ def make_layout(n_zones: int, n_routes: int) -> Layout:
     return Layout(blocks, start)
 
 
-def uniforms(seeds: list[int] | np.ndarray, months: int, width: int) -> np.ndarray:
-    """(R, months, width) uniforms, each replication from its own seed."""
+def uniforms(seeds: list[int] | np.ndarray, months: int, width: int, stream: int = 0) -> np.ndarray:
+    """(R, months, width) uniforms, each replication from its own seed.
+
+    ``stream`` 0 is the run's months from January 2022; stream 1 is the spin-up before it
+    (a child of the same seed, so a run's spin-up never shares numbers with its months).
+    """
     out = np.empty((len(seeds), months, width))
     for r, seed in enumerate(seeds):
-        out[r] = np.random.default_rng(np.random.SeedSequence(int(seed))).random((months, width))
+        ss = np.random.SeedSequence(int(seed), spawn_key=(stream,) if stream else ())
+        out[r] = np.random.default_rng(ss).random((months, width))
     return out

@@ -54,8 +54,15 @@ def willingness(fear, gulf, turkey, threat_syria, p) -> np.ndarray:
                     + p.openness_threat_weight * threat_syria + p.qatar_mediation)
 
 
-def damascus_capacity(capacity, gulf, growth) -> np.ndarray:
-    return capacity + growth * (1.0 + np.maximum(gulf, 0.0)) * (1.0 - capacity)
+def damascus_capacity(capacity, gulf, growth, partner=0.0, partner_gain=0.0, shock=0.0) -> np.ndarray:
+    """The new government's counter-terrorism capacity: an uncertain state in [0, 1].
+
+    It grows towards 1 with Gulf support and, once Damascus partners with the coalition, with
+    that partnership; a monthly shock (consolidation setbacks, its own fights) makes its path
+    uncertain, so the particle filter can read it from the record.
+    """
+    gain = growth * (1.0 + np.maximum(gulf, 0.0)) + partner_gain * partner
+    return np.clip(capacity + gain * (1.0 - capacity) + shock, 0.0, 1.0)
 
 
 def iran_influence(influence, tehran, cooperation, push, rate) -> np.ndarray:

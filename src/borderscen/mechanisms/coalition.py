@@ -1,0 +1,43 @@
+"""ODD 7.1a The coalition as a modelled actor: presence, a stochastic tempo and retaliation.
+
+Presence scales with troops without a cap, with diminishing returns:
+
+  presence = (troops / reference) ** e         (0 without troops; e in [0, 1])
+
+where the reference is the 2024 level the calibrated base tempo answers (about 2,500 in Iraq and
+2,000 in Syria). The coalition's partnered operations are a count, not an expectation:
+
+  x' = phi * x + sigma * z                     latent log tempo per country (AR(1))
+  r' = rho * r + beta * max(A - A_seen, 0) / (A_seen + 1)   retaliation after a surge of attacks
+  ops ~ Poisson(E * exp(x - var/2) * (1 + r))  var = sigma^2 / (1 - phi^2)
+
+E is the effort rule of ODD 7.1 (threat response within capacity, times presence, times whether
+it has a partner on the ground: the SDF, and Damascus once it joins the coalition). A surge of
+attacks above what the coalition has been seeing in its partners' zones raises its tempo for a
+few months (the retaliation campaigns after attacks on its forces).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def presence(troops: np.ndarray, reference: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
+    ratio = np.maximum(np.asarray(troops, float), 0.0) / reference
+    return np.where(ratio > 0, ratio ** elasticity, 0.0)
+
+
+def next_log_tempo(x: np.ndarray, phi: np.ndarray, sigma: np.ndarray, z: np.ndarray) -> np.ndarray:
+    return phi * x + sigma * z
+
+
+def tempo_factor(x: np.ndarray, phi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """exp(x) with its stationary mean divided out (the factor averages 1 over time)."""
+    var = sigma * sigma / np.maximum(1.0 - phi * phi, 1e-9)
+    return np.exp(x - var / 2.0)
+
+
+def next_retaliation(r: np.ndarray, attacks: np.ndarray, seen: np.ndarray, memory: np.ndarray,
+                     gain: np.ndarray) -> np.ndarray:
+    surge = np.maximum(attacks - seen, 0.0) / (seen + 1.0)
+    return memory * r + gain * surge
