@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from borderscen.analysis.export import to_xarray  # noqa: F401 - part of the builder's API
+from borderscen.errors import ConfigError
 from borderscen.experiments.config import ExperimentConfig, parse_config
 
 Scenario = str | Mapping[str, Any]
@@ -27,19 +28,23 @@ Scenario = str | Mapping[str, Any]
 
 def _sweep(method: str, parameters: Mapping[str, Any], samples: int | None,
            policies: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """The TOML layout of a sweep. Values are passed on as given (numpy scalars unwrapped), never
+    coerced: the config's checks judge them exactly as they judge a TOML file's ('0.5' or True
+    for a number is refused here as there)."""
     out: dict[str, Any] = {"method": method, "parameters": {}}
     if samples is not None:
-        out["samples"] = int(samples)
+        out["samples"] = _plain(samples)
     for name, value in parameters.items():
-        if method == "grid":
-            out["parameters"][name] = [float(v) for v in value]
-        elif isinstance(value, Mapping):
-            out["parameters"][name] = {"min": float(value["min"]), "max": float(value["max"])}
+        if isinstance(value, Mapping):
+            out["parameters"][name] = _plain(value)
+        elif method != "grid" and isinstance(value, Sequence) and not isinstance(value, str) \
+                and len(value) == 2:
+            out["parameters"][name] = {"min": _plain(value[0]), "max": _plain(value[1])}
         else:
-            lo, hi = value
-            out["parameters"][name] = {"min": float(lo), "max": float(hi)}
+            out["parameters"][name] = _plain(list(value) if isinstance(value, tuple | np.ndarray)
+                                             else value)
     if policies:
-        out["policies"] = {k: {n: float(v) for n, v in p.items()} for k, p in policies.items()}
+        out["policies"] = _plain({k: dict(p) for k, p in policies.items()})
     return out
 
 
@@ -77,27 +82,28 @@ class Experiment:
                  seed: int = 1, policies: Mapping[str, Mapping[str, float]] | None = None,
                  **experiment: Any):
         data: dict[str, Any] = {
-            "experiment": {"name": name, "replications": int(replications), "seed": int(seed),
-                           **experiment},
+            "experiment": {"name": name, "replications": _plain(replications), "seed": _plain(seed),
+                           **_plain(experiment)},
             "scenarios": [_scenario(s) for s in scenarios],
         }
         if sweep is not None:
             data["sweep"] = dict(sweep)
         if policies:
             if sweep is None:
-                raise ValueError("policies are crossed with a sweep over uncertainties: "
-                                 "pass sweep=bs.lhs({...}) too")
-            data["sweep"]["policies"] = {k: dict(v) for k, v in policies.items()}
+                raise ConfigError(f"Experiment({name!r})", "policies", _plain(dict(policies)),
+                                  "policies are crossed with a sweep over uncertainties: pass "
+                                  "sweep=bs.lhs({...}) too")
+            data["sweep"]["policies"] = _plain({k: dict(v) for k, v in policies.items()})
         self._data = data
         self.config: ExperimentConfig = parse_config(data, where=f"Experiment({name!r})")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Experiment:
         """From the TOML layout as a dict ({'experiment': {...}, 'scenarios': [...], ...})."""
-        exp = dict(data["experiment"])
-        return cls(exp.pop("name"), scenarios=data.get("scenarios", ("baseline",)),
-                   sweep=data.get("sweep"), replications=exp.pop("replications"),
-                   seed=exp.pop("seed"), **exp)
+        exp = dict(data.get("experiment") or {})  # missing keys: the config's own message
+        return cls(exp.pop("name", None), scenarios=data.get("scenarios", ("baseline",)),
+                   sweep=data.get("sweep"), replications=exp.pop("replications", None),
+                   seed=exp.pop("seed", None), **exp)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as TOML would hold it (only what was given, no defaults filled in)."""

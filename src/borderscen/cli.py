@@ -243,6 +243,13 @@ def config_from_args(args):
                 "scenarios": [{"preset": p} for p in args.preset]}
         if len(set(args.preset)) < len(args.preset):
             raise ConfigError(where, "--preset", args.preset, "each preset once")
+    settings: dict[str, object] = {}
+    for key, value in args.set or []:
+        if key in settings and settings[key] != value:
+            raise ConfigError("command line", f"--set {key}", value,
+                              f"{key} is already set to {settings[key]!r} by an earlier --set; "
+                              "give each parameter once")
+        settings[key] = value
     exp = data.setdefault("experiment", {})
     if isinstance(exp, dict):
         if args.replications:

@@ -59,7 +59,7 @@ from borderscen.runs import (  # noqa: F401  (the clock and simulate are re-expo
     simulate,
     zone_frame,
 )
-from borderscen.scenarios import Event, Scenario
+from borderscen.scenarios import Event, Scenario, check_start, merge_overrides
 
 
 class BorderModel(mesa.Model):
@@ -77,12 +77,11 @@ class BorderModel(mesa.Model):
                  horizon_months: int = DEFAULT_HORIZON, start: str = DEFAULT_START,
                  overrides: Mapping[str, Any] | None = None, events: Sequence[Event] = (),
                  parameters: str = "posterior", **params: Any):
-        if start != DEFAULT_START:
-            raise ValueError(f"start = {start!r}; the model's clock starts at {DEFAULT_START} "
-                             "(the history is replayed from there)")
+        check_start(start, DEFAULT_START)
         self.seed = as_int_seed(seed)
         super().__init__(rng=self.seed)
-        self.spec = resolve_scenario(scenario, {**(overrides or {}), **params}, events)
+        self.spec = resolve_scenario(scenario, merge_overrides(overrides, params, "BorderModel"),
+                                     events)
         self.horizon = check_horizon(horizon_months)
         self.batch, rows = make_batch(self.spec, [self.seed], self.horizon, parameters)
         self.posterior_row = rows[0]

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from borderscen.errors import ConfigError, unknown_name
+from borderscen.errors import ConfigError, ConfigErrors, unknown_name
 from borderscen.experiments.config import load_config
 from borderscen.experiments.runner import default_out, run_experiment
 from borderscen.experiments.store import Results, state
@@ -44,6 +44,13 @@ def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Pa
         raise ConfigError("reproduce", "--experiments", str(folder), "holds no *.toml configs")
     loaded = [load_config(path) for path in configs]  # every config checked before any run
     names = [c.name for c in loaded]
+    twice = [ConfigError(path, "experiment.name", cfg.name,
+                         f"also the name of {configs[names.index(cfg.name)]}: both would write "
+                         f"{Path(results_dir) / cfg.name}; give each experiment its own name")
+             for i, (path, cfg) in enumerate(zip(configs, loaded, strict=True))
+             if names.index(cfg.name) != i]
+    if twice:
+        raise ConfigErrors(twice)
     for name in only or []:
         if name not in names:
             raise unknown_name("reproduce --only", "--only", name, names, "experiment")

@@ -82,8 +82,10 @@ class Preset(BaseModel):
 
 
 def check_events(events: Sequence[Event], where: str | Path, prefix: str = "events") -> None:
-    """Events may only set dynamic parameters, within range, and cite known evidence."""
+    """Events may only set dynamic parameters, within range, and cite known evidence; two of
+    them may not set one parameter to different values in the same month (which would win?)."""
     reg, cat = registry(), catalogue()
+    seen: dict[tuple[dt.date, str], tuple[int, float]] = {}
     for i, ev in enumerate(events):
         key = f"{prefix}[{i}]"
         if not ev.set and ev.trigger is None:
@@ -94,7 +96,49 @@ def check_events(events: Sequence[Event], where: str | Path, prefix: str = "even
                 raise ConfigError(where, f"{key}.set.{name}", value,
                                   "initial-condition parameters cannot change mid-run")
             reg[name].coerce(value, where, f"{key}.set.{name}")
+            first = seen.setdefault((ev.month, name), (i, value))
+            if first[1] != value:
+                raise ConfigError(where, f"{key}.set.{name}", value,
+                                  f"{prefix}[{first[0]}] sets {name} = {first[1]!r} in the same month "
+                                  f"({ev.month:%Y-%m}); one of the two would silently win: keep one")
         cat.require(ev.evidence, where, f"{key}.evidence")
+
+
+def event_month_errors(events: Sequence[Event], months: int, where: str | Path,
+                       prefix: str = "events", start: str = "2022-01") -> list[ConfigError]:
+    """Events must fall inside the run's months (``start`` .. ``start + months - 1``): one
+    outside would never fire. The one check for configs, ``simulate`` and ``BorderModel``."""
+    first = parse_month(start)
+    base = first.year * 12 + first.month - 1
+    end = base + int(months) - 1
+    errors = []
+    for j, ev in enumerate(events):
+        if not base <= ev.month.year * 12 + ev.month.month - 1 <= end:
+            errors.append(ConfigError(
+                where, f"{prefix}[{j}].date", ev.date,
+                f"outside the run's months {first:%Y-%m} .. {end // 12}-{end % 12 + 1:02d} "
+                f"(horizon_months = {months}, counted from {first:%Y-%m}): it would never fire"))
+    return errors
+
+
+def check_start(value: str, start: str = "2022-01") -> str:
+    """The clock's first month is fixed (the history is replayed from it)."""
+    parse_month(value)
+    if value != start:
+        raise ValueError(f"the model's clock starts at {start} (the history is replayed from there); "
+                         "horizon_months counts from it")
+    return value
+
+
+def own_events(scenario: Scenario) -> tuple[Event, ...]:
+    """The events a user added to a scenario (not those of baseline and its preset, which may
+    legitimately lie beyond a short horizon)."""
+    table = presets()
+    shipped = table[BASELINE].events + (table[scenario.preset].events
+                                        if scenario.preset in table and scenario.preset != BASELINE else ())
+    if scenario.events[:len(shipped)] == shipped:
+        return scenario.events[len(shipped):]
+    return tuple(e for e in scenario.events if e not in shipped)
 
 
 def presets_dir() -> Path:
@@ -222,7 +266,12 @@ def month_index(month: dt.date, start: dt.date) -> int:
 
 def schedule(scenario: Scenario, start: dt.date, months: int
              ) -> dict[int, tuple[dict[str, float], frozenset[str]]]:
-    """Per month index: parameter settings and triggers (history, then branch, then scenario)."""
+    """Per month index: parameter settings and triggers (history, then branch, then scenario).
+    An event the user added that falls outside the run's months is refused (ConfigError)."""
+    errors = event_month_errors(own_events(scenario), months, f"scenario {scenario.name!r}",
+                                start=f"{start:%Y-%m}")
+    if errors:
+        raise ConfigErrors(errors)
     hist = history()
     out: dict[int, tuple[dict[str, float], set[str]]] = {}
 
@@ -240,6 +289,18 @@ def schedule(scenario: Scenario, start: dt.date, months: int
     for ev in scenario.events:
         add(ev.month, ev.set, ev.trigger)
     return {t: (settings, frozenset(trig)) for t, (settings, trig) in out.items()}
+
+
+def merge_overrides(overrides: Mapping[str, Any] | None, params: Mapping[str, Any],
+                    where: str | Path = "overrides") -> dict[str, Any]:
+    """``overrides=`` and flat keyword overrides together; a parameter given in both with
+    different values is refused (which one was meant?)."""
+    overrides = dict(overrides or {})
+    for name, value in params.items():
+        if name in overrides and overrides[name] != value:
+            raise ConfigError(where, name, value, f"also given in overrides= as {overrides[name]!r}; "
+                                                  "give each parameter once")
+    return {**overrides, **params}
 
 
 def split_levers(overrides: Mapping[str, Any], where: str | Path) -> tuple[dict, dict]:

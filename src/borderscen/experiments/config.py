@@ -40,7 +40,14 @@ from borderscen.errors import (
 )
 from borderscen.params import make_params, registry
 from borderscen.runs import DEFAULT_HORIZON, DEFAULT_START, MAX_HORIZON, OUTPUTS
-from borderscen.scenarios import Event, build_scenario, check_events, parse_month, presets
+from borderscen.scenarios import (
+    Event,
+    build_scenario,
+    check_events,
+    check_start,
+    event_month_errors,
+    presets,
+)
 
 OUTPUT_NAMES = tuple(o for o in OUTPUTS if o != "date")
 
@@ -144,11 +151,7 @@ class ExperimentSection(Strict):
     @field_validator("start")
     @classmethod
     def _start(cls, v: str) -> str:
-        parse_month(v)
-        if v != DEFAULT_START:
-            raise ValueError(f"the model's clock starts at {DEFAULT_START} (the history is replayed "
-                             "from there); horizon_months counts from it")
-        return v
+        return check_start(v, DEFAULT_START)
 
 
 class ExperimentConfig(Strict):
@@ -198,7 +201,9 @@ class ExperimentConfig(Strict):
             section = ExperimentSection.model_validate(data)
         except ValidationError as exc:
             raise from_pydantic("with_changes", exc, ExperimentSection) from None
-        return self.model_copy(update={"experiment": section})
+        changed = self.model_copy(update={"experiment": section})
+        check_config(changed, f"{self.source} (with_changes)")  # e.g. a shorter horizon vs events
+        return changed
 
 
 #: Parts of the package that cannot change a run's results (figures, analysis, the CLI).
@@ -233,6 +238,7 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
         elif cfg.experiment.outputs.index(out) != i:
             errors.append(ConfigError(where, f"experiment.outputs[{i}]", out, "listed twice"))
     errors.extend(_check_horizon(cfg, where))
+    errors.extend(_check_ambiguous(cfg, where))
     errors.extend(_check_booleans(cfg, where))
     labels = [s.label for s in cfg.scenarios]
     for i, sc in enumerate(cfg.scenarios):
@@ -301,21 +307,27 @@ def _check_corners(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
 
 
 def _check_horizon(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
-    """Dated events must fall inside the run's months (start .. start + horizon - 1)."""
+    """Dated events must fall inside the run's months (the check ``simulate`` makes too)."""
     exp = cfg.experiment
-    start = parse_month(exp.start)
-    first = start.year * 12 + start.month - 1
-    last = first + exp.horizon_months - 1
-    errors = []
-    for i, sc in enumerate(cfg.scenarios):
-        for j, ev in enumerate(sc.events):
-            m = ev.month.year * 12 + ev.month.month - 1
-            if not first <= m <= last:
-                end = f"{last // 12}-{last % 12 + 1:02d}"
-                errors.append(ConfigError(where, f"scenarios[{i}].events[{j}].date", ev.date,
-                                          f"outside the run's months {exp.start} .. {end} "
-                                          "(experiment.start and horizon_months)"))
-    return errors
+    return [e for i, sc in enumerate(cfg.scenarios)
+            for e in event_month_errors(sc.events, exp.horizon_months, where,
+                                        f"scenarios[{i}].events", exp.start)]
+
+
+def _check_ambiguous(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
+    """A parameter a scenario overrides may not also be swept or set by a policy: the point's
+    value would silently replace the override."""
+    if cfg.sweep is None:
+        return []
+    by: dict[str, str] = {name: "swept in [sweep.parameters]" for name in cfg.sweep.parameters}
+    for policy, levers in cfg.sweep.policies.items():
+        for lever in levers:
+            by.setdefault(lever, f"set by the policy {policy!r} in [sweep.policies]")
+    return [ConfigError(where, f"scenarios[{i}].overrides.{name}", value,
+                        f"{name} is also {by[name]}; one of the two would silently win: "
+                        "override it or sweep it, not both")
+            for i, sc in enumerate(cfg.scenarios) for name, value in sc.overrides.items()
+            if name in by]
 
 
 def _check_booleans(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
@@ -421,6 +433,15 @@ def parse_config(data: dict[str, Any], where: str = "<memory>") -> ExperimentCon
                               "must be a calibrated.toml written by `borderscen calibrate` "
                               f"([parameters] of numbers); reading it failed: {exc}") from None
         cfg = cfg.model_copy(update={"calibration_values": values})
+    check_config(cfg, where)
+    return cfg
+
+
+def check_config(cfg: ExperimentConfig, where: str | None = None) -> ExperimentConfig:
+    """Every check ``parse_config`` makes beyond the schema, for a config that did not come
+    through it (built as ``ExperimentConfig(...)``, or changed with ``with_changes``):
+    ``run_experiment`` calls it, so a config is judged the same way however it was made."""
+    where = str(where or cfg.source)
     errors = _check_semantics(cfg, where) + _check_size(cfg, where)
     if errors:
         raise ConfigErrors(errors)

@@ -31,7 +31,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from borderscen.errors import ConfigError, ExecutorError
-from borderscen.experiments.config import ExperimentConfig, check_name, load_config, scenario_of
+from borderscen.experiments.config import (
+    ExperimentConfig,
+    check_config,
+    check_name,
+    load_config,
+    scenario_of,
+)
 from borderscen.experiments.design import RunSpec, expand
 from borderscen.experiments.store import (
     MANIFEST,
@@ -44,7 +50,7 @@ from borderscen.experiments.store import (
 )
 from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
 from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
-from borderscen.scenarios import Scenario
+from borderscen.scenarios import Scenario, check_start
 from borderscen.space import border_map
 
 #: Replications run together as arrays in one task. Bigger batches amortise numpy's per-call cost;
@@ -164,8 +170,7 @@ class RunOutput:
 def run_one(scenario: Scenario, seed: int, horizon_months: int, start: str = "2022-01",
             parameters: str = "posterior") -> RunOutput:
     """One run (what a chunk does for many): same scenario and seed, same numbers."""
-    if start != "2022-01":
-        raise ValueError(f"start = {start!r}; the model's clock starts at 2022-01")
+    check_start(start)
     spec = RunSpec(0, 0, 0, 0, int(seed))
     chunk = Chunk(0, "single", scenario.name, ((spec, scenario, {}),), horizon_months,
                   tuple(MONTHLY_OUTPUTS), parameters)
@@ -430,7 +435,7 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     each, to ``log`` (default: a warning on this module's logger), and kept in the manifest's
     ``events``. ``strict=True`` refuses (``StoreRepairRefused``) instead of repairing.
     """
-    cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
+    cfg = check_config(config) if isinstance(config, ExperimentConfig) else load_config(config)
     if executor is not None and not isinstance(executor, str | Executor):
         raise ConfigError("run_experiment", "executor", executor,
                           "allowed: serial, process, dask, or a concurrent.futures.Executor")
