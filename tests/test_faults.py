@@ -5,13 +5,22 @@ months) so the whole file stays quick."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
 import borderscen as bs
 from borderscen.errors import ConfigError
+from borderscen.experiments import run_experiment
 from borderscen.experiments.config import parse_config
+from same_tables import assert_same, tables  # tests/ is on sys.path (pytest prepend import mode)
 
 LATE = {"date": "2023-06", "set": {"attack_rate_syria": 0.0005}}
 
@@ -151,3 +160,215 @@ def test_reproduce_refuses_two_experiments_with_one_name_before_running_anything
     err = capsys.readouterr().err
     assert code == 2 and "a.toml" in err and "b.toml" in err and "own name" in err
     assert not (tmp_path / "results").exists()
+
+
+# ---------------------------------------------------------------------------- shared batches
+
+TINY = textwrap.dedent("""
+    [experiment]
+    name = "tiny_faults"
+    replications = 2
+    horizon_months = 3
+    seed = 11
+    chunk_size = 1
+    executor = "serial"
+    [[scenarios]]
+    preset = "baseline"
+    [[scenarios]]
+    name = "low_isr"
+    preset = "baseline"
+    overrides = { coalition_isr = 0.2 }
+""")
+#: Long enough (about 8 s on two workers, 20 chunks) that a stop which waited for the queue
+#: would be seen; short enough for CI.
+POOLED = textwrap.dedent("""
+    [experiment]
+    name = "pooled"
+    replications = 40
+    horizon_months = 60
+    seed = 3
+    chunk_size = 4
+    executor = "process"
+    workers = 2
+    [[scenarios]]
+    preset = "baseline"
+    [[scenarios]]
+    name = "low_isr"
+    preset = "baseline"
+    overrides = { coalition_isr = 0.2 }
+""")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    base = tmp_path_factory.mktemp("tiny_faults")
+    path = base / "tiny.toml"
+    path.write_text(TINY)
+    return path, tables(run_experiment(path, out=base / "reference", progress=False))
+
+
+@pytest.fixture(scope="module")
+def pooled(tmp_path_factory):
+    base = tmp_path_factory.mktemp("pooled")
+    path = base / "pooled.toml"
+    path.write_text(POOLED)
+    return path, tables(run_experiment(path, out=base / "reference", progress=False))
+
+
+def cli(config, out, *extra) -> list[str]:
+    return [sys.executable, "-m", "borderscen.cli", "run", str(config), "--out", str(out),
+            "--no-figures", "--quiet", *map(str, extra)]
+
+
+def start(config, out, *extra) -> subprocess.Popen:
+    """`borderscen run` in its own process group (as a terminal runs it), once its first chunk
+    is stored."""
+    proc = subprocess.Popen(cli(config, out, *extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and len(marks(out)) < 1:
+        time.sleep(0.005)
+    assert proc.poll() is None, proc.communicate()
+    return proc
+
+
+def marks(out: Path) -> dict[str, bytes]:
+    """Every stored chunk's mark and parts, by path (what must never be lost)."""
+    done = out / "parts" / "done"
+    if not done.exists():
+        return {}
+    found = {}
+    for mark in done.glob("chunk-*.json"):
+        found[str(mark.relative_to(out))] = mark.read_bytes()
+        for part in (out / "parts").glob(f"*/scenario=*/{mark.stem}.parquet"):
+            found[str(part.relative_to(out))] = part.read_bytes()
+    return found
+
+
+def kept(before: dict[str, bytes], out: Path) -> None:
+    now = marks(out)
+    lost = [k for k in before if now.get(k) != before[k]]
+    assert not lost, f"stored chunks lost or changed: {lost}"
+
+
+# ---------------------------------------------------------------------------- interrupts
+def test_ctrl_c_stops_a_pooled_batch_within_about_a_second_and_resumes_equal(pooled, tmp_path):
+    path, ref = pooled
+    out = tmp_path / "r"
+    proc = start(path, out)
+    before = marks(out)
+    t0 = time.perf_counter()
+    os.killpg(proc.pid, signal.SIGINT)            # Ctrl-C reaches the whole process group
+    _, err = proc.communicate(timeout=60)
+    stopped = time.perf_counter() - t0
+    assert proc.returncode == 130, err
+    assert stopped < 2.5, f"took {stopped:.1f} s to stop"
+    assert "interrupted" in err and "Traceback" not in err
+    kept(before, out)
+    assert not (out / "manifest.json").exists()
+    assert_same(ref, tables(run_experiment(path, out=out, progress=False)))
+
+
+def test_a_second_ctrl_c_during_the_stop_loses_nothing_already_written(pooled, tmp_path):
+    path, ref = pooled
+    out = tmp_path / "r"
+    proc = start(path, out)
+    before = marks(out)
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.02)
+    with pytest.raises(ProcessLookupError) if proc.poll() is not None else _nothing():
+        os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    # 130; or, when the second signal lands after the stop, in the interpreter's teardown,
+    # killed by SIGINT (which a shell also shows as 130)
+    assert proc.returncode in (130, -signal.SIGINT), err
+    assert "Traceback" not in err
+    kept(before, out)
+    assert_same(ref, tables(run_experiment(path, out=out, progress=False)))
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_ctrl_c_in_a_serial_batch_stops_it_at_once(tiny, tmp_path, monkeypatch):
+    """Serial used to run every chunk at submission, catching the KeyboardInterrupt into a
+    future: a Ctrl-C was held until the whole batch had run, and nothing was stored before."""
+    from borderscen.experiments import runner
+    path, ref = tiny
+    out = tmp_path / "r"
+    real, calls = runner.run_chunk_for_store, []
+
+    def interrupted_in_the_second(chunk):
+        calls.append(chunk.index)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(chunk)
+
+    monkeypatch.setattr(runner, "run_chunk_for_store", interrupted_in_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(path, out=out, progress=False, log=lambda m: None)
+    monkeypatch.undo()
+    assert len(calls) == 2, f"chunks run after the interrupt: {calls[2:]}"
+    assert len(list((out / "parts" / "done").glob("*.json"))) == 1   # the first was stored
+    assert_same(ref, tables(run_experiment(path, out=out, progress=False)))
+
+
+# ---------------------------------------------------------------------------- a worker killed
+def workers_of(proc: subprocess.Popen) -> list:
+    """The pool's worker processes (children of the fork server, itself a child of the run)."""
+    psutil = pytest.importorskip("psutil")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+        found = [k for k in kids if k.ppid() != proc.pid]
+        if found:
+            return found
+        time.sleep(0.01)
+    raise AssertionError("no worker processes found")
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_a_worker_killed_mid_chunk_is_reported_and_the_batch_stops_or_retries(pooled, tmp_path, retries):
+    """SIGKILL to a worker stands in for the out-of-memory killer."""
+    path, ref = pooled
+    out = tmp_path / "r"
+    proc = start(path, out, "--retries", retries)
+    before = marks(out)
+    workers_of(proc)[0].kill()
+    _, err = proc.communicate(timeout=300)
+    assert "a worker process died while chunks" in err and "out-of-memory" in err, err
+    assert "Traceback" not in err
+    if retries:
+        assert proc.returncode == 0 and "retrying them (1 of 1)" in err, err
+        res = bs.load_results(out)
+    else:
+        kept(before, out)
+        assert proc.returncode == 2 and "run the same command again to resume" in err, err
+        assert not (out / "manifest.json").exists()
+        res = run_experiment(path, out=out, progress=False)
+    assert_same(ref, tables(res))
+
+
+# ---------------------------------------------------------------------------- after the results
+def test_figures_that_cannot_be_drawn_say_the_results_are_safe_and_how_to_redraw(tiny, tmp_path, capsys):
+    from borderscen.cli import main
+    path, ref = tiny
+    out = tmp_path / "r"
+    code = main(["run", str(path), "--out", str(out), "--quiet", "--figures", "/proc/figs"])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert "/proc/figs" in err and f"results are stored and safe in {out}" in err
+    assert "Traceback" not in err
+    assert_same(ref, tables(bs.load_results(out)))
+    created = json.loads((out / "manifest.json").read_text())["created"]
+    redraw = err.split("Redraw the figures with: ")[1].split()
+    assert redraw[:2] == ["borderscen", "run"] and redraw[-1] == "DIR"
+    figs = tmp_path / "figs"
+    assert main([*redraw[1:-1], str(figs)]) == 0
+    assert list(figs.glob("*.png")), "the redraw drew nothing"
+    assert json.loads((out / "manifest.json").read_text())["created"] == created  # not re-run

@@ -25,6 +25,7 @@ EXIT_FACTS_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUNS_FAILED = 3
 EXIT_INTERRUPTED = 130
+EXIT_FIGURES_FAILED = 4
 EXIT_CODES = f"""exit status:
   {EXIT_OK}    success
   {EXIT_FACTS_FAILED}    validate: a stylized fact was not reproduced
@@ -32,6 +33,8 @@ EXIT_CODES = f"""exit status:
        be used (locked by another run, not created by borderscen, another config's);
        one message per problem, nothing written
   {EXIT_RUNS_FAILED}    some runs failed (listed with seeds and errors); --allow-failures accepts them
+  {EXIT_FIGURES_FAILED}    the results are stored and safe, but the figures could not be drawn (the
+       message gives the command that redraws them)
   {EXIT_INTERRUPTED}  interrupted; run the same command again to resume"""
 FORMATS = ("png", "svg", "pdf")
 EXECUTORS = ("serial", "process", "dask")
@@ -271,14 +274,30 @@ def cmd_run(args) -> int:
     cfg = config_from_args(args)
     res = run_experiment(cfg, out=args.out, executor=args.executor, workers=args.workers,
                          scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet,
-                         strict=args.strict, log=_note)
+                         strict=args.strict, log=_note, retries=args.retries)
     status = _report(res, args.allow_failures)
     if not args.no_figures and res.manifest["counts"]["succeeded"]:
-        from borderscen.plots import draw_standard_figures
+        from borderscen.reproduce import draw_or_explain
         out = Path(args.figures) if args.figures else res.root / "figures"
-        files = draw_standard_figures(res, out, formats=args.formats)
+        files = draw_or_explain(res, out, args.formats, _redraw_command(args, res.root))
         print(f"figures: {len(files)} files in {out}")
     return status
+
+
+def _redraw_command(args, root: Path) -> str:
+    """This `run` again, reusing the stored results, with another figure folder."""
+    import shlex
+    words, skip = [], False
+    for word in getattr(args, "argv", None) or ["run", str(args.config or "CONFIG")]:
+        if skip:
+            skip = False
+        elif word in ("--figures", "--out"):
+            skip = True
+        elif word.startswith(("--figures=", "--out=")) or word in ("--fresh", "--no-figures"):
+            continue
+        else:
+            words.append(word)
+    return f"borderscen {shlex.join(words)} --out {shlex.quote(str(root))} --figures DIR"
 
 
 def _note(message: str) -> None:
@@ -507,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="refuse to repair a damaged results folder (exit 2) instead of repairing "
                         "it; repairs are always reported and logged in manifest.json")
+    p.add_argument("--retries", type=int, default=0, metavar="N",
+                   help="when a worker process dies (e.g. out of memory), run its chunks again up "
+                        "to N times (default 0: stop, and resume later)")
     p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
     p.add_argument("--no-figures", action="store_true", help="store results only")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
@@ -604,11 +626,13 @@ def _error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # usage errors exit 2 here
+    args.argv = list(sys.argv[1:] if argv is None else (str(a) for a in argv))
     try:
         status = args.func(args)
     except BorderscenError as exc:
         _error(str(exc))
-        return EXIT_BAD_INPUT
+        # reproduce.FiguresNotDrawn: the results were stored, only the figures failed
+        return EXIT_FIGURES_FAILED if getattr(exc, "results_safe", False) else EXIT_BAD_INPUT
     except ImportError as exc:  # an optional extra is missing
         _error(str(exc))
         return EXIT_BAD_INPUT

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from borderscen.errors import ConfigError, ConfigErrors, unknown_name
+from borderscen.errors import BorderscenError, ConfigError, ConfigErrors, unknown_name
 from borderscen.experiments.config import load_config
 from borderscen.experiments.runner import default_out, run_experiment
 from borderscen.experiments.store import Results, state
@@ -20,6 +20,34 @@ from borderscen.plots import draw_standard_figures
 
 #: Experiments that exist for testing, not for the figure set.
 SKIP_BY_DEFAULT = ("smoke",)
+
+
+class FiguresNotDrawn(BorderscenError):
+    """The results are stored and verified; only drawing the figures (or the summary) failed."""
+
+    results_safe = True
+
+    def __init__(self, results: str | Path, figures: str | Path, exc: BaseException, redraw: str):
+        if isinstance(exc, OSError) and exc.strerror:
+            reason = f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror}"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        self.results, self.figures, self.redraw = Path(results), Path(figures), redraw
+        super().__init__(
+            f"the figures could not be drawn into {figures} ({reason}).\n"
+            f"The results are stored and safe in {results} (manifest.json and the Parquet "
+            "tables; borderscen.load_results reads them): nothing needs to run again.\n"
+            f"Redraw the figures with: {redraw}")
+
+
+def draw_or_explain(results: Results, figures: Path, formats: Sequence[str], redraw: str) -> list[Path]:
+    """Draw the standard figures; a failure says the results are safe and how to redraw."""
+    try:
+        return draw_standard_figures(results, figures, formats=formats)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the stored results are intact
+        raise FiguresNotDrawn(results.root, figures, exc, redraw) from exc
 
 
 def figures_of(results_dir: str | Path, name: str, figures_dir: str | Path | None = None) -> Path:
@@ -78,7 +106,9 @@ def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Pa
         if results.failures:
             log(f"{cfg.name}: {len(results.failures)} runs failed (see {out / 'manifest.json'})")
         figs = figures_of(results_dir, cfg.name, figures_dir)
-        files = draw_standard_figures(results, figs, formats=formats) \
+        redraw = (f"borderscen reproduce --experiments {folder} --out {results_dir} --only {cfg.name}"
+                  " --figures DIR")
+        files = draw_or_explain(results, figs, formats, redraw) \
             if results.manifest["counts"]["succeeded"] else []
         written[cfg.name] = files
         log(f"{cfg.name}: {sum(f.suffix == '.png' for f in files)} figures -> {figs}")

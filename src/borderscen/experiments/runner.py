@@ -19,7 +19,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from importlib import metadata
@@ -237,7 +237,13 @@ def check_workers(workers: Any, where: str = "workers") -> int | None:
 def _watch_parent(parent: int, every: float = 1.0) -> None:
     """Worker initializer: exit when the process that started the batch is gone, so no worker
     outlives a killed parent (a forkserver worker's own parent is the fork server)."""
+    import signal
     import threading
+
+    # Ctrl-C reaches the whole process group: the parent stops the batch (and ends the workers);
+    # a worker raising KeyboardInterrupt mid-chunk would only muddle that.
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while True:
@@ -421,7 +427,7 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
                    executor: str | Executor | None = None, workers: int | None = None,
                    scheduler: str | None = None, fresh: bool = False,
                    progress: bool | None = None, strict: bool = False,
-                   log: Callable[[str], None] | None = None) -> Results:
+                   log: Callable[[str], None] | None = None, retries: int = 0) -> Results:
     """Run (or resume, or reuse) a whole experiment and return its results.
 
     ``out`` is the results folder (default ``results/<experiment name>``); it must be new, empty
@@ -434,6 +440,11 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     manifest) and every clean-up of an interrupted writer's leftovers is reported, one line
     each, to ``log`` (default: a warning on this module's logger), and kept in the manifest's
     ``events``. ``strict=True`` refuses (``StoreRepairRefused``) instead of repairing.
+
+    A worker process that dies (e.g. killed by the out-of-memory killer) stops the batch with an
+    ``ExecutorError`` naming the chunks it was running; ``retries=N`` restarts the pool and runs
+    them again, at most N times. Ctrl-C stops at once: work in flight is dropped (never
+    half-written) and run again on resume.
     """
     cfg = check_config(config) if isinstance(config, ExperimentConfig) else load_config(config)
     if executor is not None and not isinstance(executor, str | Executor):
@@ -441,6 +452,8 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
                           "allowed: serial, process, dask, or a concurrent.futures.Executor")
     kind = executor or ("dask" if scheduler else cfg.experiment.executor)
     workers = check_workers(workers)
+    if isinstance(retries, bool) or not isinstance(retries, int | np.integer) or retries < 0:
+        raise ConfigError("run_experiment", "retries", retries, "allowed: a whole number >= 0")
     n_workers = 1 if kind == "serial" else (workers or cfg.experiment.workers or default_workers())
     root = Path(out) if out is not None else default_out(cfg)
     points, runs = expand(cfg)
@@ -466,46 +479,131 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
         if done and todo and log is not None:
             log(f"{root}: resuming: {len(done)} of {len(chunks)} chunks are stored; running the "
                 f"other {len(todo)}")
-        timings = _run_chunks(cfg, store, todo, len(runs), kind, n_workers, scheduler, progress)
+        timings = _run_chunks(cfg, store, todo, len(runs), kind, n_workers, scheduler, progress,
+                              retries, log)
         timings["resumed_chunks"] = len(done)
         store.finalize(lambda table: _manifest(cfg, config_hash, points, runs, table, kind,
                                                n_workers, size, timings), ["run"])
     return Results(root)
 
 
+class _PoolBroke(Exception):
+    """A worker process died: the chunks it may have been running, and those not yet stored."""
+
+    def __init__(self, running: list[Chunk], unfinished: list[Chunk]):
+        super().__init__("a worker process died")
+        self.running, self.unfinished = running, unfinished
+
+
+def _stop(pool: Executor, in_flight: dict[Future, Chunk]) -> None:
+    """Stop at once: cancel what has not started, and end the workers of our own process pool
+    (their chunks are dropped, never half-written: only this process writes, a chunk's mark
+    last). Nothing here deletes or rewrites anything already stored."""
+    for fut in in_flight:
+        fut.cancel()
+    if isinstance(pool, ProcessPoolExecutor):
+        kill = getattr(pool, "kill_workers", None)  # Python 3.14
+        if kill is not None:
+            with contextlib.suppress(Exception):
+                kill()
+        else:  # before shutdown(), which drops the pool's list of its processes
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    proc.kill()
+        manager = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)
+        if manager is not None:  # it notices the ended workers at once; joined here, not at exit
+            manager.join(timeout=10)
+
+
+def _drive(pool: Executor, chunks: list[Chunk], store: ResultsStore, window: int,
+           on_done: Callable[[StoredChunk, float], None]) -> None:
+    """Run ``chunks`` on ``pool`` with at most ``window`` in flight (memory stays flat, and an
+    interrupt has little to cancel), writing each as it finishes."""
+    pending = iter(chunks)
+    in_flight: dict[Future, Chunk] = {}
+
+    def top_up() -> None:
+        while len(in_flight) < window and (chunk := next(pending, None)) is not None:
+            in_flight[pool.submit(run_chunk_for_store, chunk)] = chunk
+
+    try:
+        top_up()
+        while in_flight:
+            finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                result = fut.result()
+                in_flight.pop(fut)
+                t0 = time.perf_counter()
+                store.write_encoded(result.encoded)
+                on_done(result, time.perf_counter() - t0)
+            top_up()
+    except BrokenProcessPool:
+        running = list(in_flight.values())
+        _stop(pool, in_flight)
+        raise _PoolBroke(running, running + list(pending)) from None
+    except BaseException:
+        _stop(pool, in_flight)
+        raise
+
+
 def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n_runs: int,
                 kind: str | Executor, n_workers: int, scheduler: str | None,
-                progress: bool | None) -> dict[str, float]:
+                progress: bool | None, retries: int = 0,
+                log: Callable[[str], None] | None = None) -> dict[str, float]:
     t_start = time.perf_counter()
     model_s = write_s = 0.0
     show = (not os.environ.get("CI")) and (progress if progress is not None else None)
     bar = tqdm(total=n_runs, initial=n_runs - sum(len(c.runs) for c in todo), unit="run",
                desc=cfg.name, disable=(show is None and not sys.stderr.isatty()) or show is False,
                dynamic_ncols=True)
+    say = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    window = 1 if kind == "serial" or isinstance(kind, SerialExecutor) else max(2, 2 * n_workers)
+
+    def on_done(result: StoredChunk, write_time: float) -> None:
+        nonlocal model_s, write_s
+        model_s += result.model_s
+        write_s += write_time
+        bar.update(result.encoded.rows["runs"])
+
+    remaining, attempt = list(todo), 0
     try:
-        with make_executor(kind, n_workers, scheduler) as pool:
-            # No list of futures is kept: as_completed drops each one once it is yielded, so a
-            # chunk's tables are freed after they are written (parent memory stays flat).
-            for fut in as_completed([pool.submit(run_chunk_for_store, c) for c in todo]):
-                done = fut.result()
-                t0 = time.perf_counter()
-                store.write_encoded(done.encoded)
-                write_s += time.perf_counter() - t0
-                model_s += done.model_s
-                bar.update(done.encoded.rows["runs"])
-    except BrokenProcessPool:
-        raise ExecutorError(f"{cfg.name}: {POOL_HINT}. Finished chunks are saved in {store.root}; "
-                            "run again to resume") from None
+        while remaining:
+            try:
+                with make_executor(kind, n_workers, scheduler) as pool:
+                    _drive(pool, remaining, store, window, on_done)
+                remaining = []
+            except _PoolBroke as broke:
+                which = ", ".join(f"{c.index} (scenario {c.label}, runs "
+                                  f"{run_ranges([r.index for r in c.runs])})" for c in broke.running)
+                what = (f"{cfg.name}: a worker process died while chunks {which} were running or "
+                        "waiting (killed by a signal, e.g. the out-of-memory killer; or it could "
+                        f"not start: {POOL_HINT})")
+                if attempt >= retries:
+                    raise ExecutorError(
+                        f"{what}. {_marks(store)} chunks are stored in {store.root}; run the same "
+                        "command again to resume (the unfinished chunks are run again"
+                        + (", or pass --retries N to retry them automatically" if not retries else "")
+                        + ")") from None
+                attempt += 1
+                say(f"{what}; retrying them ({attempt} of {retries})")
+                remaining = broke.unfinished
     except KeyboardInterrupt:
         bar.close()
-        saved = len(store.done_chunks())
-        print(f"\ninterrupted: {saved} chunks saved in {store.root}; "
-              "run the same command again to resume", file=sys.stderr)
+        say(f"\ninterrupted: {_marks(store)} chunks stored in {store.root} (work in flight is "
+            "dropped and run again on resume); run the same command again to resume")
         raise
     finally:
         bar.close()
     wall = time.perf_counter() - t_start
     return {"run_wall_s": wall, "model_s": model_s, "write_s": write_s}
+
+
+def _marks(store: ResultsStore) -> int:
+    """Chunks with a completion mark (read only: safe during a stop)."""
+    with contextlib.suppress(OSError):
+        return len(list((store.parts / "done").glob("chunk-*.json")))
+    return 0
 
 
 def _manifest(cfg: ExperimentConfig, config_hash: str, points, runs, table: pd.DataFrame,
