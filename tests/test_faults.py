@@ -372,3 +372,142 @@ def test_figures_that_cannot_be_drawn_say_the_results_are_safe_and_how_to_redraw
     assert main([*redraw[1:-1], str(figs)]) == 0
     assert list(figs.glob("*.png")), "the redraw drew nothing"
     assert json.loads((out / "manifest.json").read_text())["created"] == created  # not re-run
+
+
+# ---------------------------------------------------------------------------- changed inputs
+def stop_before_finalize(path, out, monkeypatch, **kw):
+    """A partial batch: every chunk stored, stopped before the merge."""
+    from borderscen.experiments.store import ResultsStore
+    with monkeypatch.context() as m:
+        m.setattr(ResultsStore, "finalize", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        with pytest.raises(KeyboardInterrupt):
+            run_experiment(path, out=out, progress=False, log=lambda m: None, **kw)
+
+
+@pytest.fixture
+def input_copies(tmp_path, monkeypatch):
+    """The registry, history and posterior as copies the test may edit (the fingerprints read
+    these; the model still reads the shipped files)."""
+    from borderscen.experiments import config
+    copies = {}
+    for name, path in config._input_files().items():
+        copies[name] = tmp_path / "inputs" / path.name
+        copies[name].parent.mkdir(exist_ok=True)
+        copies[name].write_bytes(path.read_bytes())
+    monkeypatch.setattr(config, "_input_files", lambda: dict(copies))
+    return copies
+
+
+@pytest.mark.parametrize("what, label", [
+    ("posterior", "the shipped posterior (src/borderscen/data/posterior.csv)"),
+    ("registry", "the parameter registry (src/borderscen/data/parameters.toml)"),
+    ("history", "the history file (src/borderscen/data/history.toml)")])
+def test_an_input_edited_between_a_partial_run_and_its_resume_is_refused_or_logged(
+        tiny, tmp_path, input_copies, what, label, capsys):
+    from borderscen.cli import main
+    from borderscen.experiments.store import StoreInputsChanged
+    path, ref = tiny
+    out = tmp_path / "r"
+    stop_before_finalize(path, out, pytest.MonkeyPatch())
+    input_copies[what].write_bytes(input_copies[what].read_bytes() + b"\n# edited\n")
+    with pytest.raises(StoreInputsChanged) as err:
+        run_experiment(path, out=out, progress=False)
+    assert label in str(err.value) and "--accept-changed-inputs" in str(err.value)
+    assert main(["run", str(path), "--out", str(out), "--no-figures", "--quiet"]) == 2
+    assert label in capsys.readouterr().err
+    assert main(["run", str(path), "--out", str(out), "--no-figures", "--quiet",
+                 "--accept-changed-inputs"]) == 0
+    assert "inputs changed" in capsys.readouterr().err
+    res = bs.load_results(out)
+    (event,) = [e for e in res.manifest["events"] if e["kind"] == "inputs changed"]
+    assert event["file"].endswith(Path(input_copies[what]).name) and label in event["problem"]
+    import hashlib
+    assert res.manifest["inputs"][what] == hashlib.sha256(input_copies[what].read_bytes()).hexdigest()[:16]
+    assert_same(ref, tables(res))   # the model itself read the shipped files throughout
+
+
+def test_a_python_or_numpy_version_change_is_refused_on_resume(tiny, tmp_path, monkeypatch):
+    from borderscen.experiments import config
+    from borderscen.experiments.store import StoreInputsChanged
+    path, ref = tiny
+    out = tmp_path / "r"
+    stop_before_finalize(path, out, monkeypatch)
+    real = config._versions()
+    monkeypatch.setattr(config, "_versions", lambda: {**real, "numpy": "1.0.0", "python": "3.99.0"})
+    with pytest.raises(StoreInputsChanged) as err:
+        run_experiment(path, out=out, progress=False)
+    msg = str(err.value)
+    assert f"the numpy version: {real['numpy']} -> 1.0.0" in msg and "the Python version" in msg
+    res = run_experiment(path, out=out, progress=False, accept_changed_inputs=True, log=lambda m: None)
+    assert {e["problem"].split(" changed")[0] for e in res.manifest["events"]} == {
+        "the numpy version", "the Python version"}
+    assert_same(ref, tables(res))
+
+
+def test_a_changed_config_is_refused_even_when_changed_inputs_are_accepted(tiny, tmp_path, monkeypatch):
+    from borderscen.experiments.store import StoreInputsChanged, StoreMismatch
+    path, _ = tiny
+    out = tmp_path / "r"
+    stop_before_finalize(path, out, monkeypatch)
+    changed = tmp_path / "changed.toml"
+    changed.write_text(path.read_text().replace("seed = 11", "seed = 12"))
+    with pytest.raises(StoreMismatch) as err:
+        run_experiment(changed, out=out, progress=False, accept_changed_inputs=True)
+    assert not isinstance(err.value, StoreInputsChanged) and "different config" in str(err.value)
+
+
+def test_an_edited_posterior_makes_finished_results_stale(tiny, tmp_path, input_copies):
+    from borderscen.experiments.store import state
+    path, _ = tiny
+    out = tmp_path / "r"
+    cfg = bs.load_config(path)
+    run_experiment(cfg, out=out, progress=False)
+    assert state(out, cfg.content_hash()) == "complete"
+    input_copies["posterior"].write_bytes(input_copies["posterior"].read_bytes()[:-10])
+    assert state(out, cfg.content_hash()) == "stale"
+
+
+def test_a_copied_or_moved_partial_folder_resumes_to_the_same_result(tiny, tmp_path, monkeypatch):
+    import shutil
+    path, ref = tiny
+    out = tmp_path / "r"
+    stop_before_finalize(path, out, monkeypatch)
+    (out / ".writer.json").write_text(json.dumps({"pid": 999999, "since": 0}))  # as a kill leaves it
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(out, copy, symlinks=True)
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    for folder in (copy, moved):
+        assert_same(ref, tables(run_experiment(path, out=folder, progress=False)))
+        assert not (folder / "parts").exists()
+    done = tmp_path / "done"
+    run_experiment(path, out=done, progress=False)
+    shutil.copytree(done, tmp_path / "done-copy")          # a finished folder, copied: reused
+    res = run_experiment(path, out=tmp_path / "done-copy", progress=False)
+    assert res.manifest["created"] == bs.load_results(done).manifest["created"]
+
+
+@pytest.mark.parametrize("link", ["parts", "runs.parquet", ".lock", "parts/runs/scenario=baseline",
+                                  "parts/done/chunk-000000.json"])
+def test_a_symlink_inside_out_is_never_followed_out_of_it(tiny, tmp_path, monkeypatch, link):
+    from borderscen.experiments.store import StoreNotOwned
+    path, _ = tiny
+    out = tmp_path / "r"
+    stop_before_finalize(path, out, monkeypatch)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    target = outside if link in ("parts", "parts/runs/scenario=baseline") else outside / "precious.txt"
+    where = out / link
+    if where.is_dir():
+        import shutil
+        shutil.rmtree(where)
+    else:
+        where.unlink(missing_ok=True)
+    where.symlink_to(target)
+    for fresh in (False, True):
+        with pytest.raises(StoreNotOwned) as err:
+            run_experiment(path, out=out, progress=False, fresh=fresh)
+        assert "symbolic link" in str(err.value) and str(where) in str(err.value)
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
+    assert (outside / "precious.txt").read_text() == "keep me"

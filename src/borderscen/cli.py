@@ -274,7 +274,8 @@ def cmd_run(args) -> int:
     cfg = config_from_args(args)
     res = run_experiment(cfg, out=args.out, executor=args.executor, workers=args.workers,
                          scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet,
-                         strict=args.strict, log=_note, retries=args.retries)
+                         strict=args.strict, log=_note, retries=args.retries,
+                         accept_changed_inputs=args.accept_changed_inputs)
     status = _report(res, args.allow_failures)
     if not args.no_figures and res.manifest["counts"]["succeeded"]:
         from borderscen.reproduce import draw_or_explain
@@ -529,6 +530,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=0, metavar="N",
                    help="when a worker process dies (e.g. out of memory), run its chunks again up "
                         "to N times (default 0: stop, and resume later)")
+    p.add_argument("--accept-changed-inputs", action="store_true",
+                   help="resume a partial batch even though the parameter registry, posterior, "
+                        "history, code or Python/numpy/borderscen version changed since it began "
+                        "(default: refuse, naming the change); the change is logged in manifest.json")
     p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
     p.add_argument("--no-figures", action="store_true", help="store results only")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],

@@ -186,9 +186,19 @@ class ExperimentConfig(Strict):
         data["calibration_values"] = self.calibration_values
         data["resolved_parameters"] = [dict(scenario_of(sc, {}, self.calibration_values).params)
                                        for sc in self.scenarios]
-        data["code"] = code_fingerprint()
+        inputs = input_fingerprints()
+        data["code"] = {k: inputs[k] for k in RESULT_INPUTS}
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    def spec_hash(self) -> str:
+        """Hash of the config alone (what the user wrote, and its calibration file), without
+        the model's code, data or parameter defaults: tells a changed config from changed inputs."""
+        data = self.model_dump(mode="json")
+        for key in ("executor", "workers", "description"):
+            data["experiment"].pop(key, None)
+        data["calibration_values"] = self.calibration_values
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_changes(self, **experiment: Any) -> ExperimentConfig:
         """A copy with fields of [experiment] replaced (e.g. fewer replications in a notebook)."""
@@ -211,13 +221,61 @@ NOT_IN_RESULTS = ("plots", "analysis", "cli.py", "reproduce.py", "__init__.py", 
                   "builder.py")
 
 
+#: Inputs of the results that are hashed on their own, so a change can be named (package paths).
+INPUT_FILES = {"registry": "data/parameters.toml", "history": "data/history.toml",
+               "posterior": "data/posterior.csv"}
+#: Fingerprints that determine the results (in the config hash); the versions are recorded and
+#: checked on resume but do not make finished results stale.
+RESULT_INPUTS = ("code", *INPUT_FILES)
+INPUT_LABELS = {"code": "the model's code and data tables (src/borderscen: *.py, *.toml)",
+                "registry": "the parameter registry (src/borderscen/data/parameters.toml)",
+                "history": "the history file (src/borderscen/data/history.toml)",
+                "posterior": "the shipped posterior (src/borderscen/data/posterior.csv)",
+                "borderscen": "the borderscen version", "python": "the Python version",
+                "numpy": "the numpy version"}
+
+
+def _input_files() -> dict[str, Path]:
+    root = Path(__file__).resolve().parents[1]
+    return {name: root / rel for name, rel in INPUT_FILES.items()}
+
+
+def _file_hash(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "missing"
+
+
+def _versions() -> dict[str, str]:
+    import platform
+    from importlib import metadata
+
+    import numpy
+    try:
+        own = metadata.version("borderscen")
+    except metadata.PackageNotFoundError:
+        own = "0+unknown"
+    return {"borderscen": own, "python": platform.python_version(), "numpy": numpy.__version__}
+
+
+def input_fingerprints() -> dict[str, str]:
+    """What a batch's results rest on besides its config: the model's code, the parameter
+    registry, the history, the shipped posterior (hashes) and the library, Python and numpy
+    versions. Recorded in progress.json and the manifest; a resume compares them."""
+    return {"code": code_fingerprint(), **{k: _file_hash(p) for k, p in _input_files().items()},
+            **_versions()}
+
+
 @functools.cache
 def code_fingerprint() -> str:
-    """Hash of the source and data files that produce results (model, mechanisms, data, runner)."""
+    """Hash of the source and data files that produce results (model, mechanisms, data, runner),
+    besides the INPUT_FILES, which are hashed on their own."""
     root = Path(__file__).resolve().parents[1]
+    own = {Path(rel) for rel in INPUT_FILES.values()}
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
-        if path.relative_to(root).parts[0] in NOT_IN_RESULTS:
+        if path.relative_to(root).parts[0] in NOT_IN_RESULTS or path.relative_to(root) in own:
             continue
         if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(root)).encode())

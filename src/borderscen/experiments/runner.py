@@ -32,9 +32,11 @@ from tqdm.auto import tqdm
 
 from borderscen.errors import ConfigError, ExecutorError
 from borderscen.experiments.config import (
+    INPUT_LABELS,
     ExperimentConfig,
     check_config,
     check_name,
+    input_fingerprints,
     load_config,
     scenario_of,
 )
@@ -427,7 +429,8 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
                    executor: str | Executor | None = None, workers: int | None = None,
                    scheduler: str | None = None, fresh: bool = False,
                    progress: bool | None = None, strict: bool = False,
-                   log: Callable[[str], None] | None = None, retries: int = 0) -> Results:
+                   log: Callable[[str], None] | None = None, retries: int = 0,
+                   accept_changed_inputs: bool = False) -> Results:
     """Run (or resume, or reuse) a whole experiment and return its results.
 
     ``out`` is the results folder (default ``results/<experiment name>``); it must be new, empty
@@ -445,6 +448,11 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     ``ExecutorError`` naming the chunks it was running; ``retries=N`` restarts the pool and runs
     them again, at most N times. Ctrl-C stops at once: work in flight is dropped (never
     half-written) and run again on resume.
+
+    The parameter registry, shipped posterior, history, code and the borderscen, Python and
+    numpy versions are recorded (``manifest["inputs"]``); resuming a partial batch after any of
+    them changed is refused (``StoreInputsChanged``) unless ``accept_changed_inputs``, which
+    logs the change in the manifest's events.
     """
     cfg = check_config(config) if isinstance(config, ExperimentConfig) else load_config(config)
     if executor is not None and not isinstance(executor, str | Executor):
@@ -468,7 +476,10 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
             rebuilt = store.events[-1]
         size = cfg.experiment.chunk_size or auto_chunk_size(len(runs), n_workers)
         n_chunks = len(make_chunks(cfg, points, runs, size))  # batches never mix scenarios or points
-        size = store.prepare(config_hash, size, n_chunks, fresh, len(runs))
+        inputs = input_fingerprints()
+        size = store.prepare(config_hash, size, n_chunks, fresh, len(runs), inputs=inputs,
+                             spec_hash=cfg.spec_hash(), accept_changed_inputs=accept_changed_inputs,
+                             labels=INPUT_LABELS)
         chunks = make_chunks(cfg, points, runs, size)
         done = store.done_chunks(runs_of=lambda i: [r.index for r in chunks[i].runs])
         todo = [c for c in chunks if c.index not in done]
@@ -482,8 +493,9 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
         timings = _run_chunks(cfg, store, todo, len(runs), kind, n_workers, scheduler, progress,
                               retries, log)
         timings["resumed_chunks"] = len(done)
-        store.finalize(lambda table: _manifest(cfg, config_hash, points, runs, table, kind,
-                                               n_workers, size, timings), ["run"])
+        store.finalize(lambda table: {**_manifest(cfg, config_hash, points, runs, table, kind,
+                                                  n_workers, size, timings), "inputs": inputs},
+                       ["run"])
     return Results(root)
 
 

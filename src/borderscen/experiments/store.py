@@ -50,6 +50,10 @@ FIGURES = "figures"
 #: Everything the store may create in a folder (and so may delete there).
 OWNED = (*(f"{t}.parquet" for t in TABLES), MANIFEST, PROGRESS, PARTS, WRITER, MARKER)
 _CHUNK = re.compile(r"^chunk-(\d{6})\.json$")
+#: Where each recorded input lives (for the log of events).
+INPUT_PATHS = {"registry": "src/borderscen/data/parameters.toml",
+               "history": "src/borderscen/data/history.toml",
+               "posterior": "src/borderscen/data/posterior.csv", "code": "src/borderscen"}
 _TMP = re.compile(r"^\..*\.tmp-\d+$")
 
 
@@ -67,6 +71,11 @@ class StoreNotOwned(StoreError):
 
 class StoreCorrupt(StoreError):
     """The folder's tables do not match its manifest, or a store file cannot be read."""
+
+
+class StoreInputsChanged(StoreMismatch):
+    """A partial batch was made with other inputs (registry, posterior, history, code or
+    versions) than the resume would use: its chunks would mix with the new ones."""
 
 
 class StoreRepairRefused(StoreError):
@@ -214,6 +223,24 @@ def check_owned(root: Path) -> None:
             "results go into an empty or new folder: choose another --out")
 
 
+def check_links(root: Path) -> None:
+    """Refuse a folder where one of the store's own names (or anything under parts/) is a
+    symbolic link: writing, truncating (the lock) or deleting through it would act outside
+    ``--out``. The store never follows a link out of the results folder."""
+    if not root.is_dir():
+        return
+    found = [root / n for n in sorted({*OWNED, LOCK, WRITER}) if (root / n).is_symlink()]
+    parts = root / PARTS
+    if parts.is_dir() and not parts.is_symlink():
+        for folder, dirs, files in os.walk(parts, followlinks=False):
+            found += [Path(folder) / n for n in (*dirs, *files) if (Path(folder) / n).is_symlink()]
+    if found:
+        links = ", ".join(f"{p} -> {os.readlink(p)}" for p in found[:5])
+        raise StoreNotOwned(f"{root}: symbolic link in the results folder: {links}; the store never "
+                            "follows links out of the results folder: remove the link(s) or choose "
+                            "another --out")
+
+
 class ResultsStore:
     """Writer side of a results folder. Use as a context manager: holds the folder's lock."""
 
@@ -277,6 +304,7 @@ class ResultsStore:
 
     def acquire(self) -> None:
         check_owned(self.root)
+        check_links(self.root)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -366,14 +394,42 @@ class ResultsStore:
             shutil.rmtree(trash, ignore_errors=True)
 
     def prepare(self, config_hash: str, chunk_size: int, n_chunks: int, fresh: bool,
-                n_runs: int | None = None) -> int:
-        """Start or resume; returns the chunk size to use (the stored one when resuming)."""
+                n_runs: int | None = None, inputs: dict[str, str] | None = None,
+                spec_hash: str | None = None, accept_changed_inputs: bool = False,
+                labels: dict[str, str] | None = None) -> int:
+        """Start or resume; returns the chunk size to use (the stored one when resuming).
+
+        ``inputs`` (fingerprints of what the results rest on besides the config) are recorded;
+        a resume whose inputs differ from the recorded ones is refused (StoreInputsChanged,
+        naming each change via ``labels``), or, with ``accept_changed_inputs``, goes on and logs
+        each change as an event. ``spec_hash`` (the config alone) tells a changed config,
+        always refused, from changed inputs."""
         self._require_lock()
         if fresh:
             self.clear()
         progress, manifest = self.root / PROGRESS, self.root / MANIFEST
         if progress.exists():
             state = read_json(progress, "progress file")
+            same_spec = state.get("spec_hash") is None or spec_hash is None or state["spec_hash"] == spec_hash
+            was = state.get("inputs") if isinstance(state.get("inputs"), dict) else None
+            changed = {k: (was.get(k), v) for k, v in (inputs or {}).items()
+                       if was is not None and was.get(k) != v} if same_spec else {}
+            if changed:
+                names = labels or {}
+                said = [f"{names.get(k, k)}: {old} -> {new}" for k, (old, new) in changed.items()]
+                if not accept_changed_inputs:
+                    raise StoreInputsChanged(
+                        f"{self.root} holds a partial batch made with other inputs than now, so its "
+                        "stored chunks would mix with new ones:\n  " + "\n  ".join(said)
+                        + "\nuse --fresh to start it again, put the inputs back, or pass "
+                          "--accept-changed-inputs (accept_changed_inputs=True) to resume anyway "
+                          "(the change is logged in manifest.json)")
+                for k, (old, new) in changed.items():
+                    self.record("inputs changed", INPUT_PATHS.get(k, k),
+                                f"{names.get(k, k)} changed since the batch began ({old} -> {new})",
+                                "accepted (--accept-changed-inputs): the stored chunks are kept")
+                state = {**state, "config_hash": config_hash, "inputs": inputs, "events": self.events}
+                atomic_write_json(progress, state)
             if state["config_hash"] != config_hash:
                 raise StoreMismatch(
                     f"{self.root} holds results of a different config (hash {state['config_hash']}, "
@@ -385,7 +441,8 @@ class ResultsStore:
                                 "use --fresh to replace them or --out for a new folder")
         self.parts.mkdir(parents=True, exist_ok=True)
         atomic_write_json(progress, {"config_hash": config_hash, "chunk_size": chunk_size,
-                                     "n_chunks": n_chunks, "n_runs": n_runs, "events": self.events})
+                                     "n_chunks": n_chunks, "n_runs": n_runs, "events": self.events,
+                                     "inputs": inputs, "spec_hash": spec_hash})
         return chunk_size
 
     def finished(self, config_hash: str) -> bool:
