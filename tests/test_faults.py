@@ -511,3 +511,151 @@ def test_a_symlink_inside_out_is_never_followed_out_of_it(tiny, tmp_path, monkey
         assert "symbolic link" in str(err.value) and str(where) in str(err.value)
     assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
     assert (outside / "precious.txt").read_text() == "keep me"
+
+
+# ---------------------------------------------------------------------------- disk full
+class DiskFull:
+    """Replaces the store's one write primitive: the k-th file it opens fails with ENOSPC,
+    either at once ('open') or after half its first write reached the disk ('half'). Records
+    what was stored at the moment of the failure."""
+
+    def __init__(self, k: int, mode: str, out: Path):
+        from borderscen.experiments import store
+        self.k, self.mode, self.out, self.calls, self.real = k, mode, out, 0, store.open_for_write
+        self.stored_then: dict[str, bytes] | None = None
+
+    def __call__(self, path):
+        import errno
+        self.calls += 1
+        if self.calls != self.k:
+            return self.real(path)
+        self.stored_then = marks(self.out)
+        full = OSError(errno.ENOSPC, "No space left on device")
+        if self.mode == "open":
+            raise full
+        fh = self.real(path)
+        real_write = fh.write
+
+        def write(data):
+            real_write(bytes(data)[: max(len(data) // 2, 1)])
+            fh.flush()
+            raise full
+        fh.write = write
+        return fh
+
+
+def count_writes(path, out, monkeypatch) -> int:
+    from borderscen.experiments import store
+    counter = DiskFull(0, "open", out)
+    with monkeypatch.context() as m:
+        m.setattr(store, "open_for_write", counter)
+        run_experiment(path, out=out, progress=False)
+    return counter.calls
+
+
+@pytest.mark.parametrize("mode", ["open", "half"])
+def test_a_full_disk_at_every_store_write_is_a_clear_error_loses_nothing_and_resumes(
+        tiny, tmp_path, monkeypatch, capsys, mode):
+    from borderscen.cli import main
+    from borderscen.experiments import store
+    path, ref = tiny
+    n = count_writes(path, tmp_path / "count", monkeypatch)
+    assert n >= 20   # marker, pid file, progress, 4 chunks x (3 parts + mark), 3 tables, manifest
+    for k in range(1, n + 1):
+        out = tmp_path / f"{mode}-{k}"
+        full = DiskFull(k, mode, out)
+        with monkeypatch.context() as m:
+            m.setattr(store, "open_for_write", full)
+            code = main(["run", str(path), "--out", str(out), "--no-figures", "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2, (k, err)
+        assert "No space left on device" in err and "run the same command again" in err, (k, err)
+        assert "Traceback" not in err
+        kept(full.stored_then, out)
+        assert not (out / "manifest.json").exists() or k == n
+        res = run_experiment(path, out=out, progress=False, log=lambda m: None)
+        assert_same(ref, tables(res))
+        assert not [e for e in res.manifest["events"] if e["kind"] == "repaired"], (k, res.manifest["events"])
+        assert not [p for p in out.rglob("*") if ".tmp-" in p.name], k
+
+
+FSIZE = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a too-large write fails (EFBIG) instead of killing
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from borderscen.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_file_size_limit_fails_the_command_cleanly_and_the_same_command_resumes(tiny, tmp_path):
+    """RLIMIT_FSIZE in a real process: the store's files larger than the limit cannot be written
+    (the merged tables here), the smaller ones (chunk parts) can."""
+    path, ref = tiny
+    probe = tmp_path / "probe"
+    stop_before_finalize(path, probe, pytest.MonkeyPatch())
+    biggest_part = max(p.stat().st_size for p in (probe / "parts").rglob("*.parquet"))
+    run_experiment(path, out=probe, progress=False)
+    merged = max((probe / f"{t}.parquet").stat().st_size for t in ("timeseries", "zones", "runs"))
+    assert biggest_part < merged
+    limit = (biggest_part + merged) // 2
+    out = tmp_path / "r"
+    args = ["run", str(path), "--out", str(out), "--no-figures", "--quiet"]
+    failed = subprocess.run([sys.executable, "-c", FSIZE, str(limit), *args],
+                            capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 2, failed.stderr
+    assert "File too large" in failed.stderr and "run the same command again" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert len(list((out / "parts" / "done").glob("*.json"))) == 4   # every chunk kept
+    again = subprocess.run([sys.executable, "-m", "borderscen.cli", *args],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert_same(ref, tables(bs.load_results(out)))
+
+
+# ---------------------------------------------------------------------------- readers during writes
+def reader_sees(out: Path, ref) -> str:
+    """What a reader gets right now: the verified tables, or a clear 'in progress' error."""
+    from borderscen.errors import StoreError
+    try:
+        res = bs.load_results(out)
+    except StoreError as exc:
+        assert "in progress" in str(exc), str(exc)
+        return "in progress"
+    assert_same(ref, tables(res))
+    return "verified"
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_a_reader_at_every_write_and_delete_sees_the_verified_state_or_in_progress(
+        tiny, tmp_path, monkeypatch, fresh):
+    """A reader opens the folder before each file the writer writes or deletes: a first run,
+    and a finished folder rewritten with --fresh."""
+    import pathlib
+
+    from borderscen.experiments import store
+    path, ref = tiny
+    out = tmp_path / "r"
+    if fresh:
+        run_experiment(path, out=out, progress=False)
+    seen: list[str] = []
+    real_open, real_unlink = store.open_for_write, pathlib.Path.unlink
+
+    def opening(p):
+        seen.append(reader_sees(out, ref))
+        return real_open(p)
+
+    def unlinking(self, missing_ok=False):
+        if out in self.parents and self.name not in (".writer.json", ".lock"):
+            seen.append(reader_sees(out, ref))
+        return real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(store, "open_for_write", opening)
+    monkeypatch.setattr(pathlib.Path, "unlink", unlinking)
+    run_experiment(path, out=out, progress=False, fresh=fresh)
+    monkeypatch.undo()
+    assert "in progress" in seen and len(seen) > 20
+    if fresh:
+        assert seen[0] == "verified"
+    assert reader_sees(out, ref) == "verified"

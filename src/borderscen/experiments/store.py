@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,15 +121,43 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+class StoreWriteError(StoreError):
+    """A store file could not be written (disk full, file too large, read-only): nothing stored
+    before is lost, and the same command resumes once the cause is gone."""
+
+    def __init__(self, path: Path, exc: OSError):
+        self.path, self.errno = path, exc.errno
+        super().__init__(f"{path}: cannot be written ({exc.strerror or exc}); everything stored "
+                         "before is kept: free some space (or fix the cause) and run the same "
+                         "command again to resume")
+
+
+def open_for_write(path: Path):
+    """The one way the store opens a file to write (fault-injection tests replace it)."""
+    return open(path, "wb")
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An OSError while writing ``path`` (through its temporary file) becomes StoreWriteError."""
+    try:
+        yield
+    except StoreWriteError:
+        raise
+    except OSError as exc:
+        raise StoreWriteError(path, exc) from exc
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write, fsync, rename into place, fsync the folder: the file is old or new, never half."""
     tmp = _tmp_name(path)
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with _writing(path):
+            with open_for_write(tmp) as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
@@ -319,12 +347,16 @@ class ResultsStore:
             raise StoreLocked(f"{self.root} is being written by another borderscen process "
                               f"(pid {holder}); wait for it to finish or choose another --out") from None
         self._lock = lock
-        if not (self.root / MARKER).is_file():
-            atomic_write_json(self.root / MARKER, {"created_by": "borderscen", "format": 2})
-        self.events = self._stored_events()
-        self._check_writer_file()
-        atomic_write_json(self.root / WRITER, {"pid": os.getpid(), "since": time.time()})
-        self._clean_temporaries()
+        try:  # a failure here (e.g. a full disk) must not leave the lock held
+            if not (self.root / MARKER).is_file():
+                atomic_write_json(self.root / MARKER, {"created_by": "borderscen", "format": 2})
+            self.events = self._stored_events()
+            self._check_writer_file()
+            atomic_write_json(self.root / WRITER, {"pid": os.getpid(), "since": time.time()})
+            self._clean_temporaries()
+        except BaseException:
+            self.release()
+            raise
 
     def _stored_events(self) -> list[dict[str, Any]]:
         """The log of an unfinished batch (progress.json), if there is a readable one."""
@@ -596,7 +628,7 @@ class ResultsStore:
         tmp = _tmp_name(path)
         n = 0
         try:
-            with pq.ParquetWriter(tmp, schema) as writer:
+            with _writing(path), open_for_write(tmp) as fh, pq.ParquetWriter(fh, schema) as writer:
                 for i in chunks:
                     if not files.get(i):
                         continue
@@ -606,8 +638,9 @@ class ResultsStore:
                         table = table.sort_by([(k, "ascending") for k in keys])
                     writer.write_table(table)
                     n += table.num_rows
-            _fsync_file(tmp)
-            os.replace(tmp, path)
+            with _writing(path):
+                _fsync_file(tmp)
+                os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
         _fsync_dir(self.root)
@@ -689,6 +722,22 @@ def is_complete(root: str | Path, config_hash: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- reading
+class StoreInProgress(StoreError):
+    """A writer is still making the folder's results (no finished batch to read yet)."""
+
+
+def _live_writer(root: Path) -> int | None:
+    """The pid of a live process holding the folder as its writer, if any."""
+    try:
+        pid = json.loads((root / WRITER).read_text(encoding="utf-8"))["pid"]
+        os.kill(int(pid), 0)
+    except PermissionError:
+        return int(pid)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return int(pid)
+
+
 class Results:
     """Reader side: the tables and manifest of a finished batch, with summaries for notebooks.
 
@@ -704,8 +753,12 @@ class Results:
         if not self.root.is_dir():
             raise StoreError(f"{self.root}: no such results folder")
         if not (self.root / MANIFEST).exists():
-            raise StoreError(f"{self.root} is not a finished results folder (no {MANIFEST}); "
-                             "run the experiment (again) to finish it")
+            if (writer := _live_writer(self.root)) is not None:
+                raise StoreInProgress(f"{self.root} is being written (in progress: pid {writer}); "
+                                      "its results can be read once that run has finished")
+            raise StoreInProgress(f"{self.root} is not a finished results folder (no {MANIFEST}): "
+                                  "a run is in progress there, or was interrupted; run the "
+                                  "experiment (again) to finish it")
         self.manifest: dict[str, Any] = read_json(self.root / MANIFEST, "manifest")
         if verify and (problem := verify_tables(self.root, self.manifest)):
             raise StoreCorrupt(f"{self.root}: {problem}; run the experiment again to repair it")
