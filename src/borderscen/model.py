@@ -88,7 +88,7 @@ class BorderModel(mesa.Model):
         self.ctx = make_context()
         self.map = self.ctx.zmap
         self.params = BatchParams(self.batch.params)
-        self.state = init_state(self.params, self.ctx)
+        self.state = init_state(self.params, self.ctx, [self.seed])
         self._u = uniforms([self.seed], self.horizon, self.ctx.layout.width)
         self.dates = month_dates(self.horizon)
         self.month_index = 0

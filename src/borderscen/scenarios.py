@@ -47,7 +47,8 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     date: str
     set: dict[str, float] = Field(default_factory=dict)
-    trigger: Literal["election", "camp_breakout", "camp_closed", "leadership_strike", "record"] | None = None
+    trigger: Literal["election", "camp_breakout", "camp_closed", "leadership_strike", "state_change",
+                     "campaign_announced", "record"] | None = None
     evidence: tuple[str, ...] = ()
     why: str = ""
 
