@@ -34,7 +34,7 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
 __all__ = [
     "OUTPUTS", "BorderModel", "Event", "Experiment", "grid", "lhs", "morris", "sobol",
     "ExperimentConfig", "Parameters", "Results", "Scenario",
-    "actors", "errors",
+    "actors", "assimilate", "errors", "forecast",
     "build_scenario", "load_config", "load_results", "make_params", "plots", "preset_names",
     "presets", "registry", "run_experiment", "run_seed", "simulate",
 ]
@@ -42,7 +42,9 @@ __all__ = [
 
 #: Imported on first use: running batches never loads matplotlib (plots) or Mesa (the Mesa face).
 _LAZY = {"plots": ("borderscen.plots", None), "actors": ("borderscen.actors", None),
-         "BorderModel": ("borderscen.model", "BorderModel")}
+         "BorderModel": ("borderscen.model", "BorderModel"),
+         "assimilate": ("borderscen.analysis.assimilate", "assimilate"),
+         "forecast": ("borderscen.analysis.assimilate", "forecast")}
 
 
 def __getattr__(name: str):

@@ -397,7 +397,8 @@ def cmd_calibrate(args) -> None:
     from borderscen.analysis.calibration import calibrate, install, write_calibrated
     pop, gens = (60, 3) if args.quick else (args.population, args.generations)
     out = Path(args.out)
-    report = calibrate(out, population=pop, generations=gens, seed=args.seed, resume=not args.fresh)
+    report = calibrate(out, population=pop, generations=gens, seed=args.seed, resume=not args.fresh,
+                       fit_end=args.fit_end)
     draws = pd.read_csv(out / "posterior.csv")
     write_calibrated(draws, out / "calibrated.toml")
     print(f"ABC-SMC: {report['generations']} generations of {report['population']}, "
@@ -416,7 +417,7 @@ def cmd_calibrate(args) -> None:
     files = draw_figures(figures, draws)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
     if args.install:
-        path = install(out)
+        path = install(out, fit_end=args.fit_end)
         print(f"installed: {path} and posterior medians as registry defaults")
     print(json.dumps({"wrote": [str(out / n) for n in ("posterior.csv", "report.json", "calibrated.toml")]}))
 
@@ -588,8 +589,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="60 particles, 3 generations, for tests")
     p.add_argument("--seed", type=int, default=2022, help="root seed (default 2022)")
     p.add_argument("--fresh", action="store_true", help="start afresh instead of resuming history.db")
+    p.add_argument("--fit-end", default="2024-12", metavar="YYYY-MM",
+                   help="use only targets whose windows end by this month (default 2024-12, the whole fit "
+                        "period; the backtest's base posterior uses 2022-12)")
     p.add_argument("--install", action="store_true",
-                   help="ship the result: copy posterior.csv into the package, medians as registry defaults")
+                   help="ship the result: copy posterior.csv into the package, medians as registry defaults "
+                        "(with an earlier --fit-end: ship it as that window's posterior, defaults unchanged)")
     p.add_argument("--out", type=Path, default=Path("results/calibration"),
                    help="results folder (default results/calibration)")
     p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")

@@ -326,7 +326,7 @@ def fit_dispersions(draws: pd.DataFrame, n: int = 600, seed: int = 5, fit_end: s
     out = {}
     for group, param in observation.DISPERSION.items():
         js = [j for j, c in enumerate(problem.targets) if observation.GROUP[c.quantity] == group]
-        if not js:
+        if not any(math.isfinite(problem.targets[j].high) for j in js):  # "at least" alone: no scale
             out[param] = float(registry()[param].default)
             continue
         grid = DISPERSION_GRID["count" if observation.is_count(group) else "strength"]

@@ -1,0 +1,225 @@
+"""The rolling-origin backtest: forecasts from many origins, scored on what happened next.
+
+At each origin (every quarter from 2023-01 to the record's last month):
+
+1. parameters start from the posterior fitted on data before the FIRST origin (targets ending
+   by 2022-12, ``posterior_to_2022-12.csv``), used throughout; the particle filter
+   (``analysis.assimilate``) then assimilates every observation of the record (targets and
+   hold-outs alike) whose window ends before the origin, so the parameters and the state learn
+   from the data before the origin and from nothing after it;
+2. the filtered particles run 12 months on (the history's dated inputs, which were known as
+   decisions or happened outside ISIS's activity, are replayed as they happened: this is a
+   forecast conditional on those inputs, as every scenario is);
+3. every observation of the record whose window starts at or after the origin and ends within
+   12 months of it is forecast by the ABM (its published figure through the observation model)
+   and by each baseline (``analysis.baselines``), each fitted on data strictly before the
+   origin; the forecasts are stored as quantiles on a fixed grid.
+
+Scores follow ``docs/scoring.md`` (pre-registered) and ``analysis.scoring``. Results are stored
+like an experiment's: one Parquet file per origin written atomically, a lock, a manifest, and a
+resumed run skips the origins already done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from borderscen.analysis.assimilate import assimilate, continue_from
+from borderscen.analysis.observe import Comparable, comparable
+from borderscen.record import holdouts, targets
+from borderscen.kernel.core import START
+from borderscen.scenarios import month_index, parse_month
+
+#: Quantile levels each forecast is stored at (enough for CRPS by quantiles and for 50/90% bands).
+LEVELS = np.round(np.linspace(0.005, 0.995, 199), 3)
+#: Monthly series whose fan from each origin is stored (figure: the fan from each origin).
+PATH_SERIES = ("attacks_tracked_iraq", "attacks_tracked_syria", "partnered_operations_iraq",
+               "partnered_operations_syria", "isis_members", "isis_tempo")
+PATH_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
+HORIZONS = (1, 3, 6, 12)
+MAX_LEAD = 12
+BASE_POSTERIOR = "2022-12"
+FIRST_ORIGIN = "2023-01"
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    m = d.year * 12 + d.month - 1 + n
+    return dt.date(m // 12, m % 12 + 1, 1)
+
+
+def record_observations() -> list[Comparable]:
+    """Every comparable observation of the record, targets and hold-outs."""
+    kept, _ = comparable(list(targets()) + list(holdouts()))
+    return kept
+
+
+def last_record_month(obs: Sequence[Comparable] | None = None) -> dt.date:
+    return max(parse_month(c.end) for c in (obs or record_observations()))
+
+
+def origins(first: str = FIRST_ORIGIN, last: dt.date | None = None, every: int = 3) -> list[dt.date]:
+    """Origins every ``every`` months from ``first`` to the record's last month."""
+    out, d = [], parse_month(first)
+    last = last or last_record_month()
+    while d <= last:
+        out.append(d)
+        d = _add_months(d, every)
+    return out
+
+
+def lead(origin: dt.date, c: Comparable) -> int:
+    """Months from the origin to the end of the observation's window (1: it ends in the origin's month)."""
+    return month_index(parse_month(c.end), origin) + 1
+
+
+def after(origin: dt.date, obs: Sequence[Comparable], max_lead: int = MAX_LEAD) -> list[Comparable]:
+    """Observations whose windows start at or after the origin and end within ``max_lead`` months."""
+    return [c for c in obs if parse_month(c.start) >= origin and 1 <= lead(origin, c) <= max_lead]
+
+
+def before(origin: dt.date, obs: Sequence[Comparable]) -> list[Comparable]:
+    return [c for c in obs if parse_month(c.end) < origin]
+
+
+Progress = Callable[[str], None]
+
+
+def forecast_origin(origin: dt.date, particles: int, seed: int, fit_end: str | None = BASE_POSTERIOR,
+                    obs: Sequence[Comparable] | None = None, baselines: bool = True) -> pd.DataFrame:
+    """One origin's forecasts: a row per (observation, forecaster) with quantiles at LEVELS."""
+    obs = list(obs or record_observations())
+    known, todo = before(origin, obs), after(origin, obs)
+    if not todo:
+        return pd.DataFrame()
+    t0 = time.perf_counter()
+    filtered = assimilate(origin, particles=particles, seed=seed, observations=known, fit_end=fit_end)
+    fc = continue_from(filtered, MAX_LEAD, seed=seed + 1)
+    abm = fc.predictive(todo)
+    wall = time.perf_counter() - t0
+    rows = []
+    rng = np.random.default_rng([seed, origin.year, origin.month])
+    for j, c in enumerate(todo):
+        base = {"origin": origin, "id": c.id, "quantity": c.quantity, "channel": c.channel,
+                "country": c.country, "start": c.start, "end": c.end, "low": c.low, "high": c.high,
+                "lead": lead(origin, c)}
+        forecasts = {"abm": abm[:, j]}
+        if baselines:
+            forecasts |= baseline_samples(c, known, origin, rng)
+        for name, sample in forecasts.items():
+            if sample is None:
+                continue
+            q = np.quantile(np.asarray(sample, float), LEVELS)
+            rows.append(base | {"forecaster": name, **{f"q{lv:.3f}": v for lv, v in zip(LEVELS, q, strict=True)}})
+    df = pd.DataFrame(rows)
+    T0 = filtered.months
+    paths = []
+    for k in PATH_SERIES:
+        x = fc.monthly[k]
+        qs = np.quantile(x, PATH_LEVELS, axis=0)
+        for t in range(max(0, T0 - 12), x.shape[1]):
+            paths.append({"origin": origin, "date": fc.dates[t], "series": k, "phase":
+                          "filtered" if t < T0 else "forecast",
+                          **{f"q{lv:g}": float(qs[i, t]) for i, lv in enumerate(PATH_LEVELS)},
+                          "lull_share": float((x[:, t] == 2).mean()) if k == "isis_tempo" else np.nan})
+    df.attrs["paths"] = pd.DataFrame(paths)
+    df.attrs.update(min_ess_share=filtered.min_ess_share, wall_s=wall,
+                    degenerate=int(filtered.diagnostics["degenerate"].sum()) if len(filtered.diagnostics) else 0)
+    return df
+
+
+def baseline_samples(c: Comparable, known: Sequence[Comparable], origin: dt.date,
+                     rng: np.random.Generator) -> dict[str, np.ndarray | None]:
+    """Each baseline's predictive sample for ``c`` from observations before the origin."""
+    from borderscen.analysis import baselines
+
+    return baselines.forecast_all(c, known, origin, rng)
+
+
+def _config_hash(cfg: dict) -> str:
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_backtest(out: str | Path, particles: int = 1000, seed: int = 2023, first: str = FIRST_ORIGIN,
+                 every: int = 3, fit_end: str | None = BASE_POSTERIOR, progress: Progress | None = None,
+                 fresh: bool = False) -> pd.DataFrame:
+    """Run (or resume) the backtest into ``out``; returns the forecasts table."""
+    from filelock import FileLock, Timeout
+
+    from borderscen.experiments.store import atomic_write_bytes, atomic_write_json, parquet_bytes
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = out / "origins"
+    parts.mkdir(exist_ok=True)
+    todo = origins(first, every=every)
+    cfg = {"particles": particles, "seed": seed, "first": first, "every": every, "fit_end": fit_end,
+           "origins": [f"{o:%Y-%m}" for o in todo], "levels": len(LEVELS), "max_lead": MAX_LEAD}
+    chash = _config_hash(cfg)
+    lock = FileLock(str(out / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RuntimeError(f"{out} is being written by another backtest (lock {out / '.lock'})") from None
+    try:
+        manifest_path = out / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() and not fresh else {}
+        if manifest.get("config_hash") not in (None, chash):
+            for p in parts.glob("*.parquet"):
+                p.unlink()
+            manifest = {}
+        done = dict(manifest.get("done", {}))
+        manifest.update({"kind": "backtest", "config": cfg, "config_hash": chash, "done": done,
+                         "started": manifest.get("started", dt.datetime.now().isoformat(timespec="seconds"))})
+        atomic_write_json(manifest_path, manifest)
+        obs = record_observations()
+        for i, origin in enumerate(todo):
+            key = f"{origin:%Y-%m}"
+            if key in done and (parts / f"{key}.parquet").exists():
+                if progress:
+                    progress(f"origin {key} ({i + 1}/{len(todo)}): already done")
+                continue
+            df = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
+            if df.empty:
+                df.attrs["paths"] = pd.DataFrame()
+            atomic_write_bytes(parts / f"{key}-paths.parquet", parquet_bytes(df.attrs["paths"]))
+            atomic_write_bytes(parts / f"{key}.parquet", parquet_bytes(df))
+            done[key] = {"rows": len(df), **{k: df.attrs.get(k) for k in ("min_ess_share", "wall_s", "degenerate")}}
+            manifest["done"] = done
+            atomic_write_json(manifest_path, manifest)
+            if progress:
+                progress(f"origin {key} ({i + 1}/{len(todo)}): {len(df)} forecasts, "
+                         f"filter min ESS {done[key]['min_ess_share']:.0%}, {done[key]['wall_s']:.1f} s")
+        manifest["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+        atomic_write_json(manifest_path, manifest)
+    finally:
+        lock.release()
+    return load_forecasts(out)
+
+
+def load_paths(out: str | Path) -> pd.DataFrame:
+    files = sorted((Path(out) / "origins").glob("*-paths.parquet"))
+    frames = [pd.read_parquet(f) for f in files]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def load_forecasts(out: str | Path) -> pd.DataFrame:
+    files = sorted(f for f in (Path(out) / "origins").glob("*.parquet") if not f.stem.endswith("-paths"))
+    frames = [pd.read_parquet(f) for f in files]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def quantile_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.startswith("q0.") or c.startswith("q1")]
+
+
+__all__ = ["HORIZONS", "LEVELS", "START", "after", "before", "forecast_origin", "lead", "load_forecasts",
+           "origins", "run_backtest"]
