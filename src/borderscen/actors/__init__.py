@@ -23,12 +23,12 @@ class Coalition(Agent, _View):
     """The US-led coalition: troops, federal bases, partnered operations."""
 
     @property
-    def troops_iraq(self) -> float:
-        return self.scalar(self.model.params.us_troops_iraq)
+    def troops_iraq(self) -> float:  # troops present: the schedule after any delay or residual force
+        return self.scalar(self.model.state.troops[:, :1])
 
     @property
     def troops_syria(self) -> float:
-        return self.scalar(self.model.params.us_troops_syria)
+        return self.scalar(self.model.state.troops[:, 1:])
 
     @property
     def partnered_operations(self) -> float:

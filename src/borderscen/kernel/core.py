@@ -171,6 +171,9 @@ class State:
     tempo: np.ndarray
     coalition_tempo: np.ndarray
     retaliation: np.ndarray
+    #: US troops present (Iraq, Syria) and months the schedule has said 0 (the exit axes, ODD 7.1b)
+    troops: np.ndarray
+    exit_clock: np.ndarray
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -226,6 +229,7 @@ def _raw_state(P: BatchParams, ctx: Context) -> State:
         roj_residents=P.roj_population_initial.copy(), detainees=P.detainees_initial.copy(),
         security=np.zeros((R, Z)), intel=np.zeros((R, Z)),
         tempo=np.zeros((R, 1)), coalition_tempo=np.zeros((R, 2)), retaliation=np.zeros((R, 2)),
+        troops=np.concatenate([P.us_troops_iraq, P.us_troops_syria], axis=-1), exit_clock=np.zeros((R, 2)),
     )
 
 
@@ -243,9 +247,14 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
     sdf_holds = P.sdf_control > 0
 
     # 2. actors ------------------------------------------------------------------------------
-    presence_iraq = coalition.presence(P.us_troops_iraq, P.us_troops_reference_iraq,
+    # the scheduled exits as carried out: a delay and a residual force (ODD 7.1b)
+    troops, exit_clock = coalition.troops_after_exit(
+        np.concatenate([P.us_troops_iraq, P.us_troops_syria], axis=-1), s.troops, s.exit_clock,
+        P.us_exit_delay_months, np.concatenate([P.residual_troops_iraq, P.residual_troops_syria], axis=-1))
+    troops_iraq, troops_syria = troops[:, :1], troops[:, 1:]
+    presence_iraq = coalition.presence(troops_iraq, P.us_troops_reference_iraq,
                                        P.coalition_troop_elasticity)
-    presence_syria = coalition.presence(P.us_troops_syria, P.us_troops_reference_syria,
+    presence_syria = coalition.presence(troops_syria, P.us_troops_reference_syria,
                                         P.coalition_troop_elasticity)
     # coverage (ISR, guarding support, strike reach) is a share: it saturates at full presence
     us_share_iraq, us_share_syria = np.minimum(1.0, presence_iraq), np.minimum(1.0, presence_syria)
@@ -509,8 +518,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
         "iran_influence": iran, "militia_presence": militia, "turkey_pressure": turkey,
         "gulf_support": gulf, "tehran_camp": tehran, "pragmatic_camp": pragmatic,
         "openness_baghdad": openness, "willingness_damascus": willingness,
-        "damascus_capacity": capacity, "us_troops_iraq": P.us_troops_iraq,
-        "us_troops_syria": P.us_troops_syria,
+        "damascus_capacity": capacity, "us_troops_iraq": troops_iraq,
+        "us_troops_syria": troops_syria,
         "camp_population": alhol + roj, "alhol_iraqis": alhol_iraqis, "repatriated": repatriated,
         "detainees": detainees, "breakouts": breakout.astype(float),
         "escapees": escaped_detainees + escaped_alhol + escaped_roj, "guard": guard,
@@ -525,7 +534,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
         turkey=turkey, gulf=gulf, damascus_capacity=capacity, cooperation=index, regime=regime,
         stage=stage, disruption=disruption, weapons=weapons, alhol_residents=alhol,
         alhol_iraqis=alhol_iraqis, roj_residents=roj, detainees=detainees, security=security,
-        intel=intel, tempo=isis_tempo, coalition_tempo=coal_x, retaliation=retaliation, outputs=out,
+        intel=intel, tempo=isis_tempo, coalition_tempo=coal_x, retaliation=retaliation,
+        troops=troops, exit_clock=exit_clock, outputs=out,
     )
 
 

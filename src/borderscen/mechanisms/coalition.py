@@ -15,6 +15,14 @@ E is the effort rule of ODD 7.1 (threat response within capacity, times presence
 it has a partner on the ground: the SDF, and Damascus once it joins the coalition). A surge of
 attacks above what the coalition has been seeing in its partners' zones raises its tempo for a
 few months (the retaliation campaigns after attacks on its forces).
+
+The exit timetable and a residual force are axes of 2026-30 (ODD 7.1b): when the dated inputs
+set a country's troops to 0 (the scheduled exit), the troops actually there are
+
+  troops = last month's troops   for the first d months the schedule says 0 (d: the delay)
+         = residual              afterwards
+
+so with d = 0 and no residual force the schedule holds as written.
 """
 
 from __future__ import annotations
@@ -41,3 +49,18 @@ def next_retaliation(r: np.ndarray, attacks: np.ndarray, seen: np.ndarray, memor
                      gain: np.ndarray) -> np.ndarray:
     surge = np.maximum(attacks - seen, 0.0) / (seen + 1.0)
     return memory * r + gain * surge
+
+
+def troops_after_exit(scheduled: np.ndarray, previous: np.ndarray, months_out: np.ndarray,
+                      delay: np.ndarray, residual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(troops present, months the schedule has said 0) this month, per country.
+
+    ``scheduled``: the dated inputs' troops; ``previous``: last month's troops present;
+    ``months_out``: last month's count of months the schedule said 0. While the schedule keeps
+    troops above 0 it holds as written; once it says 0, the last level stays ``delay`` months and
+    then ``residual`` troops remain.
+    """
+    scheduled = np.asarray(scheduled, float)
+    out = np.where(scheduled > 0, 0.0, months_out + 1.0)
+    after = np.where(out <= delay, previous, residual)
+    return np.where(scheduled > 0, scheduled, after), out

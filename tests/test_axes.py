@@ -1,0 +1,167 @@
+"""The 2026-30 assumptions as axes (issue 22, item 4; ODD 7.1b): the US exit timetable (a delay),
+residual forces in Syria and Iraq, and Damascus's capacity path.
+
+Defaults keep today's schedule bit for bit; a residual force keeps troops (and partnered
+operations) after the exit and lowers Syria's attacks, statistically over paired replications;
+a delay moves the month troops fall. Each claim is also checked to fail with the mechanism off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from borderscen.kernel import core
+from borderscen.kernel.core import month_dates, run_batch
+from borderscen.mechanisms import coalition
+from borderscen.randomness import run_seed
+from borderscen.runs import branch_index, make_batch
+from borderscen.scenarios import build_scenario
+
+HORIZON = 108  # December 2030
+SYRIA_EXIT = dt.date(2026, 4, 1)  # baseline's dated exits (presets/baseline.toml)
+IRAQ_EXIT = dt.date(2026, 9, 1)
+
+
+def run(preset: str = "baseline", reps: int = 40, seed: int = 5, horizon: int = HORIZON, **overrides):
+    batch, _ = make_batch(build_scenario(preset, overrides), [run_seed(seed, r) for r in range(reps)],
+                          horizon)
+    return run_batch(batch)
+
+
+def schedule_as_written(scheduled, previous, months_out, delay, residual):
+    """The kernel before the axes: the dated troops act as they are (the mechanism switched off)."""
+    scheduled = np.asarray(scheduled, float)
+    return scheduled, np.zeros_like(scheduled)
+
+
+@pytest.fixture
+def axes_off(monkeypatch):
+    monkeypatch.setattr(core.coalition, "troops_after_exit", schedule_as_written)
+
+
+def same(a, b) -> bool:
+    return all(np.array_equal(a.monthly[k], b.monthly[k], equal_nan=True) for k in a.monthly) and \
+        all(np.array_equal(a.zones[k], b.zones[k]) for k in a.zones)
+
+
+def first_month_at_zero(troops: np.ndarray) -> dt.date:
+    """The first month a run has no US troops in a country (troops never reach 0 in the history)."""
+    return next(d for d, v in zip(month_dates(troops.shape[-1]), troops, strict=True) if v == 0)
+
+
+# ---------------------------------------------------------------------------- the mechanism
+def test_troops_after_exit_holds_the_last_level_for_the_delay_then_leaves_the_residual():
+    sched = [1000.0, 1000.0, 0.0, 0.0, 0.0, 0.0, 800.0]
+    for delay, residual, want in ((0, 0, [1000, 1000, 0, 0, 0, 0, 800]),
+                                  (2, 0, [1000, 1000, 1000, 1000, 0, 0, 800]),
+                                  (0, 300, [1000, 1000, 300, 300, 300, 300, 800]),
+                                  (1, 300, [1000, 1000, 1000, 300, 300, 300, 800])):
+        prev, out, got = np.array([[500.0]]), np.zeros((1, 1)), []
+        for s in sched:
+            prev, out = coalition.troops_after_exit(np.array([[s]]), prev, out, np.array([[delay]]),
+                                                    np.array([[residual]]))
+            got.append(float(prev[0, 0]))
+        assert got == want, (delay, residual)
+
+
+# ---------------------------------------------------------------------------- defaults
+@pytest.mark.parametrize("preset", ["baseline", "tehran_ascendant"])
+def test_defaults_are_todays_behaviour_bit_for_bit(preset, monkeypatch):
+    """Leaving the axes unset, or setting them to their defaults, gives exactly the outputs of the
+    kernel that applies the dated troops as written (the model before the axes)."""
+    default = run(preset, reps=12)
+    explicit = run(preset, reps=12, us_exit_delay_months=0, residual_troops_syria=0,
+                   residual_troops_iraq=0)
+    assert same(default, explicit)
+    monkeypatch.setattr(core.coalition, "troops_after_exit", schedule_as_written)
+    assert same(default, run(preset, reps=12))
+    # the comparison can fail: the mechanism switched off ignores a residual force the axes honour
+    monkeypatch.undo()
+    assert not same(default, run(preset, reps=12, residual_troops_syria=500))
+
+
+# ---------------------------------------------------------------------------- residual force
+REPS = 120
+
+
+def syria_effect(**overrides):
+    """Per-replication paired change in Syria's cumulative attacks (branch to Dec 2030) and the
+    one-sided paired t-test p-value that it is negative."""
+    b = branch_index()
+    base = run(reps=REPS, seed=9)
+    alt = run(reps=REPS, seed=9, **overrides)
+    d = alt.monthly["attacks_syria"][:, b:].sum(1) - base.monthly["attacks_syria"][:, b:].sum(1)
+    p = stats.ttest_1samp(d, 0.0, alternative="less").pvalue if np.ptp(d) > 0 else 1.0
+    return base, alt, d, p
+
+
+def test_a_residual_force_keeps_presence_after_the_exit_and_lowers_syrias_attacks():
+    base, alt, d, p = syria_effect(residual_troops_syria=500)
+    dates = month_dates(HORIZON)
+    after = slice(dates.index(SYRIA_EXIT), None)
+    assert np.all(base.monthly["us_troops_syria"][:, after] == 0)
+    assert np.all(alt.monthly["us_troops_syria"][:, after] == 500)
+    # presence above zero: the coalition keeps partnering in Syria after the exit
+    assert base.monthly["partnered_operations_syria"][:, after].sum() == 0
+    assert alt.monthly["partnered_operations_syria"][:, after].mean() > 1.0
+    assert d.mean() < 0 and p < 1e-3, (d.mean(), p)
+    # most futures, not just the mean: fewer attacks in at least two runs in three
+    assert (d < 0).mean() > 2 / 3
+
+
+def test_the_residual_effect_vanishes_with_the_mechanism_off(axes_off):
+    base, alt, d, p = syria_effect(residual_troops_syria=500)
+    assert np.all(alt.monthly["us_troops_syria"][:, branch_index() + 3:] == 0)
+    assert not (d.mean() < 0 and p < 1e-3)
+
+
+def test_a_residual_force_in_iraq_stays_at_harir_after_september_2026():
+    r = run(reps=10, residual_troops_iraq=500)
+    dates = month_dates(HORIZON)
+    assert np.all(r.monthly["us_troops_iraq"][:, dates.index(IRAQ_EXIT):] == 500)
+    assert np.all(r.monthly["us_troops_iraq"][:, dates.index(IRAQ_EXIT) - 1] == 1500)
+
+
+# ---------------------------------------------------------------------------- delay
+@pytest.mark.parametrize("delay", [3, 6, 12])
+def test_a_delay_moves_the_month_troops_fall(delay):
+    on_time, late = run(reps=20), run(reps=20, us_exit_delay_months=delay)
+    for country, exit_month in (("syria", SYRIA_EXIT), ("iraq", IRAQ_EXIT)):
+        m_on = on_time.monthly[f"us_troops_{country}"]
+        m_late = late.monthly[f"us_troops_{country}"]
+        months = exit_month.year * 12 + exit_month.month - 1 + delay
+        want = dt.date(months // 12, months % 12 + 1, 1)
+        assert {first_month_at_zero(row) for row in m_on} == {exit_month}
+        assert {first_month_at_zero(row) for row in m_late} == {want}
+    # while the exit is late the coalition still runs operations in Syria; on time it runs none
+    dates = month_dates(HORIZON)
+    window = slice(dates.index(SYRIA_EXIT), dates.index(SYRIA_EXIT) + delay)
+    assert on_time.monthly["partnered_operations_syria"][:, window].sum() == 0
+    assert late.monthly["partnered_operations_syria"][:, window].mean() > 1.0
+
+
+def test_a_delay_does_nothing_with_the_mechanism_off(axes_off):
+    late = run(reps=5, us_exit_delay_months=6)
+    assert {first_month_at_zero(row) for row in late.monthly["us_troops_syria"]} == {SYRIA_EXIT}
+
+
+def test_the_mesa_face_reports_the_troops_present():
+    from borderscen import BorderModel
+    m = BorderModel(seed=3, horizon_months=60, residual_troops_syria=400, us_exit_delay_months=2)
+    seen = {}
+    for _ in range(60):
+        m.step()
+        seen[m.date] = (m.coalition.troops_syria, m.last("us_troops_syria"))
+    assert seen[dt.date(2026, 5, 1)] == (1000.0, 1000.0)
+    assert seen[dt.date(2026, 6, 1)] == (400.0, 400.0)
+
+
+def test_axis_values_outside_their_range_are_refused_naming_the_range():
+    with pytest.raises(Exception, match=r"residual_troops_syria.*\[0, 1000\]"):
+        build_scenario("baseline", {"residual_troops_syria": 5000})
+    with pytest.raises(Exception, match=r"us_exit_delay_months.*whole number"):
+        build_scenario("baseline", {"us_exit_delay_months": 2.5})
