@@ -133,8 +133,11 @@ def test_spin_up_starts_january_2022_on_isis_dynamics_not_on_zero_memory():
         core.SPINUP_MONTHS = saved
     # forces respond to what they have seen: a cold start sees nothing, so operations differ
     assert not np.allclose(m["operations_iraq"][:, 0], cold["operations_iraq"][:, 0])
-    # and a spun-up state starts ISIS members at the initial totals
-    assert np.allclose(m["isis_members"][:, 0], cold["isis_members"][:, 0], rtol=0.15)
+    # and a spun-up state starts ISIS members near the initial totals (the spin-up rescales them)
+    from borderscen.params import registry
+    reg = registry()
+    initial = reg["isis_members_iraq_initial"].default + reg["isis_members_syria_initial"].default
+    assert abs(np.median(m["isis_members"][:, 0]) / initial - 1) < 0.1
 
 
 # ----------------------------------------------------------------------------- the filter
@@ -145,11 +148,12 @@ def test_the_filter_refuses_observations_at_or_after_its_origin():
 
 
 def test_the_filter_tracks_a_synthetic_truth_better_than_open_loop():
-    """Twin experiment: observations drawn from one hidden run; the filter's cloud must sit
-    closer to that run's ISIS strength than the same cloud without assimilation."""
+    """Twin experiment: observations drawn from one hidden run whose ISIS is far weaker than the
+    posterior expects; the filter's cloud must follow that run's ISIS strength, quarter by quarter,
+    much more closely than the same cloud without assimilation."""
     truth_batch, _ = make_batch(build_scenario("baseline"), [987654], 24,
-                                draws=[{"isis_members_iraq_initial": 3500.0,
-                                        "isis_members_syria_initial": 1500.0, "attack_rate_iraq": 0.08}])
+                                draws=[{"isis_members_iraq_initial": 1000.0,
+                                        "isis_members_syria_initial": 4400.0, "attack_rate_iraq": 0.01}])
     truth = run_batch(truth_batch).monthly
     obs = []
     for q in range(8):
@@ -160,13 +164,16 @@ def test_the_filter_tracks_a_synthetic_truth_better_than_open_loop():
         obs.append(Comparable(f"a{q}", "attacks", "iraq", "tracker", months, monthe, v, v, f"a{q}"))
         m = float(truth["isis_members_iraq"][0, b])
         obs.append(Comparable(f"m{q}", "members", "iraq", "un_estimate", monthe, monthe, m, m, f"m{q}"))
+    quarter_ends = list(range(2, 24, 3))
+    target = truth["isis_members_iraq"][0, quarter_ends]
     err_f, err_o = [], []
     for seed in range(3):
         f = da.assimilate("2024-01", particles=300, seed=seed, observations=obs)
         o = da.assimilate("2024-01", particles=300, seed=seed, observations=[])
-        target = truth["isis_members_iraq"][0, 23]
-        err_f.append(abs(np.median(f.monthly["isis_members_iraq"][:, 23]) - target))
-        err_o.append(abs(np.median(o.monthly["isis_members_iraq"][:, 23]) - target))
+        # mean absolute log error of the cloud's median strength at each quarter's end
+        for cloud, err in ((f, err_f), (o, err_o)):
+            med = np.median(cloud.monthly["isis_members_iraq"][:, quarter_ends], axis=0)
+            err.append(float(np.mean(np.abs(np.log(med / target)))))
         assert len(f.diagnostics) == 8 and (f.diagnostics["ess"] > 0).all()  # one row per quarter
     assert np.mean(err_f) < 0.5 * np.mean(err_o)
 

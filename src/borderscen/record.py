@@ -8,6 +8,8 @@ calibration must use ``targets()`` only; ``holdouts()`` is for scoring a calibra
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import functools
 import math
 import re
@@ -50,6 +52,9 @@ class Observation(BaseModel):
     lower: float | None = None
     upper: float | None = None
     area: str | None = None
+    #: The exact days covered, 'YYYY-MM-DD/YYYY-MM-DD', when the source's window is not whole months:
+    #: the period is then the months it touches, and flows are pro-rated by the days covered.
+    days: str | None = None
     note: str | None = None
 
     @field_validator("period")
@@ -61,6 +66,37 @@ class Observation(BaseModel):
         if first > last:
             raise ValueError("ends before it starts")
         return period
+
+    @model_validator(mode="after")
+    def _days(self) -> Observation:
+        if self.days is None:
+            return self
+        try:
+            first, last = (dt.date.fromisoformat(x) for x in self.days.split("/"))
+        except ValueError:
+            raise ValueError(f"days {self.days!r} must look like 'YYYY-MM-DD/YYYY-MM-DD'") from None
+        if first > last:
+            raise ValueError(f"days {self.days!r} end before they start")
+        if (f"{first:%Y-%m}", f"{last:%Y-%m}") != (self.start, self.end):
+            raise ValueError(f"days {self.days!r} must start in the period's first month and end in its "
+                             f"last ({self.period})")
+        return self
+
+    @property
+    def month_fractions(self) -> tuple[float, ...]:
+        """Share of each month of the period that the window covers (all 1 without ``days``)."""
+        if self.days is None:
+            return (1.0,) * self.months
+        first, last = (dt.date.fromisoformat(x) for x in self.days.split("/"))
+        out = []
+        y, m = first.year, first.month
+        for _ in range(self.months):
+            n = calendar.monthrange(y, m)[1]
+            lo = first.day if (y, m) == (first.year, first.month) else 1
+            hi = last.day if (y, m) == (last.year, last.month) else n
+            out.append((hi - lo + 1) / n)
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return tuple(out)
 
     @model_validator(mode="after")
     def _figure(self) -> Observation:
@@ -158,3 +194,96 @@ def targets() -> list[Observation]:
 def holdouts() -> list[Observation]:
     """Hold-out observations from 2025-01 on: never calibrate or tune on these."""
     return list(_cached("holdout.toml", "holdout", HOLDOUT_START, None))
+
+
+# ---------------------------------------------------------------------- tempo training set (issue 22)
+TEMPO_START, TEMPO_FIT_END = "2017-01", "2021-12"
+ShockKind = Literal["leadership_loss", "state_change", "campaign_announced"]
+
+
+class TempoRow(BaseModel):
+    """One published count of ISIS attacks before the hold-out years (docs/tempo-evidence.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    series: str
+    country: Country
+    channel: Literal["tracker", "claimed"]
+    period: str
+    value: float
+    unit: str
+    evidence: str
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, period: str) -> str:
+        return Observation._period(period)
+
+    @property
+    def start(self) -> str:
+        return self.period.split("/")[0]
+
+    @property
+    def end(self) -> str:
+        return self.period.split("/")[1]
+
+
+class TempoShock(BaseModel):
+    """A dated shock to ISIS's tempo (leadership loss, change of the state fought, announced campaign)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: ShockKind
+    month: str
+    evidence: str
+
+    @field_validator("month")
+    @classmethod
+    def _month(cls, month: str) -> str:
+        if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
+            raise ValueError("must look like 'YYYY-MM'")
+        return month
+
+
+class TempoRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    row: tuple[TempoRow, ...]
+    shock: tuple[TempoShock, ...] = ()
+
+
+def load_tempo_record(path: str | Path, *, catalogue=None) -> TempoRecord:
+    """Read and check a tempo record: schema, months from 2017-01 and before the hold-out (2025-01),
+    one row per (series, period), values > 0 and every evidence id in the catalogue."""
+    from borderscen.evidence import catalogue as default_catalogue
+
+    path = Path(path)
+    try:
+        rec = TempoRecord.model_validate(read_toml(path))
+    except ValidationError as exc:
+        raise from_pydantic(path, exc, TempoRecord) from None
+    cat = catalogue if catalogue is not None else default_catalogue()
+    errors: list[ConfigError] = []
+    seen: set[tuple[str, str]] = set()
+    for i, r in enumerate(rec.row):
+        where = f"row[{i}]"
+        if r.start < TEMPO_START or r.end >= HOLDOUT_START:
+            errors.append(ConfigError(path, f"{where}.period", r.period,
+                                      f"must lie in {TEMPO_START}..2024-12 (2025 on is the hold-out)"))
+        if (r.series, r.period) in seen:
+            errors.append(ConfigError(path, f"{where}.period", r.period, f"one row per period in {r.series}"))
+        seen.add((r.series, r.period))
+        if not r.value > 0:
+            errors.append(ConfigError(path, f"{where}.value", r.value, "a positive count"))
+        collect(errors, functools.partial(cat.require, [r.evidence], path, f"{where}.evidence"))
+    for i, s in enumerate(rec.shock):
+        if not TEMPO_START <= s.month < HOLDOUT_START:
+            errors.append(ConfigError(path, f"shock[{i}].month", s.month,
+                                      f"must lie in {TEMPO_START}..2024-12 (2025 on is the hold-out)"))
+        collect(errors, functools.partial(cat.require, [s.evidence], path, f"shock[{i}].evidence"))
+    if errors:
+        raise ConfigErrors(errors)
+    return rec
+
+
+@functools.cache
+def tempo_record() -> TempoRecord:
+    """The pre-2022 tempo training set (2017-21 fitted; 2022-24 overlap rows for checks only)."""
+    return load_tempo_record(data_path("tempo_record.toml"))

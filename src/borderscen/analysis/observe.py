@@ -54,6 +54,15 @@ class Comparable:
     low: float
     high: float
     group: str
+    #: Share of each month of the window the source covers (day resolution); () means whole months.
+    fractions: tuple[float, ...] = ()
+
+    @property
+    def span(self) -> float:
+        """Months the window covers, pro-rated at day resolution (e.g. 10 days of December: 0.32)."""
+        if self.fractions:
+            return float(sum(self.fractions))
+        return float(month_index_between(self.start, self.end))
 
     @property
     def point(self) -> float:
@@ -63,9 +72,19 @@ class Comparable:
         return (self.low + self.high) / 2
 
 
+def month_index_between(start: str, end: str) -> int:
+    """Whole months from ``start`` to ``end`` inclusive ('YYYY-MM')."""
+    (y0, m0), (y1, m1) = (map(int, p.split("-")) for p in (start, end))
+    return (y1 - y0) * 12 + (m1 - m0) + 1
+
+
 def _month(text: str) -> dt.date:
     y, m = map(int, text.split("-"))
     return dt.date(y, m, 1)
+
+
+def _fractions(o) -> tuple[float, ...]:
+    return tuple(o.month_fractions) if getattr(o, "days", None) else ()
 
 
 def comparable(observations: Sequence) -> tuple[list[Comparable], list[tuple[str, str]]]:
@@ -96,7 +115,8 @@ def comparable(observations: Sequence) -> tuple[list[Comparable], list[tuple[str
                     and not o.id.startswith("fighters") and o.country == "both":
                 low, high = low * FIGHTER_SHARE[0], high * FIGHTER_SHARE[1]
             kept.append(Comparable(o.id, o.quantity, o.country, o.channel, o.start, o.end, low, high,
-                                   f"{o.quantity}/{o.channel}/{o.country}/{o.start[:4]}"))
+                                   f"{o.quantity}/{o.channel}/{o.country}/{o.start[:4]}",
+                                   _fractions(o)))
     for (country, period, channel), rows in pairs.items():
         if set(rows) != {"killed", "detained"}:
             for o in rows.values():
@@ -105,8 +125,11 @@ def comparable(observations: Sequence) -> tuple[list[Comparable], list[tuple[str
         k, d = rows["killed"], rows["detained"]
         (kl, kh), (dl, dh) = k.bounds, d.bounds
         start, end = period.split("/")
+        if k.days != d.days:
+            raise ValueError(f"{k.id} and {d.id} pair killed with detained over different days")
         kept.append(Comparable(f"{k.id}+{d.id}", "neutralised", country, channel, start, end,
-                               kl + dl, kh + dh, f"neutralised/{channel}/{country}/{start[:4]}"))
+                               kl + dl, kh + dh, f"neutralised/{channel}/{country}/{start[:4]}",
+                               _fractions(k)))
     return kept, skipped
 
 
@@ -121,7 +144,11 @@ def model_value(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
     pattern = _SERIES[(c.quantity, c.channel)] if c.quantity != "neutralised" else "partnered_neutralised_{c}"
     countries = ("iraq", "syria") if c.country == "both" else (c.country,)
     series = sum(monthly[pattern.format(c=k)][:, idx] for k in countries)
-    return series.sum(axis=1) if c.quantity in FLOWS else series.mean(axis=1)
+    if c.quantity not in FLOWS:
+        return series.mean(axis=1)
+    if c.fractions:  # a window of days: each month counts by the share of it covered
+        return series @ np.asarray(c.fractions, float)
+    return series.sum(axis=1)
 
 
 def log_error(value: np.ndarray, low: float, high: float) -> np.ndarray:
