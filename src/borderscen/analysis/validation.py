@@ -212,7 +212,8 @@ FACTS = (
          off={"member_mobility": 0.0}, source="000, 004: cells cross the desert border",
          attribution=True),
     Fact("Attacks cluster in time: detrended monthly attacks are positively autocorrelated (above 0.05)",
-         "self-exciting attacks (ODD 7.3)", attack_clustering, low=0.05, off={"hawkes_branching": 0.0},
+         "self-exciting attacks and ISIS tempo regimes (ODD 7.3, 7.3b)", attack_clustering, low=0.05,
+         off={"hawkes_branching": 0.0, "tempo_campaign_multiplier": 1.0, "tempo_lull_multiplier": 1.0},
          source="Lewis et al. (2012), self-exciting point processes of violence in Iraq"),
     Fact("The US exit from Syria strengthens ISIS there: keeping 1,000 troops lowers its members at "
          "the horizon",
