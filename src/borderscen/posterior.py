@@ -37,7 +37,8 @@ def posterior_sample(fit_end: str | None = None) -> pd.DataFrame | None:
     df = pd.read_csv(path)
     reg = registry()
     # calibrated parameters, and the observation model's dispersions fitted on the same window
-    unknown = [c for c in df.columns if c not in reg or not (reg[c].calibrate or reg[c].group == "observation")]
+    unknown = [c for c in df.columns
+               if c not in reg or not (reg[c].calibrate or reg[c].group == "observation")]
     if unknown:
         raise ValueError(f"{path}: columns {unknown} are not calibrated parameters in the registry")
     return df

@@ -34,8 +34,8 @@ import pandas as pd
 
 from borderscen.analysis.assimilate import assimilate, continue_from
 from borderscen.analysis.observe import Comparable, comparable
-from borderscen.record import holdouts, targets
 from borderscen.kernel.core import START
+from borderscen.record import holdouts, targets
 from borderscen.scenarios import month_index, parse_month
 
 #: Quantile levels each forecast is stored at (enough for CRPS by quantiles and for 50/90% bands).
@@ -117,7 +117,8 @@ def forecast_origin(origin: dt.date, particles: int, seed: int, fit_end: str | N
             if sample is None:
                 continue
             q = np.quantile(np.asarray(sample, float), LEVELS)
-            rows.append(base | {"forecaster": name, **{f"q{lv:.3f}": v for lv, v in zip(LEVELS, q, strict=True)}})
+            quantiles = {f"q{lv:.3f}": v for lv, v in zip(LEVELS, q, strict=True)}
+            rows.append(base | {"forecaster": name, **quantiles})
     df = pd.DataFrame(rows)
     T0 = filtered.months
     paths = []
@@ -131,7 +132,8 @@ def forecast_origin(origin: dt.date, particles: int, seed: int, fit_end: str | N
                           "lull_share": float((x[:, t] == 2).mean()) if k == "isis_tempo" else np.nan})
     df.attrs["paths"] = pd.DataFrame(paths)
     df.attrs.update(min_ess_share=filtered.min_ess_share, wall_s=wall,
-                    degenerate=int(filtered.diagnostics["degenerate"].sum()) if len(filtered.diagnostics) else 0)
+                    degenerate=(int(filtered.diagnostics["degenerate"].sum())
+                                if len(filtered.diagnostics) else 0))
     return df
 
 
@@ -191,7 +193,8 @@ def run_backtest(out: str | Path, particles: int = 1000, seed: int = 2023, first
                 df.attrs["paths"] = pd.DataFrame()
             atomic_write_bytes(parts / f"{key}-paths.parquet", parquet_bytes(df.attrs["paths"]))
             atomic_write_bytes(parts / f"{key}.parquet", parquet_bytes(df))
-            done[key] = {"rows": len(df), **{k: df.attrs.get(k) for k in ("min_ess_share", "wall_s", "degenerate")}}
+            attrs = {k: df.attrs.get(k) for k in ("min_ess_share", "wall_s", "degenerate")}
+            done[key] = {"rows": len(df), **attrs}
             manifest["done"] = done
             atomic_write_json(manifest_path, manifest)
             if progress:

@@ -24,7 +24,8 @@ SERIES_TITLES = {
                                   ("operations", "partnered_ops", "iraq")),
     "partnered_operations_syria": ("Syria: partnered operations", "operations per month",
                                    ("operations", "partnered_ops", "syria")),
-    "isis_members": ("ISIS members, Iraq and Syria", "members (fighters)", ("members", "un_estimate", "both")),
+    "isis_members": ("ISIS members, Iraq and Syria", "members (fighters)",
+                     ("members", "un_estimate", "both")),
 }
 FORECASTER_COLOURS = {"abm": "#1b6ca8", "no_change": "#7f7f7f", "trend": "#d08c2b", "nb_ar1": "#5a9e4b",
                       "ensemble": "#8e44ad"}
@@ -63,11 +64,13 @@ def origin_fans(paths: pd.DataFrame, observations: Sequence[Comparable],
             t = pd.to_datetime(d["date"])
             colour = cmap(i / max(len(origins) - 1, 1))
             ax.fill_between(t, d["q0.05"], d["q0.95"], color=colour, alpha=0.18, lw=0)
-            ax.plot(t, d["q0.5"], color=colour, lw=1.4, label=f"from {pd.Timestamp(o):%Y-%m}" if i % 3 == 0 else None)
+            label = f"from {pd.Timestamp(o):%Y-%m}" if i % 3 == 0 else None
+            ax.plot(t, d["q0.5"], color=colour, lw=1.4, label=label)
         for start, end, lo, hi in _observed_segments(observations, key):
             if math.isnan(hi):
                 ax.plot([start, end], [lo, lo], color="black", lw=1.2, ls=":")
-                ax.annotate("", xy=(start + (end - start) / 2, lo * 1.25), xytext=(start + (end - start) / 2, lo),
+                mid = start + (end - start) / 2
+                ax.annotate("", xy=(mid, lo * 1.25), xytext=(mid, lo),
                             arrowprops={"arrowstyle": "->", "lw": 0.8})
             elif hi > lo:
                 ax.fill_between([start, end], [lo, lo], [hi, hi], color="black", alpha=0.15, lw=0)
@@ -94,7 +97,8 @@ def skill_by_horizon(agg: pd.DataFrame):
     for (fc, base), d in agg.groupby(["forecaster", "baseline"]):
         d = d.sort_values("horizon")
         ls = "-" if fc == "abm" else "--"
-        a1.plot(d["horizon"], d["median_skill"], marker="o", ls=ls, color=_colour(base), label=f"{fc} vs {base}")
+        a1.plot(d["horizon"], d["median_skill"], marker="o", ls=ls, color=_colour(base),
+                label=f"{fc} vs {base}")
         a2.plot(d["horizon"], d["share_won"], marker="o", ls=ls, color=_colour(base), label=f"{fc} vs {base}")
     a1.axhline(0, color="black", lw=0.8)
     a2.axhline(0.5, color="black", lw=0.8)
@@ -142,7 +146,8 @@ def pit_histogram(pit: pd.DataFrame, bins: int = 10):
         ax.bar(edges[:-1], counts, width=1 / bins, align="edge", color=_colour(fc), alpha=0.8)
         ax.axhline(len(x) / bins, color="black", lw=0.8, ls="--")
         ax.set(title=fc, xlabel="PIT")
-        rows += [{"forecaster": fc, "bin_low": lo, "count": int(c)} for lo, c in zip(edges[:-1], counts, strict=True)]
+        rows += [{"forecaster": fc, "bin_low": lo, "count": int(c)}
+                 for lo, c in zip(edges[:-1], counts, strict=True)]
     axes[0, 0].set_ylabel("observations")
     fig.suptitle("Probability integral transform of each observation (dashed: a calibrated forecast)")
     fig.tight_layout()
