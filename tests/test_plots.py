@@ -370,3 +370,33 @@ def test_style_context_restores_only_its_own_keys():
         assert matplotlib.rcParams["interactive"] is (not before)
     finally:
         matplotlib.rcParams["interactive"] = before
+
+
+def test_calibration_fit_draws_each_observations_published_interval():
+    """With the observation model's draws, every observation gets one box spanning its window,
+    from the 5th to the 95th percentile of the published figure (per month for flows)."""
+    import numpy as np
+
+    from borderscen.analysis.calibration import posterior_predictive
+    from borderscen.analysis.observe import FLOWS, comparable, month_index_between
+    from borderscen.plots.calibration import calibration_fit
+    from borderscen.record import holdouts, targets
+
+    fit, _ = comparable(targets())
+    held, _ = comparable(holdouts())
+    from borderscen.posterior import posterior_sample
+
+    monthly, dates = posterior_predictive(posterior_sample(), n=12)
+    predictive = np.random.default_rng(0).gamma(5.0, 20.0, size=(400, len(fit) + len(held)))
+    before, _ = calibration_fit(monthly, dates, fit, held)
+    fig, _ = calibration_fit(monthly, dates, fit, held, predictive=predictive)
+    boxes = [p for ax in fig.axes for p in ax.patches if isinstance(p, plt.Rectangle)]
+    plain = [p for ax in before.axes for p in ax.patches if isinstance(p, plt.Rectangle)]
+    assert len(boxes) - len(plain) == len(fit) + len(held)
+    for j in (0, len(fit)):  # a target and a hold-out
+        c = (*fit, *held)[j]
+        per = month_index_between(c.start, c.end) if c.quantity in FLOWS else 1
+        p5, p95 = np.percentile(predictive[:, j], [5, 95]) / per
+        assert min(abs(p.get_height() - (p95 - p5)) for p in boxes) < 1e-9 * max(1.0, p95)
+    plt.close(fig)
+    plt.close(before)

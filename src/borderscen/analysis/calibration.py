@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from borderscen.analysis.observe import Comparable, channel_values, comparable, log_error
+from borderscen.analysis.observe import Comparable, channel_values, comparable, log_error, published
 from borderscen.kernel.core import make_context, run_batch
 from borderscen.mechanisms import observation
 from borderscen.params import registry
@@ -443,12 +443,17 @@ def load_calibrated(path: str | Path) -> dict[str, float]:
     return {k: float(v) for k, v in values.items()}
 
 
-def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, seed: int = 3):
-    """Baseline runs to ``months`` (default December 2026), one posterior row and seed each."""
+def _predictive_draws(draws: pd.DataFrame, n: int, seed: int) -> tuple[list[dict[str, float]], list[int]]:
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(draws), size=n, replace=len(draws) < n)
     values = [{k: float(v) for k, v in draws.iloc[r].items()} for r in rows]
     seeds = [int(s) for s in rng.integers(0, 2**62, size=n)]
+    return values, seeds
+
+
+def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, seed: int = 3):
+    """Baseline runs to ``months`` (default December 2026), one posterior row and seed each."""
+    values, seeds = _predictive_draws(draws, n, seed)
     batch, _ = make_batch(build_scenario("baseline"), seeds, months, draws=values)
     result = run_batch(batch)
     return result.monthly, result.dates
@@ -462,9 +467,12 @@ def draw_figures(out: str | Path, draws: pd.DataFrame, formats=("png",)) -> list
 
     out = Path(out)
     monthly, dates = posterior_predictive(draws)
+    values, seeds = _predictive_draws(draws, 300, 3)  # the same draws and seeds as the runs
     fit, _ = comparable(targets())
     held, _ = comparable(holdouts())
-    files = save(*calibration_fit(monthly, dates, fit, held), out / "calibration_fit", "calibration", formats)
+    figures = published(monthly, dates, [*fit, *held], values, seeds)  # through the observation model
+    files = save(*calibration_fit(monthly, dates, fit, held, predictive=figures), out / "calibration_fit",
+                 "calibration", formats)
     files += save(*posterior_pairs(draws[list(PRIORS)], PRIORS), out / "posterior_pairs", "calibration",
                   formats)
     return files

@@ -1,7 +1,9 @@
 """Calibration figures: the fit to the record (with the hold-out period apart) and the posterior.
 
 ``calibration_fit`` draws, for every observed series (quantity, channel, country), the posterior
-predictive bands of the model's monthly values through the same channel, the 2022-24 targets as
+predictive bands of the model's monthly values through the same channel, a box per observation
+with the 90% interval of the figure the observation model would publish (what it is scored
+against), the 2022-24 targets as
 filled marks and the 2025-26 hold-outs as open marks in the shaded hold-out period. A figure
 for an observation that covers several months shows its monthly average over that span.
 """
@@ -40,8 +42,17 @@ def _span(c: Comparable) -> tuple[pd.Timestamp, pd.Timestamp, float, float, floa
 
 @styled
 def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequence[Comparable],
-                    held: Sequence[Comparable], smooth: int = 3):
-    """(figure, data) of the posterior predictive fit, one panel per observed series."""
+                    held: Sequence[Comparable], smooth: int = 3, predictive: np.ndarray | None = None):
+    """(figure, data) of the posterior predictive fit, one panel per observed series.
+
+    ``predictive`` (replications x observations, in the order ``fit`` then ``held``) holds the
+    figures each replication would have seen published (``analysis.observe.published``: the
+    observation model); each observation then gets its 90% predictive interval as a box over its
+    window, the band its figure is scored against."""
+    pred_of = {}
+    if predictive is not None:
+        for j, c in enumerate((*fit, *held)):
+            pred_of[c.id] = np.asarray(predictive[:, j], float)
     keys = sorted({(c.quantity, c.channel, c.country) for c in (*fit, *held)})
     n = len(keys)
     cols = 3
@@ -66,6 +77,12 @@ def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequen
             for c in group:
                 start, end, mid, lo, hi = _span(c)
                 centre = start + (end - start) / 2
+                if c.id in pred_of and np.isfinite(pred_of[c.id]).any():
+                    months = (end.year - start.year) * 12 + end.month - start.month + 1
+                    per = months if c.quantity in FLOWS else 1  # per month for flows, as the marks
+                    p5, p95 = np.nanpercentile(pred_of[c.id], [5, 95]) / per
+                    ax.add_patch(plt.Rectangle((start, p5), end - start, p95 - p5, facecolor="#009E73",
+                                               alpha=0.22, edgecolor="#009E73", lw=0.6, zorder=1))
                 ax.hlines(mid, start, end, color=style["color"], lw=1.6)
                 if not math.isnan(hi) and hi > lo:
                     ax.vlines(centre, lo, hi, color=style["color"], lw=1.0)
@@ -88,14 +105,16 @@ def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequen
     handles = [plt.Line2D([], [], color="#0072B2", lw=6, alpha=0.3,
                           label="model, 50% and 90% posterior predictive"),
                plt.Line2D([], [], color="#0072B2", lw=1.4, label="model median"),
+               plt.Rectangle((0, 0), 1, 1, facecolor="#009E73", alpha=0.22, edgecolor="#009E73",
+                             label="90% of the published figure (observation model)"),
                plt.Line2D([], [], color="#D55E00", marker="o", label="target 2022-24 (fitted)"),
                plt.Line2D([], [], color="#000000", marker="o", mfc="white",
                           label="hold-out 2025-26 (not fitted)"),
                plt.Rectangle((0, 0), 1, 1, color="#999999", alpha=0.12, label="hold-out period")]
-    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, bbox_to_anchor=(0.5, -0.01))
+    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.01))
     fig.suptitle("Calibration: the model through each observation channel against the record "
                  "(monthly; a figure for a longer period is shown as its monthly average)", y=1.0)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.98))
+    fig.tight_layout(rect=(0, 0.06, 1, 0.98))
     data = pd.DataFrame(tables)
     return fig, data
 
