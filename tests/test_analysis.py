@@ -97,7 +97,7 @@ KNOWN_MISSES: dict[str, str] = {}
 @pytest.mark.slow
 @pytest.mark.parametrize("fact", [
     pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[f.mechanism]))
-    if f.mechanism in KNOWN_MISSES else f for f in validation.FACTS],
+    if f.mechanism in KNOWN_MISSES else f for f in validation.SCENARIO_FACTS],
     ids=lambda f: f.mechanism.split(" (")[0])
 def test_each_fact_holds_and_fails_when_its_mechanism_is_switched_off(fact):
     off = validation.evaluate(fact, replications=40, seed=3, switched_off=True)
@@ -107,7 +107,7 @@ def test_each_fact_holds_and_fails_when_its_mechanism_is_switched_off(fact):
 
 
 def test_facts_measure_outputs_their_inputs_do_not_set():
-    for f in validation.FACTS:
+    for f in validation.SCENARIO_FACTS:
         assert f.off, f.name
         assert f.source and f.mechanism
         name = f.metric.__name__

@@ -7,27 +7,34 @@ the continuous ranked probability score (CRPS, lower is better). Two naive forec
 the same way: persistence of the 2024 level and the 2022-24 log-linear trend of the same series.
 Nothing here feeds back into calibration.
 
-**Stylized facts.** Each fact varies one input with everything else fixed (common random
-numbers: replication r has the same seed and posterior draw in both arms), names the mechanism
-it exercises, and measures an emergent output, never the quantity the input sets. No fact is a
-calibration target. Each also runs with its mechanism switched off, and must then fail: a check
-that cannot fail is not a check.
+**Stylized facts** live in :mod:`borderscen.analysis.facts` (patterns of the 2022-24 record
+checked against the model's intervals, each also run with its mechanism switched off, when it
+must fail); they are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from borderscen.analysis.facts import (
+    FACTS,
+    SCENARIO_FACTS,
+    Fact,
+    ObservedFact,
+    check,
+    evaluate,
+    replay,
+    validate_facts,
+)
 from borderscen.analysis.observe import Comparable, comparable, model_value
-from borderscen.kernel.core import BatchResult, make_context, run_batch
+from borderscen.kernel.core import run_batch
 from borderscen.randomness import run_seed
 from borderscen.record import holdouts, targets
-from borderscen.runs import branch_index, make_batch
+from borderscen.runs import make_batch
 from borderscen.scenarios import build_scenario
 
 
@@ -128,149 +135,6 @@ def holdout_verdict(df: pd.DataFrame) -> str:
 
 
 # ============================================================================ stylized facts
-Metric = Callable[[BatchResult], np.ndarray]
-
-
-def _scenario_sum(name: str) -> Metric:
-    def metric(r: BatchResult) -> np.ndarray:
-        return r.monthly[name][:, branch_index():].sum(axis=1)
-    metric.__name__ = f"sum of {name} over the scenario period"
-    return metric
-
-
-def _final(name: str) -> Metric:
-    def metric(r: BatchResult) -> np.ndarray:
-        return r.monthly[name][:, -1]
-    metric.__name__ = f"{name} at the horizon"
-    return metric
-
-
-def _mean(name: str) -> Metric:
-    def metric(r: BatchResult) -> np.ndarray:
-        return r.monthly[name][:, branch_index():].mean(axis=1)
-    metric.__name__ = f"mean {name} over the scenario period"
-    return metric
-
-
-def attack_clustering(r: BatchResult) -> np.ndarray:
-    """Lag-1 autocorrelation of monthly attacks (Iraq + Syria) around a centred 13-month moving
-    average: clustering beyond what trends explain. (A Fano factor is no test here: trends and
-    breaks in the scenario period make counts overdispersed with or without self-excitation.)"""
-    x = r.monthly["attacks_iraq"] + r.monthly["attacks_syria"]
-    kernel = np.ones(13) / 13
-    trend = np.stack([np.convolve(row, kernel, mode="valid") for row in x])
-    resid = x[:, 6:-6] - trend
-    resid = resid - resid.mean(axis=1, keepdims=True)
-    var = resid.var(axis=1)
-    return np.divide((resid[:, 1:] * resid[:, :-1]).mean(axis=1), var, out=np.zeros_like(var),
-                     where=var > 0)
-
-
-attack_clustering.__name__ = "lag-1 autocorrelation of detrended monthly attacks"
-
-
-def runaway(r: BatchResult) -> np.ndarray:
-    """1 where ISIS more than triples from the branch month to the horizon."""
-    m = r.monthly["isis_members"]
-    return (m[:, -1] > 3 * m[:, branch_index() - 1]).astype(float)
-
-
-runaway.__name__ = "share of runs where ISIS more than triples after the branch"
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A paired comparison, or (``b`` empty) a property of one arm, and the range it must meet."""
-
-    name: str
-    mechanism: str
-    metric: Metric
-    a: Mapping[str, float] = field(default_factory=dict)
-    b: Mapping[str, float] = field(default_factory=dict)
-    b_events: tuple[Mapping, ...] = ()
-    low: float = -math.inf
-    high: float = math.inf
-    off: Mapping[str, float] = field(default_factory=dict)
-    source: str = ""
-    #: Measure only the part of the effect the mechanism causes: the effect minus the same
-    #: effect with the mechanism switched off (for outputs other channels also move).
-    attribution: bool = False
-
-    @property
-    def paired(self) -> bool:
-        return bool(self.b) or bool(self.b_events)
-
-
-FACTS = (
-    Fact("ISIS stays bounded: it more than triples after the branch in under 10% of baseline runs",
-         "recruitment from a finite, depleting pool (ODD 7.4)", runaway, high=0.10,
-         off={"pool_renewal_rate": 0.5, "facilitators_per_neutralised": 0.0, "disengagement_rate": 0.0},
-         source="004: a defeated organisation, a persistent threat"),
-    Fact("Pressure in Iraq displaces attacks into Syria: of the rise in Syria's attacks when Iraqi CT "
-         "effort doubles, a positive part is due to cells moving", "movement away from security (ODD 7.9)",
-         _scenario_sum("attacks_syria"), b={"iraq_ct_ops_per_month": 50.0}, low=0.0,
-         off={"member_mobility": 0.0}, source="000, 004: cells cross the desert border",
-         attribution=True),
-    Fact("Attacks cluster in time: detrended monthly attacks are positively autocorrelated (above 0.05)",
-         "self-exciting attacks and ISIS tempo regimes (ODD 7.3, 7.3b)", attack_clustering, low=0.05,
-         off={"hawkes_branching": 0.0, "tempo_campaign_multiplier": 1.0, "tempo_lull_multiplier": 1.0},
-         source="Lewis et al. (2012), self-exciting point processes of violence in Iraq"),
-    Fact("The US exit from Syria strengthens ISIS there: keeping 1,000 troops lowers its members at "
-         "the horizon",
-         "coalition ISR and partnered operations (ODD 7.1)", _final("isis_members_syria"),
-         b_events=({"date": "2026-04", "set": {"us_troops_syria": 1000.0}},), high=0.0,
-         off={"coalition_isr": 0.0, "coalition_ops_syria_per_month": 0.0},
-         source="004: withdrawal leaves a vacuum"),
-    Fact("A shared threat pushes Baghdad and Damascus together: fewer ISIS attacks in Syria lower mean "
-         "cooperation", "threat in each government's readiness (ODD 7.12)", _mean("cooperation"),
-         b_events=({"date": "2026-02", "set": {"attack_rate_syria": 0.0005}},), high=0.0,
-         off={"openness_threat_weight": 0.0, "threat_salience": 0.0},
-         source="000: ISIS's persistence pushes the two toward coordination"),
-)
-
-
-def _run(fact: Fact, overrides: Mapping[str, float], events, seeds: list[int], parameters: str,
-         ctx) -> np.ndarray:
-    scenario = build_scenario("baseline", overrides, events)
-    batch, _ = make_batch(scenario, seeds, 108, parameters)
-    return fact.metric(run_batch(batch, ctx))
-
-
-def evaluate(fact: Fact, replications: int = 40, seed: int = 1, switched_off: bool = False,
-             parameters: str = "posterior") -> dict:
-    """Effect (b - a, or a alone), its 95% interval, and whether the fact holds."""
-    seeds = [run_seed(seed, r) for r in range(replications)]
-    ctx = make_context()
-    off = dict(fact.off) if switched_off else {}
-
-    def effect(extra):
-        a = _run(fact, {**fact.a, **extra}, (), seeds, parameters, ctx)
-        if not fact.paired:
-            return a
-        return _run(fact, {**fact.a, **fact.b, **extra}, fact.b_events, seeds, parameters, ctx) - a
-
-    diff = effect(off)
-    if fact.attribution:  # switched off, the mechanism-free effect is the one just computed
-        diff = diff - (diff if switched_off else effect(dict(fact.off)))
-    est = float(diff.mean())
-    half = 1.96 * float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else math.inf
-    if fact.paired:  # the whole interval must lie in the allowed range
-        holds = fact.low < est - half and est + half < fact.high if math.isfinite(fact.low) \
-            and math.isfinite(fact.high) else (est - half > fact.low if math.isfinite(fact.low)
-                                               else est + half < fact.high)
-    else:  # a property: its mean must lie in the range
-        holds = fact.low <= est <= fact.high
-    return {"fact": fact.name, "mechanism": fact.mechanism, "metric": fact.metric.__name__,
-            "estimate": est, "ci_low": est - half, "ci_high": est + half,
-            "allowed": f"({fact.low:g}, {fact.high:g})", "holds": bool(holds),
-            "switched_off": switched_off, "replications": replications}
-
-
-def validate_facts(replications: int = 40, seed: int = 1, with_switch_off: bool = True,
-                   facts: Sequence[Fact] = FACTS, parameters: str = "posterior") -> pd.DataFrame:
-    rows = []
-    for f in facts:
-        rows.append(evaluate(f, replications, seed, False, parameters))
-        if with_switch_off:
-            rows.append(evaluate(f, replications, seed, True, parameters))
-    return pd.DataFrame(rows)
+# In borderscen.analysis.facts (issue 22, item 5); re-exported for compatibility.
+__all__ = ["FACTS", "SCENARIO_FACTS", "Fact", "ObservedFact", "check", "crps_ensemble", "evaluate",
+           "holdout_scores", "holdout_verdict", "naive_forecasts", "replay", "validate_facts"]
