@@ -266,22 +266,26 @@ def verdict(fact: ObservedFact, values: np.ndarray) -> dict:
     return {"components": comps, "holds": all(c["holds"] for c in comps)}
 
 
-def shift(on: np.ndarray, off: np.ndarray, direction: int) -> dict:
-    """Which way the switch-off moves the pattern, pair by pair (common random numbers): the mean
-    paired shift (off - on, first component) and its 95% interval, the share of pairs moved in
+def shift(on: np.ndarray, off: np.ndarray, direction: int) -> list[dict]:
+    """Which way the switch-off moves each component of the pattern, pair by pair (common random
+    numbers): the mean paired shift (off - on) and its 95% interval, the share of pairs moved in
     ``direction``, a one-sided sign test (ties dropped), and ``moved``: whether the whole interval
     lies on the stated side of 0 (an interval decides, not the mean)."""
-    raw = (np.asarray(off, float) - np.asarray(on, float)).reshape(len(on), -1)[:, 0]
-    raw = raw[np.isfinite(raw)]
-    mean = float(raw.mean()) if raw.size else math.nan
-    half = 1.96 * float(raw.std(ddof=1)) / math.sqrt(raw.size) if raw.size > 1 else math.inf
-    d = raw * direction
-    d = d[d != 0]
-    moved = int((d > 0).sum())
-    p = float(stats.binomtest(moved, len(d), 0.5, alternative="greater").pvalue) if len(d) else 1.0
-    beyond = bool(mean - half > 0) if direction > 0 else bool(mean + half < 0)
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "moved": beyond,
-            "share_moved": moved / len(d) if len(d) else math.nan, "pairs": int(len(d)), "p_sign": p}
+    diffs = (np.asarray(off, float).reshape(len(off), -1) - np.asarray(on, float).reshape(len(on), -1))
+    out = []
+    for raw in diffs.T:
+        raw = raw[np.isfinite(raw)]
+        mean = float(raw.mean()) if raw.size else math.nan
+        half = 1.96 * float(raw.std(ddof=1)) / math.sqrt(raw.size) if raw.size > 1 else math.inf
+        d = raw * direction
+        d = d[d != 0]
+        moved = int((d > 0).sum())
+        p = float(stats.binomtest(moved, len(d), 0.5, alternative="greater").pvalue) if len(d) else 1.0
+        beyond = bool(mean - half > 0) if direction > 0 else bool(mean + half < 0)
+        out.append({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "moved": beyond,
+                    "share_moved": moved / len(d) if len(d) else math.nan, "pairs": int(len(d)),
+                    "p_sign": p})
+    return out
 
 
 def check(fact: ObservedFact, replications: int = 300, seed: int = 1, parameters: str = "posterior",
@@ -323,13 +327,13 @@ def validate_facts(replications: int = 300, seed: int = 1, with_switch_off: bool
                    "model_q95": c["model_q95"], "p": c["p"], "component_holds": c["holds"],
                    "holds": res["on"]["holds"], "replications": res["replications"]}
             if with_switch_off:
-                o = res["off"]["components"][j]
+                o, sh = res["off"]["components"][j], res["shift"][j]
                 row.update({"off_q05": o["model_q05"], "off_median": o["model_median"],
                             "off_q95": o["model_q95"], "off_p": o["p"],
                             "holds_switched_off": res["off"]["holds"],
-                            "shift_mean": res["shift"]["mean"], "shift_ci_low": res["shift"]["ci_low"],
-                            "shift_ci_high": res["shift"]["ci_high"], "shift_moved": res["shift"]["moved"],
-                            "shift_share": res["shift"]["share_moved"], "shift_p": res["shift"]["p_sign"]})
+                            "shift_mean": sh["mean"], "shift_ci_low": sh["ci_low"],
+                            "shift_ci_high": sh["ci_high"], "shift_moved": sh["moved"],
+                            "shift_share": sh["share_moved"], "shift_p": sh["p_sign"]})
             rows.append(row)
     return pd.DataFrame(rows)
 
