@@ -40,6 +40,7 @@ import numpy as np
 from scipy import optimize, special
 
 from borderscen.mechanisms import tempo
+from borderscen.params import registry
 from borderscen.record import TEMPO_FIT_END, TEMPO_START, tempo_record
 
 NAMES = ["p_sc", "p_sl", "p_cs", "p_ls", "m_c", "m_l", "q_lead", "q_campaign", "size"]
@@ -48,12 +49,21 @@ REGISTRY = {"p_sc": "tempo_p_steady_to_campaign", "p_sl": "tempo_p_steady_to_lul
             "p_cs": "tempo_p_campaign_to_steady", "p_ls": "tempo_p_lull_to_steady",
             "m_c": "tempo_campaign_multiplier", "m_l": "tempo_lull_multiplier",
             "q_lead": "tempo_leadership_lull_prob", "q_campaign": "tempo_announced_campaign_prob"}
-#: bounds (the registry's min/max; size of the negative binomial: 1..1000)
-BOUNDS = {"p_sc": (0.005, 0.3), "p_sl": (0.005, 0.3), "p_cs": (0.05, 0.9), "p_ls": (0.02, 0.9),
-          "m_c": (1.0, 4.0), "m_l": (0.05, 1.0), "q_lead": (0.0, 1.0), "q_campaign": (0.0, 1.0),
-          "size": (1.0, 1000.0)}
+#: bounds: the registry's min/max (size of the negative binomial: 1..1000)
+BOUNDS = {n: (registry()[e].min, registry()[e].max) for n, e in REGISTRY.items()} | {"size": (1.0, 1000.0)}
+#: q_state is not estimated (one event in the window): the fit holds it at the registry's value
+Q_STATE = registry()["tempo_state_change_lull_prob"].default
 #: the series fitted: one per source and channel (revised or aggregate series stay in the record for checks)
 FIT_START = "2018-01"
+#: profile likelihoods printed for the parameters that one or a few events inform
+PROFILES = {"q_state": (0.0, 0.2, 0.45, 0.7, 1.0), "q_lead": (0.0, 0.25, 0.5, 0.75, 1.0),
+            "q_campaign": (0.0, 0.25, 0.5, 0.75, 1.0), "p_ls": (0.05, 0.15, 0.3, 0.5, 0.9)}
+#: plot titles of the fitted series
+LABELS = {
+    "iraq-musings-incidents": "Iraq: security incidents reported in the media (Musings on Iraq tracker)",
+    "syria-ric-sleeper-attacks": "NE Syria: ISIS sleeper-cell attacks (Rojava Information Center)",
+    "claimed-iraq-syria-monthly": "Iraq and Syria: attacks claimed by ISIS (compiled from its claims)",
+}
 FIT_SERIES = ("iraq-musings-incidents", "syria-ric-sleeper-attacks", "claimed-iraq-syria-monthly")
 
 
@@ -170,6 +180,47 @@ def transitions(par: dict, data: Data, q_state: float) -> np.ndarray:
     return out
 
 
+def loglik_batch(TH: np.ndarray, data: Data, q_state: float) -> np.ndarray:
+    """(B,) log-likelihoods of B raw parameter vectors (rows of ``TH``) at once: the forward
+    algorithm vectorised over parameter vectors, so that finite-difference gradients and the
+    Hessian cost one pass over the months instead of one per perturbed vector."""
+    TH = np.atleast_2d(np.asarray(TH, float))
+    B, T = TH.shape[0], len(data.months)
+    par = {n: _to_unit(TH[:, i], *BOUNDS[n]) for i, n in enumerate(NAMES)}
+    mult = np.stack([np.ones(B), par["m_c"], par["m_l"]], -1)              # (B, 3)
+    r = par["size"][:, None, None]
+    logB = np.zeros((B, T, 3))
+    j = len(NAMES)
+    for s, d in enumerate(data.degree):
+        beta = TH[:, j:j + d]
+        j += d
+        y = data.y[s]
+        ok = np.isfinite(y)
+        if not ok.any():
+            continue
+        mu = np.exp(beta @ _design(T, d)[ok].T)[:, :, None] * mult[:, None, :]   # (B, n, 3)
+        yy = y[ok][None, :, None]
+        logB[:, ok] += (special.gammaln(yy + r) - special.gammaln(r) - special.gammaln(yy + 1)
+                        + r * np.log(r / (r + mu)) + yy * np.log(mu / (r + mu)))
+    P = tempo.transition_matrix(par["p_sc"], par["p_sl"], par["p_cs"], par["p_ls"])   # (B, 3, 3)
+    a = np.clip(par["q_lead"][:, None] * data.lead + q_state * data.state, 0, 1)       # (B, T)
+    b = par["q_campaign"][:, None] * data.campaign * (1 - a)
+    A = (1 - a - b)[..., None, None] * P[:, None]
+    A[..., tempo.LULL] += a[..., None]
+    A[..., tempo.CAMPAIGN] += b[..., None]
+    pi = tempo.stationary(par["p_sc"], par["p_sl"], par["p_cs"], par["p_ls"])
+    ll = np.zeros(B)
+    prev = pi
+    for t in range(T):
+        pred = np.einsum("bi,bij->bj", prev, A[:, t]) if t else pi
+        m = logB[:, t].max(-1)
+        w = pred * np.exp(logB[:, t] - m[:, None])
+        c = w.sum(-1)
+        prev = w / c[:, None]
+        ll += np.log(c) + m
+    return np.where(np.isfinite(ll), ll, -1e12)
+
+
 def forward(par, betas, data: Data, q_state: float, backward: bool = False):
     """Log-likelihood (and, with ``backward``, the (T, 3) smoothed state probabilities)."""
     logB = emissions(par, betas, data)
@@ -210,6 +261,7 @@ class Fit:
     posterior: np.ndarray
     q_state: float
     data: Data
+    theta: np.ndarray
 
     @property
     def lr(self) -> float:
@@ -252,15 +304,26 @@ def _fit_no_switching(data: Data) -> float:
     return -float(res.fun)
 
 
-def fit(data: Data, q_state: float = 0.7, starts: int = 4, seed: int = 0) -> Fit:
-    """Maximum likelihood with ``starts`` starting points; Wald intervals from the Hessian."""
+def fit(data: Data, q_state: float = Q_STATE, starts: int = 4, seed: int = 0, fixed: dict | None = None,
+        warm: np.ndarray | None = None, intervals: bool = True) -> Fit:
+    """Maximum likelihood with ``starts`` starting points (the first at ``warm`` if given);
+    Wald intervals from the Hessian. ``fixed``: parameters held at a value (for profiles)."""
     rng = np.random.default_rng(seed)
     b0 = _start_betas(data)
+    fixed = fixed or {}
+    unknown = set(fixed) - set(NAMES)
+    if unknown:
+        raise ValueError(f"fixed: unknown parameter(s) {sorted(unknown)}; allowed: {NAMES}")
 
     def nll(th):
-        par, betas = unpack(th, data)
-        v = -forward(par, betas, data, q_state)
-        return v if np.isfinite(v) else 1e12
+        return -float(loglik_batch(th, data, q_state)[0])
+
+    def nll_and_grad(th, h=1e-5):
+        """Negative log-likelihood and its central-difference gradient, in one batched pass."""
+        E = np.eye(len(th)) * h
+        v = -loglik_batch(np.vstack([th, th + E, th - E]), data, q_state)
+        n = len(th)
+        return v[0], (v[1:n + 1] - v[n + 1:]) / (2 * h)
 
     best = None
     for k in range(starts):
@@ -270,37 +333,44 @@ def fit(data: Data, q_state: float = 0.7, starts: int = 4, seed: int = 0) -> Fit
             init = {n: float(np.clip(v * np.exp(0.5 * rng.standard_normal()), *BOUNDS[n]))
                     for n, v in init.items()}
             init["m_c"] = max(init["m_c"], 1.05)
-        th0 = pack(init, b0)
+        th0 = pack(init, b0) if (warm is None or k) else np.array(warm, float)
         bounds = [(-9, 9)] * len(NAMES) + [(None, None)] * (len(th0) - len(NAMES))
-        res = optimize.minimize(nll, th0, method="L-BFGS-B", bounds=bounds)
+        for n, v in fixed.items():
+            i = NAMES.index(n)
+            th0[i] = float(np.clip(_from_unit(v, *BOUNDS[n]), -9, 9))
+            bounds[i] = (th0[i], th0[i])
+        res = optimize.minimize(nll_and_grad, th0, jac=True, method="L-BFGS-B", bounds=bounds)
         if best is None or res.fun < best.fun:
             best = res
     theta = best.x
     par, betas = unpack(theta, data)
     ll, post = forward(par, betas, data, q_state, backward=True)
-    interval = _wald(nll, theta, par)
-    return Fit(par, interval, betas, ll, _fit_no_switching(data), post, q_state, data)
+    interval = (_wald(lambda TH: -loglik_batch(TH, data, q_state), theta) if intervals
+                else {n: tuple(BOUNDS[n]) for n in NAMES})
+    return Fit(par, interval, betas, ll, _fit_no_switching(data), post, q_state, data, theta)
 
 
-def _hessian(f, x, h=1e-3):
+def _hessian(f_batch, x, h=1e-3):
+    """Central-difference Hessian of ``f_batch`` (rows of parameter vectors -> values) at ``x``."""
     n = len(x)
-    H = np.zeros((n, n))
-    f0 = f(x)
-    for i in range(n):
-        for j in range(i, n):
-            ei, ej = np.eye(n)[i] * h, np.eye(n)[j] * h
-            if i == j:
-                H[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / h ** 2
-            else:
-                H[i, j] = H[j, i] = ((f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej))
-                                     / (4 * h * h))
+    E = np.eye(n) * h
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    pts = [x] + [x + E[i] for i in range(n)] + [x - E[i] for i in range(n)]
+    for i, j in pairs:
+        pts += [x + E[i] + E[j], x + E[i] - E[j], x - E[i] + E[j], x - E[i] - E[j]]
+    v = f_batch(np.array(pts))
+    f0, fp, fm = v[0], v[1:n + 1], v[n + 1:2 * n + 1]
+    H = np.diag((fp - 2 * f0 + fm) / h ** 2)
+    q = v[2 * n + 1:].reshape(-1, 4)
+    for (i, j), (pp, pm, mp, mm) in zip(pairs, q, strict=True):
+        H[i, j] = H[j, i] = (pp - pm - mp + mm) / (4 * h * h)
     return H
 
 
-def _wald(nll, theta, par) -> dict:
+def _wald(nll_batch, theta) -> dict:
     """95% intervals: +-1.96 sd on the transformed (logit/log) scale, mapped back. A parameter the
     data do not pin down (flat likelihood, or at a bound) gets its whole range."""
-    H = _hessian(nll, theta)
+    H = _hessian(nll_batch, theta)
     cov = np.linalg.pinv(H)
     out = {}
     for i, n in enumerate(NAMES):
@@ -315,14 +385,43 @@ def _wald(nll, theta, par) -> dict:
     return out
 
 
-def profile_q_state(data: Data, grid=(0.0, 0.25, 0.5, 0.75, 1.0), starts: int = 2) -> dict:
-    """Maximised log-likelihood at each fixed q_state (a flat profile: not identified)."""
-    return {q: fit(data, q_state=q, starts=starts).loglik for q in grid}
+def profile(data: Data, best: Fit, name: str, grid=(0.0, 0.25, 0.5, 0.75, 1.0), starts: int = 2) -> dict:
+    """Maximised log-likelihood at each fixed value of ``name`` (a parameter of NAMES, or
+    "q_state"), warm-started at the best fit: a flat profile means the data do not identify it."""
+    out = {}
+    for v in grid:
+        if name == "q_state":
+            f = fit(data, q_state=v, starts=starts, warm=best.theta, intervals=False)
+        else:
+            f = fit(data, q_state=best.q_state, starts=starts, warm=best.theta, fixed={name: v},
+                    intervals=False)
+        out[v] = f.loglik
+    return out
+
+
+def profile_interval(prof: dict, best_loglik: float, level: float = 3.841) -> tuple[float, float]:
+    """95% profile-likelihood interval from a grid profile: the values whose likelihood-ratio
+    statistic 2 (l_best - l(v)) stays below ``level`` (chi-square, 1 df), edges interpolated
+    linearly between grid points (the grid's ends where the profile never crosses)."""
+    v = np.array(sorted(prof))
+    lr = np.array([2 * (best_loglik - prof[k]) for k in v])
+    inside = lr < level
+    if not inside.any():
+        i = int(np.argmin(lr))
+        return float(v[i]), float(v[i])
+    i0, i1 = np.flatnonzero(inside)[[0, -1]]
+
+    def edge(a, b):      # a inside, b outside: where lr crosses level
+        return float(v[a] + (level - lr[a]) * (v[b] - v[a]) / (lr[b] - lr[a]))
+
+    lo = edge(i0, i0 - 1) if i0 > 0 else float(v[0])
+    hi = edge(i1, i1 + 1) if i1 < len(v) - 1 else float(v[-1])
+    return lo, hi
 
 
 # ---------------------------------------------------------------------- simulation (for tests)
 def simulate(par: dict, T: int, log_levels: np.ndarray, rng: np.random.Generator,
-             lead=None, state=None, campaign=None, q_state: float = 0.7):
+             lead=None, state=None, campaign=None, q_state: float = Q_STATE):
     """Synthetic counts from mechanisms.tempo: (states (T,), counts (S, T)). ``log_levels`` (S, T)."""
     z = np.zeros(T, bool)
     lead, state, campaign = (z if v is None else np.asarray(v, bool) for v in (lead, state, campaign))
@@ -342,15 +441,21 @@ def simulate(par: dict, T: int, log_levels: np.ndarray, rng: np.random.Generator
 
 
 # ---------------------------------------------------------------------- report
-def table(f: Fit) -> str:
-    lines = [f"{'parameter':<12}{'estimate':>10}   95% interval        registry entry",
-             "-" * 72]
+def table(f: Fit, profile_int: dict | None = None) -> str:
+    """The estimates with their 95% intervals: Wald (from the Hessian) unless a profile-likelihood
+    interval is given for the parameter (``profile_int``)."""
+    profile_int = profile_int or {}
+    lines = [f"{'parameter':<12}{'estimate':>10}   95% interval           registry entry",
+             "-" * 78]
     for n in NAMES:
-        lo, hi = f.interval[n]
+        lo, hi = profile_int.get(n, f.interval[n])
+        how = "profile" if n in profile_int else "Wald"
         entry = REGISTRY.get(n, "(emission size)")
-        lines.append(f"{n:<12}{f.estimate[n]:>10.3f}   [{lo:7.3f}, {hi:7.3f}]   {entry}")
-    lines.append(f"{'q_state':<12}{f.q_state:>10.3f}   (fixed: one event)   tempo_state_change_lull_prob")
-    lines.append("-" * 72)
+        lines.append(f"{n:<12}{f.estimate[n]:>10.3f}   [{lo:6.3f}, {hi:6.3f}] {how:<8}{entry}")
+    lo, hi = profile_int.get("q_state", (np.nan, np.nan))
+    lines.append(f"{'q_state':<12}{f.q_state:>10.3f}   [{lo:6.3f}, {hi:6.3f}] profile "
+                 "tempo_state_change_lull_prob (held at the registry value: one event)")
+    lines.append("-" * 78)
     n_obs = int(np.isfinite(f.data.y).sum())
     lines.append(f"series: {', '.join(f.data.series)}; {n_obs} observed months of {len(f.data.months)} "
                  f"({f.data.months[0]}..{f.data.months[-1]})")
@@ -377,11 +482,12 @@ def figure(f: Fit, path: Path) -> None:
                 ax.axvspan(t - 0.5, t + 0.5, color=c, alpha=0.25, lw=0)
         ok = np.isfinite(y)
         span = (x >= x[ok].min()) & (x <= x[ok].max())
-        ax.plot(x[ok], y[ok], "o-", color="black", ms=3, lw=0.8, label="published count")
+        # NaN months break the line: a month no source gives is not drawn (nothing interpolated)
+        ax.plot(x, y, "o-", color="black", ms=3, lw=0.8, label="published count")
         level = np.exp(_design(len(x), len(beta)) @ beta)
         ax.plot(x[span], level[span], "--", color="grey", lw=1, label="fitted level (steady)")
-        ax.set_ylabel("attacks or incidents\nper month")
-        ax.set_title(s, fontsize=9, loc="left")
+        ax.set_ylabel("count per month\n(log scale)")
+        ax.set_title(LABELS.get(s, s), fontsize=9, loc="left")
         ax.set_yscale("log")
     for ax in axes:
         for t in x[d.lead]:
@@ -396,9 +502,9 @@ def figure(f: Fit, path: Path) -> None:
     handles = axes[0].get_legend_handles_labels()[0] + [Patch(color=c, alpha=0.25) for c in colours.values()]
     axes[0].legend(handles, ["published count", "fitted level (steady)", "decoded campaign", "decoded lull"],
                    fontsize=7, loc="upper right")
-    fig.suptitle(f"ISIS tempo regimes fitted to {d.months[0]}..{d.months[-1]} monthly counts "
-                 "(shaded: most probable state; red: leadership loss, dotted: announced campaign, "
-                 "dash-dot: Baghuz)", fontsize=9)
+    fig.suptitle(f"ISIS tempo regimes fitted to published monthly counts, {d.months[0]} to {d.months[-1]}\n"
+                 "shaded: most probable state; red line: leadership loss; dotted: announced campaign; "
+                 "dash-dot: loss of Baghuz", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -417,14 +523,18 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     data = load_data(a.start, a.end)
     f = fit(data, starts=a.starts)
-    print(table(f))
-    prof = profile_q_state(data)
-    print("profile log-likelihood of q_state (fixed):",
-          ", ".join(f"{q:.2f}: {v:.2f}" for q, v in prof.items()))
+    profiles, pint = {}, {}
+    for name, grid in PROFILES.items():
+        profiles[name] = profile(data, f, name, grid)
+        pint[name] = profile_interval(profiles[name], max(f.loglik, *profiles[name].values()))
+    print(table(f, pint))
+    for name, prof in profiles.items():
+        print(f"profile log-likelihood of {name}:", ", ".join(f"{q:g}: {v:.2f}" for q, v in prof.items()))
     out = {"window": [a.start, a.end], "series": data.series, "estimate": f.estimate,
            "interval": {k: list(v) for k, v in f.interval.items()}, "loglik": f.loglik,
            "loglik_no_switching": f.loglik_no_switching, "lr": f.lr, "q_state_fixed": f.q_state,
-           "q_state_profile": {str(k): v for k, v in prof.items()},
+           "profiles": {n: {str(k): v for k, v in p.items()} for n, p in profiles.items()},
+           "profile_interval": {n: list(v) for n, v in pint.items()},
            "posterior": {m: list(map(float, p)) for m, p in zip(data.months, f.posterior, strict=True)}}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(out, indent=1))
