@@ -19,15 +19,18 @@ shows that its mechanism pushes the stated way.
 
 The patterns are functions of calibration targets (the ratio, the decline) or of a figure in a
 target's note (the weekly record): holding is an in-sample check; what the facts add is that
-the mechanism is needed to hold, and that the model's variability matches the record's.
+the mechanism is needed to hold, and whether the model's variability matches the record's.
 
 What the record does not allow. The 2022-24 targets hold no monthly tracker series (yearly
 counts, and single months for Syria in October 2023 and October 2024), so the model's
 clustering in time is checked against the one sub-yearly figure there is: the weekly reports of
-Iraq in 2024. The four dated leadership losses of 2022-24 (history.toml: 2022-02, 2022-10,
-2023-04, 2024-08) have no counts around them in the targets, so there is no "lull after a
-leadership loss" fact; the tempo regimes' leadership shock is left to their estimation on the
-longer pre-2022 monthly series (issue 22, item 1).
+Iraq in 2024. (The tempo training set, ``data/tempo_record.toml``, has thirteen monthly counts
+of north-east Syria for 2022-24 from one tracker, with seven pairs of consecutive months: too
+few to tell a model with lulls from one without, so they make no fact.) The four dated
+leadership losses of 2022-24 (history.toml: 2022-02, 2022-10, 2023-04, 2024-08) have no counts
+around them in the targets, so there is no "lull after a leadership loss" fact; the tempo
+regimes' leadership shock is left to their estimation on the longer pre-2022 monthly series
+(issue 22, item 1).
 
 **Scenario properties** (:data:`SCENARIO_FACTS`, the facts before issue 22): paired
 comparisons of scenario-period outputs with no observed counterpart; kept for
