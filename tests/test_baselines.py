@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from borderscen.analysis import baselines as B
+from borderscen.analysis import scoring as S
 from borderscen.analysis.observe import Comparable
 
 CHANNEL = {"attacks": "tracker", "operations": "partnered_ops", "neutralised": "partnered_ops",
@@ -148,6 +151,7 @@ def test_nb_ar1_fits_a_known_process():
     assert fit is not None
     beta, cov, a, last = fit
     se = np.sqrt(np.diag(cov))
+    assert 0 < a < 0.2  # overdispersed: the NB2 fit, not its Poisson limit
     assert abs(beta[0] - b0) < 4 * se[0] and abs(beta[1] - b1) < 4 * se[1]
     f = B.forecast_all(obs(150, 150, 1, "operations"), series, origin(150), rng, n=20000)["nb_ar1"]
     mu1 = math.exp(b0 + b1 * math.log(y[-1] + 0.5))  # the true one-step mean
@@ -182,9 +186,14 @@ def test_nb_ar1_rule_enough_monthly_pairs_flows_only():
     assert B.forecast_all(obs(40, 40, 1, "members"), stock, origin(30), rng)["nb_ar1"] is None
     got = B.forecast_all(target, five_pairs, origin(30), rng)["nb_ar1"]
     assert got.shape == (2000,) and (got >= 0).all() and np.array_equal(got, np.round(got))
-    # an underdispersed series has no NB2 fit (alpha -> 0): None, never an error
+    # an underdispersed series puts NB2 at its boundary (alpha -> 0): the Poisson AR(1) instead
     flat = [obs(k, k, 15 + (k % 3), "operations") for k in range(24)]
-    assert B.forecast_all(target, flat, origin(30), rng)["nb_ar1"] is None
+    assert B.nb_ar1_fit(flat)[2] == 0.0
+    f = B.forecast_all(obs(24, 24, 1, "operations"), flat, origin(24), rng, n=20000)["nb_ar1"]
+    assert np.mean(f) == pytest.approx(16, rel=0.1)
+    # a constant series identifies neither (the lag carries no information): None, never an error
+    assert B.forecast_all(target, [obs(k, k, 20, "operations") for k in range(12)], origin(30),
+                          rng)["nb_ar1"] is None
 
 
 def test_forecasts_are_reproducible_and_shaped():
@@ -207,3 +216,41 @@ def test_bounds_enter_at_their_point():
     f = B.forecast_all(obs(3, 3, 1, "operations"), [at_least, interval], origin(2),
                        np.random.default_rng(12))["no_change"]
     assert np.median(f) == pytest.approx(20, abs=3)
+
+
+def test_rolling_origin_pipeline_on_a_synthetic_world():
+    """Baseline samples -> quantiles -> ensemble -> scores -> aggregates -> JSON verdict, with a
+    forecaster that knows the true process: it is calibrated and beats no_change at every horizon."""
+
+    levels = np.round(np.linspace(0.005, 0.995, 199), 3)
+    world = np.random.default_rng(13)
+    truth = 20.0
+    series = [obs(k, k, float(v), "operations") for k, v in enumerate(world.poisson(truth, 96))]
+    rows = []
+    for o in range(24, 96, 3):
+        known = [c for c in series if B._month_number(c.end) < B._month_number(_month(o))]
+        for c in series[o:o + 12]:
+            lead = B._month_number(c.end) - B._month_number(_month(o)) + 1
+            fc = {"abm": world.poisson(truth, 2000).astype(float)}
+            fc |= B.forecast_all(c, known, origin(o), world)
+            for name, sample in fc.items():
+                if sample is None:
+                    continue
+                q = np.quantile(sample, levels)
+                rows.append({"origin": origin(o), "id": c.id, "quantity": c.quantity, "channel": c.channel,
+                             "country": c.country, "start": c.start, "end": c.end, "low": c.low,
+                             "high": c.high, "lead": lead, "forecaster": name,
+                             **{f"q{lv:.3f}": v for lv, v in zip(levels, q, strict=True)}})
+    sc = S.score_table(S.ensemble(pd.DataFrame(rows)))
+    assert set(sc["forecaster"]) == {"abm", "no_change", "trend", "nb_ar1", "ensemble"}
+    v = S.verdict_dict(sc, holdout_ids=[])
+    json.dumps(v, allow_nan=False)  # strict JSON: no NaN or infinity
+    assert 0.8 <= v["backtest"]["coverage90"] <= 0.99  # 72 distinct months, each scored up to 4 times
+    assert len(v["backtest"]["origins"]) == 24
+    for h in ("1", "3", "6", "12"):
+        assert v["backtest"]["skill"][h]["no_change"] > 0
+    agg = S.aggregate(sc)
+    top = agg[(agg["horizon"] == "all") & (agg["group"] == "all") & (agg["forecaster"] == "abm")]
+    assert set(top["baseline"]) == {"no_change", "trend", "nb_ar1"}  # the ensemble is not a baseline
+    scored = sum(min(12, 96 - o) for o in range(24, 96, 3))  # the series ends at month 95
+    assert (top["n_scored"] == scored).all() and (top["n"] == scored).all()  # every baseline fitted

@@ -8,8 +8,8 @@ figure, or None where its rule cannot be met:
   level (stocks), with a random walk in the log rate whose variance per month comes from the
   series' own past changes (``DEFAULT_SIGMA`` when it has fewer than ``MIN_CHANGES``);
 - ``trend``: a log-linear trend of the rate in time, with its Student-t prediction spread;
-- ``nb_ar1``: a negative-binomial AR(1) on the series' monthly counts (statsmodels), simulated
-  month by month to the window's end.
+- ``nb_ar1``: a negative-binomial AR(1) on the series' monthly counts (statsmodels; its Poisson
+  limit where the counts show no overdispersion), simulated month by month to the window's end.
 
 A flow's forecast is a count: Poisson around each sampled rate times the window's span. Past
 interval and "at least" figures enter at ``Comparable.point``.
@@ -35,6 +35,8 @@ MIN_TREND = 3
 #: ``nb_ar1`` needs this many (month, previous month) pairs, the previous at most MAX_GAP back.
 MIN_PAIRS = 5
 MAX_GAP = 6
+#: Below this NB2 dispersion the fit is at its Poisson boundary and the Poisson AR(1) is used.
+MIN_ALPHA = 1e-6
 #: Cap of the NB AR(1)'s monthly log mean while simulating (e^15, about 3.3 million a month).
 MAX_LOG_MEAN = 15.0
 SAMPLES = 2000
@@ -147,11 +149,33 @@ def _x(count: np.ndarray | float, exposure: np.ndarray | float) -> np.ndarray:
     return np.log(np.asarray(count, float) / np.asarray(exposure, float) + 0.5)
 
 
+def _fit(model, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(params, covariance of the first k) of a statsmodels count model, or None if it fails."""
+    # statsmodels warns on non-convergence, singular Hessians and perfect prediction: each is
+    # checked below and gives None. The filters are restored on exit (the caller's are untouched).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            res = model.fit(disp=0, maxiter=200)
+            params = np.asarray(res.params, float)
+            cov = np.asarray(res.cov_params(), float)[:k, :k]
+        except (np.linalg.LinAlgError, ValueError):  # e.g. a constant series: no curvature
+            return None
+    if not (bool(res.mle_retvals.get("converged", False)) and np.isfinite(params).all()
+            and np.isfinite(cov).all()):
+        return None
+    if np.linalg.eigvalsh((cov + cov.T) / 2).min() < 0:
+        return None
+    return params, cov
+
+
 def nb_ar1_fit(series: Sequence[Comparable]):
-    """(coefficients, covariance, alpha, last monthly figure) of the NB2 AR(1), or None."""
+    """(coefficients, covariance, alpha, last monthly figure) of the AR(1) count model, or None.
+
+    NB2 first; where it does not converge or its dispersion alpha falls to the boundary
+    (below MIN_ALPHA: no overdispersion), its limit, the Poisson AR(1) (alpha = 0)."""
     try:
-        from statsmodels.discrete.discrete_model import NegativeBinomial
-        from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
+        from statsmodels.discrete.discrete_model import NegativeBinomial, Poisson
     except ImportError as e:
         raise ImportError("the nb_ar1 baseline needs statsmodels: pip install 'borderscen[scoring]'") from e
     months = _monthly(series)
@@ -162,23 +186,13 @@ def nb_ar1_fit(series: Sequence[Comparable]):
     y = np.array([k.point for k, _ in pairs])
     exposure = np.array([k.span for k, _ in pairs])
     X = np.column_stack([np.ones(len(pairs)), [_x(p.point, p.span) for _, p in pairs]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", HessianInversionWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            res = NegativeBinomial(y, X, loglike_method="nb2", exposure=exposure).fit(disp=0, maxiter=200)
-            params = np.asarray(res.params, float)
-            cov = np.asarray(res.cov_params(), float)[:2, :2]
-        except (np.linalg.LinAlgError, ValueError):  # e.g. a constant series: no curvature
-            return None
-    converged = bool(res.mle_retvals.get("converged", False))
-    alpha = float(params[2])
-    if not (converged and np.isfinite(params).all() and np.isfinite(cov).all() and alpha > 0):
+    nb = _fit(NegativeBinomial(y, X, loglike_method="nb2", exposure=exposure), 2)
+    if nb is not None and nb[0][2] > MIN_ALPHA:
+        return nb[0][:2], nb[1], float(nb[0][2]), months[-1]
+    po = _fit(Poisson(y, X, exposure=exposure), 2)
+    if po is None:
         return None
-    if np.linalg.eigvalsh((cov + cov.T) / 2).min() < 0:
-        return None
-    return params[:2], cov, alpha, months[-1]
+    return po[0][:2], po[1], 0.0, months[-1]
 
 
 def nb_ar1(c: Comparable, series: Sequence[Comparable], rng: np.random.Generator,
@@ -197,7 +211,8 @@ def nb_ar1(c: Comparable, series: Sequence[Comparable], rng: np.random.Generator
     total = np.zeros(n)
     for m in range(_month_number(last.start) + 1, end + 1):
         mu = np.exp(np.minimum(b[:, 0] + b[:, 1] * x, MAX_LOG_MEAN))
-        y = rng.negative_binomial(1.0 / alpha, 1.0 / (1.0 + alpha * mu)).astype(float)
+        y = (rng.negative_binomial(1.0 / alpha, 1.0 / (1.0 + alpha * mu)) if alpha > 0
+             else rng.poisson(mu)).astype(float)
         if m >= first:
             f = fractions[m - first]
             total += y if f >= 1 else rng.binomial(y.astype(np.int64), min(max(f, 0.0), 1.0))
