@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -165,3 +166,154 @@ def test_axis_values_outside_their_range_are_refused_naming_the_range():
         build_scenario("baseline", {"residual_troops_syria": 5000})
     with pytest.raises(Exception, match=r"us_exit_delay_months.*whole number"):
         build_scenario("baseline", {"us_exit_delay_months": 2.5})
+
+
+# ---------------------------------------------------------------------------- the experiment
+def test_the_axes_experiment_crosses_the_presets_with_every_axis_including_its_default(repo_root):
+    from borderscen.experiments.config import design_size, load_config
+    from borderscen.params import registry
+    from borderscen.plots import axes as axes_plot
+
+    cfg = load_config(repo_root / "experiments" / "axes.toml")
+    assert cfg.name == "axes" and cfg.sweep.method == "grid"
+    assert [s.preset for s in cfg.scenarios] == ["baseline", "cohesive_baghdad", "covert_channel",
+                                                 "tehran_ascendant"]
+    assert set(cfg.sweep.parameters) == set(axes_plot.AXES)
+    reg = registry()
+    for name, values in cfg.sweep.parameters.items():
+        assert reg[name].default in values, name  # each effect is read against the defaults
+        assert len(values) >= 2 and all(reg[name].min <= v <= reg[name].max for v in values), name
+    points, runs = design_size(cfg)
+    assert points == 36 and runs <= 5000  # a couple of minutes on two cores
+
+
+# ---------------------------------------------------------------------------- the figure
+AXES_TOML = """
+[experiment]
+name = "axes_small"
+replications = {reps}
+horizon_months = 108
+seed = 31
+executor = "serial"
+[[scenarios]]
+preset = "baseline"
+[[scenarios]]
+preset = "tehran_ascendant"
+[sweep]
+method = "grid"
+[sweep.parameters]
+residual_troops_syria = [0, 500]
+damascus_capacity_growth = [0.02, 0.05]
+"""
+
+
+def small_axes(tmp_path, name: str = "r", reps: int = 16, text: str = AXES_TOML):
+    from borderscen.experiments import run_experiment
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text.format(reps=reps))
+    return run_experiment(path, out=tmp_path / name, progress=False)
+
+
+@pytest.fixture(scope="module")
+def axes_results(tmp_path_factory):
+    return small_axes(tmp_path_factory.mktemp("axes"))
+
+
+def effect(table, what: str, scenario: str, metric: str):
+    row = table[(table["effect"] == what) & (table["scenario"] == scenario) & (table["metric"] == metric)]
+    assert len(row) == 1, (what, scenario, metric)
+    return row.iloc[0]
+
+
+RESIDUAL_ROW = "500 US troops stay in NE Syria"
+
+
+def test_axis_effects_pair_each_axis_with_the_defaults_and_each_preset_with_baseline(axes_results):
+    from borderscen.plots import axes as axes_plot
+    runs = axes_results.runs
+    t = axes_plot.axis_effects(runs, swept=axes_results.manifest["swept"])
+    assert set(t["effect"]) == {RESIDUAL_ROW, "Damascus capacity growth 0.05/month (default 0.02)",
+                                "preset tehran_ascendant (vs baseline)"}
+    assert set(t["metric"]) == set(axes_plot.HEADLINE) and (t["n_pairs"] == 16).all()
+    # the residual force lowers Syria's attacks in both scenarios, clear of zero
+    for sc in ("baseline", "tehran_ascendant"):
+        r = effect(t, RESIDUAL_ROW, sc, "cum_attacks_syria")
+        assert r["hi"] < 0 and r["q05"] <= r["mean_diff"] <= r["q95"], r.to_dict()
+    # the pairing is by replication within the scenario: the reference mean is the defaults' run
+    base = runs[(runs["scenario"] == "baseline") & (runs["residual_troops_syria"] == 0)
+                & (runs["damascus_capacity_growth"] == 0.02)]
+    assert effect(t, RESIDUAL_ROW, "baseline", "cum_attacks_syria")["reference_mean"] == \
+        pytest.approx(base["cum_attacks_syria"].mean())
+    # a preset's own effect is read with the axes at their defaults: Tehran ascendant, fewer
+    # months in partnership
+    assert effect(t, "preset tehran_ascendant (vs baseline)", "tehran_ascendant",
+                  "months_partnership")["hi"] < 0
+
+
+def test_the_residual_row_is_zero_with_the_mechanism_off(tmp_path, axes_off):
+    from borderscen.plots import axes as axes_plot
+    res = small_axes(tmp_path, reps=6)
+    t = axes_plot.axis_effects(res.runs, swept=res.manifest["swept"])
+    rows = t[t["effect"] == RESIDUAL_ROW]
+    assert len(rows) == 8 and (rows["mean_diff"] == 0).all() and (rows["q95"] == 0).all()
+    # the Damascus axis does not go through the exit: it still moves Syria's attacks
+    assert effect(t, "Damascus capacity growth 0.05/month (default 0.02)", "baseline",
+                  "cum_attacks_syria")["mean_diff"] != 0
+
+
+def test_the_axes_chart_is_titled_labelled_with_units_and_one_colour_per_scenario(axes_results):
+    from borderscen.plots import axes as axes_plot
+    from borderscen.plots.style import SCENARIO_COLOURS
+    fig, table = axes_plot.axes_chart(axes_results.runs, swept=axes_results.manifest["swept"],
+                                      period="Feb 2026 - Dec 2030", horizon="Dec 2030")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert "each assumption's effect" in fig._suptitle.get_text()
+    titles = [ax.get_title() for ax in visible]
+    assert titles == ["Attacks in Syria, Feb 2026 - Dec 2030", "Attacks in Iraq, Feb 2026 - Dec 2030",
+                      "ISIS members, Dec 2030", "Months in partnership after the branch"]
+    units = [ax.get_xlabel().rsplit(", ", 1)[-1] for ax in visible]
+    assert units == ["attacks", "attacks", "members", "months"]
+    ticks = [t.get_text() for t in visible[0].get_yticklabels()]
+    assert ticks[0] == RESIDUAL_ROW  # the largest effect on Syria's attacks on top
+    assert set(ticks) == set(table["effect"])
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["baseline", "tehran_ascendant"]
+    assert [h.get_color() for h in legend.legend_handles] == [SCENARIO_COLOURS["baseline"],
+                                                              SCENARIO_COLOURS["tehran_ascendant"]]
+    # every dot drawn is a table row, in its scenario's colour
+    dots = [line for ax in visible for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(dots) == len(table)
+    assert {d.get_color() for d in dots} == {SCENARIO_COLOURS["baseline"],
+                                             SCENARIO_COLOURS["tehran_ascendant"]}
+    caption = " ".join(t.get_text() for t in fig.texts)
+    assert "16 replications" in caption and "95% confidence interval" in caption
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_the_standard_figures_of_an_axes_design_are_the_axes_figure_and_the_presets_at_defaults(
+        axes_results, tmp_path):
+    from borderscen.plots import draw_standard_figures
+    files = draw_standard_figures(axes_results, tmp_path)
+    names = sorted(f.name for f in files if f.suffix == ".png")
+    assert "axes.png" in names
+    # one zone map per preset, not one per (preset, design point)
+    assert [n for n in names if n.startswith("zone_map")] == ["zone_map_0_baseline.png",
+                                                              "zone_map_1_tehran_ascendant.png"]
+    fan = pd.read_csv(tmp_path / "fan_chart.csv")
+    assert sorted(set(fan["scenario"]) - {"record"}) == ["baseline", "tehran_ascendant"]
+    axes_csv = pd.read_csv(tmp_path / "axes.csv")
+    assert set(axes_csv["effect"]) >= {RESIDUAL_ROW}
+
+
+def test_an_axes_grid_without_the_default_is_refused_naming_the_axis(tmp_path):
+    from borderscen.plots import axes as axes_plot
+    res = small_axes(tmp_path, reps=2, text=AXES_TOML.replace("[0.02, 0.05]", "[0.01, 0.05]"))
+    assert not axes_plot.is_axes_design(res)  # drawn as an ordinary sweep
+    with pytest.raises(ValueError, match=r"damascus_capacity_growth=0.02.*include its registry default"):
+        axes_plot.axis_effects(res.runs, swept=res.manifest["swept"])
+
+
+def test_a_sweep_of_other_parameters_is_not_an_axes_design(smoke_results):
+    from borderscen.plots import axes as axes_plot
+    assert not axes_plot.is_axes_design(smoke_results)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from borderscen.plots import distributions, fans, maps, regimes
+from borderscen.plots import axes, distributions, fans, maps, regimes
 from borderscen.plots.style import horizon_text, save, scenario_colours
 
-__all__ = ["draw_standard_figures", "fans", "regimes", "distributions", "maps"]
+__all__ = ["draw_standard_figures", "fans", "regimes", "distributions", "maps", "axes"]
 
 #: ISIS members above which the threshold-risk figure counts a resurgence: about half again the
 #: strongest 2022-24 fighter estimate (the UN's 3,000-5,000 at end-2023; target fighters-un-2023-12).
@@ -63,6 +63,14 @@ def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] =
     'baseline' when there is one, else from the first series.
     """
     out, rid = Path(out_dir), results.id
+    if axes.is_axes_design(results):  # presets x 2026-30 axes: the axes figure, then the set at the defaults
+        ts = results.timeseries
+        period = f"{ts.loc[ts['phase'] == 'scenario', 'date'].min():%b %Y} - {horizon_text(ts['date'])}"
+        files = save(*axes.axes_chart(results.runs, swept=results.manifest["swept"], period=period,
+                                      horizon=horizon_text(ts["date"]),
+                                      colours=scenario_colours(results.scenarios)),
+                     out / "axes", rid, formats)
+        return files + draw_standard_figures(axes.at_defaults(results), out, formats, threshold)
     ts, runs, zones, names = series_view(results)
     colours = scenario_colours(names)
     horizon = horizon_text(ts["date"])
