@@ -14,7 +14,11 @@ from scipy import integrate, stats
 from borderscen.analysis import scoring as S
 
 LEVELS = np.round(np.linspace(0.005, 0.995, 199), 3)  # the backtest's grid
-sr = pytest.importorskip("scoringrules")
+
+
+def _sr():
+    """scoringrules (the dev and scoring extras): the reference the numpy scores must equal."""
+    return pytest.importorskip("scoringrules")
 
 
 def _normal_grid(mu: float = 0.0, sd: float = 1.0) -> np.ndarray:
@@ -24,6 +28,7 @@ def _normal_grid(mu: float = 0.0, sd: float = 1.0) -> np.ndarray:
 # ------------------------------------------------------------------ CRPS against scoringrules
 @pytest.mark.parametrize("kind", ["normal", "gamma", "poisson", "tiny"])
 def test_crps_sample_equals_scoringrules_on_exact_observations(kind):
+    sr = _sr()
     rng = np.random.default_rng(3)
     for trial in range(25):
         x = {"normal": lambda: rng.normal(50, 20, 400), "gamma": lambda: rng.gamma(0.7, 300, 1000),
@@ -42,6 +47,7 @@ def test_crps_sample_equals_scoringrules_on_exact_observations(kind):
 def test_crps_quantiles_equals_scoringrules_weighted_ensemble():
     """A quantile grid is the step distribution with level_weights: scoringrules' weighted
     ensemble CRPS of the same values and weights is the same number."""
+    sr = _sr()
     rng = np.random.default_rng(4)
     w = S.level_weights(LEVELS)
     assert w.sum() == pytest.approx(1.0, abs=1e-12)
@@ -106,9 +112,9 @@ def test_censored_crps_zero_inside_positive_outside_and_exact_when_bounds_meet()
     q = _normal_grid(15, 2)
     assert S.crps_quantiles(q, LEVELS, q.min(), q.max()) == 0.0
     assert S.crps_quantiles(q, LEVELS, 16.0, 16.0) == S.crps_quantiles(q, LEVELS, 16.0)
-    for y in (3.0, 15.0, 30.0):
-        assert S.crps_sample(x, y, y) == pytest.approx(float(sr.crps_ensemble(y, x, estimator="nrg")),
-                                                       rel=1e-9)
+    for y in (3.0, 15.0, 30.0):  # low == high: the energy form E|X - y| - E|X - X'| / 2
+        energy = np.abs(x - y).mean() - np.abs(x[:, None] - x[None, :]).mean() / 2
+        assert S.crps_sample(x, y, y) == pytest.approx(energy, rel=1e-9)
     # widening the bounds never raises the score, and shrinks it to the exact value's as they meet
     scores = [S.crps_sample(x, 14.0 - d, 14.0 + d) for d in (0, 0.5, 1, 2, 4)]
     assert all(a >= b for a, b in zip(scores, scores[1:], strict=False))
@@ -340,3 +346,28 @@ def test_verdict_dict_keys_and_holdouts_scored_once():
 def test_pit_histogram_counts():
     sc = pd.DataFrame({"pit": [0.05, 0.15, 0.95, 0.951, 1.0]})
     assert S.pit_histogram(sc).tolist() == [1, 1, 0, 0, 0, 0, 0, 0, 0, 3]
+
+
+def test_score_table_scores_bounds_as_censored():
+    q = _normal_grid(100, 5)
+    t = _table([{"id": "atleast", "forecaster": "abm", "low": 50.0, "high": np.inf, "q": q},
+                {"id": "atleast", "forecaster": "no_change", "low": 50.0, "high": np.inf,
+                 "q": _normal_grid(40, 5)},
+                {"id": "range", "forecaster": "abm", "low": 90.0, "high": 130.0, "q": q},
+                {"id": "range", "forecaster": "no_change", "low": 90.0, "high": 130.0, "q": q + 30}])
+    sc = S.score_table(t).set_index(["id", "forecaster"])
+    assert sc.loc[("atleast", "abm"), "crps"] == 0.0  # all mass above the bound: nothing ruled out
+    assert sc.loc[("atleast", "abm"), "in90"] and not sc.loc[("atleast", "no_change"), "in90"]
+    assert sc.loc[("atleast", "abm"), "skill_no_change"] == 1.0
+    assert sc.loc[("atleast", "abm"), "pit_mid"] == pytest.approx(0.5)  # uniform on [F(50-), 1] = [0, 1]
+    assert 0 < sc.loc[("range", "abm"), "crps"] < sc.loc[("range", "no_change"), "crps"]
+    assert sc["censored"].all()
+    # scoring the "at least" figure as an exact 50 (the old rule) would punish the right forecast
+    assert S.crps_quantiles(q, LEVELS, 50.0) > 40
+
+
+def test_unknown_quantity_is_refused():
+    t = _table([{"id": "a", "forecaster": "abm", "low": 1.0, "high": 1.0, "q": _normal_grid()}])
+    t["quantity"] = "camps"
+    with pytest.raises(ValueError, match="quantity 'camps' has no channel group; known"):
+        S.score_table(t)
