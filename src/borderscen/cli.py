@@ -349,22 +349,50 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """Hold-out scores against naive forecasts, then the stylized facts (on and switched off)."""
-    from borderscen.analysis.validation import holdout_scores, holdout_verdict, validate_facts
+    """In-sample coverage, the hold-outs scored once (docs/scoring.md), then the stylized facts."""
+    from borderscen.analysis.validation import (
+        holdout_scores,
+        holdout_verdict,
+        insample_scores,
+        insample_verdict,
+        validate_facts,
+    )
     status = 0
+    verdict: dict = {}
     if not args.facts_only:
-        scores = holdout_scores(args.replications_holdout, args.seed)
-        rows = [{"hold-out": r["id"], "channel": r["channel"], "period": r["period"],
-                 "observed": f"{r['observed']:.4g}",
-                 "model [90%]": f"{r['model_median']:.4g} [{r['model_q05']:.4g}, {r['model_q95']:.4g}]",
-                 "in 90%": "yes" if r["inside_90"] else "no", "CRPS model": f"{r['crps_model']:.3g}",
-                 "persistence": _num(r.get("crps_persistence")), "trend": _num(r.get("crps_trend"))}
-                for r in scores.to_dict("records")]
-        print("Hold-out record (2025-26; never used in calibration). CRPS: lower is better.\n")
+        if not args.quiet:
+            print(f"in sample: {args.replications_insample} posterior predictive runs of 2022-24 ...",
+                  file=sys.stderr, flush=True)
+        ins = insample_scores(args.replications_insample, args.seed)
+        verdict["insample"] = insample_verdict(ins)
+        rows = [{"group": g, "targets": n, "in 50%": _pct(verdict["insample"]["coverage50"][g]),
+                 "in 90%": _pct(verdict["insample"]["coverage90"][g])}
+                for g, n in verdict["insample"]["n"].items()]
+        print("In sample: the 2022-24 targets the posterior was fitted to, inside the posterior "
+              "predictive of their published figures (target: 80-97% in every group).\n")
+        print(table_text(rows, list(rows[0]), {}))
+        print(f"PIT histogram (10 bins): {verdict['insample']['pit_histogram']}\n")
+        if not args.quiet:
+            print(f"hold-outs: filtering the record to each origin with {args.particles} particles ...",
+                  file=sys.stderr, flush=True)
+        scores = holdout_scores(args.particles, args.seed_holdout)
+        abm = scores[scores["forecaster"] == "abm"]
+        rows = [{"hold-out": r["id"], "origin": str(r["origin"])[:7], "period": f"{r['start']}/{r['end']}",
+                 "observed": _bounds_text(r["low"], r["high"]), "in 90%": "yes" if r["in90"] else "no",
+                 **{f"skill vs {b}": _num(r.get(f"skill_{b}")) for b in ("no_change", "trend", "nb_ar1")}}
+                for r in abm.to_dict("records")]
+        print("Hold-outs (2025-26; never used in calibration), each scored once (docs/scoring.md). "
+              "Skill: 1 - CRPS/CRPS_baseline, above 0 the model is better.\n")
         print(table_text(rows, list(rows[0]) if rows else ["hold-out"], {"hold-out": 34}))
         print("\n" + holdout_verdict(scores) + "\n")
+        verdict["holdout"] = {"n": len(abm), "inside90": int(abm["in90"].sum()),
+                              "median_skill": {b: _median_or_none(abm.get(f"skill_{b}"))
+                                               for b in ("no_change", "trend", "nb_ar1")},
+                              "ids": sorted(abm["id"])}
+        verdict["filter"] = scores.attrs["filter"]
         if args.out:
             scores.to_csv(Path(args.out).with_suffix(".holdout.csv"), index=False)
+            ins.to_csv(Path(args.out).with_suffix(".insample.csv"), index=False)
     facts = validate_facts(args.replications, args.seed, with_switch_off=not args.no_switch_off)
     switched = "holds_switched_off" in facts
     rows = []
@@ -390,7 +418,120 @@ def cmd_validate(args) -> int:
         status = 1
     if args.out:
         facts.to_csv(args.out, index=False)
+    if args.json:
+        verdict["facts"] = {"n": len(per_fact), "hold": held,
+                            "fail_switched_off": failed_off if switched else None}
+        Path(args.json).write_text(json.dumps(verdict, indent=2, default=_json_default) + "\n")
+        print(f"verdict: {args.json}")
     return EXIT_FACTS_FAILED if status else EXIT_OK
+
+
+def _median_or_none(x):
+    import math
+    if x is None:
+        return None
+    v = x.dropna()
+    m = float(v.median()) if len(v) else math.nan
+    return m if math.isfinite(m) else None
+
+
+def _json_default(x):
+    import numpy as np
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"{type(x).__name__} is not JSON serializable")
+
+
+def cmd_backtest(args) -> int:
+    """The rolling-origin backtest: filter to each origin, forecast 12 months, score (docs/scoring.md)."""
+    import time
+
+    from borderscen.analysis import backtest
+    from borderscen.plots.backtest import draw_backtest
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    forecasts = backtest.run_backtest(out, particles=args.particles, seed=args.seed, first=args.first,
+                                      every=args.every, progress=progress, fresh=args.fresh)
+    tables = backtest.report(forecasts)
+    verdict = backtest.verdict(tables, out)
+    for name, table in tables.items():
+        table.to_parquet(out / f"{name}.parquet", index=False)
+    _print_backtest(tables, verdict)
+    if not args.no_figures:
+        figures = Path(args.figures) if args.figures else out / "figures"
+        files = draw_backtest(tables, backtest.load_paths(out), backtest.record_observations(), figures,
+                              formats=args.formats)
+        print(f"figures: {len([f for f in files if f.suffix != '.csv'])} files in {figures}")
+    verdict["wall_s"] = round(time.perf_counter() - t0, 1)
+    if args.json:
+        Path(args.json).write_text(json.dumps(verdict, indent=2) + "\n")
+        print(f"verdict: {args.json}")
+    return EXIT_OK
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or x != x else f"{x:.0%}"
+
+
+def _print_backtest(tables, verdict) -> None:
+    agg = tables["aggregate"]
+    abm = agg[agg["forecaster"] == "abm"]
+    b = verdict["backtest"]
+    print(f"Backtest: {b['n']} forecasts of the ABM from {len(b['origins'])} "
+          f"origins ({b['origins'][0]} to {b['origins'][-1]}); "
+          "scores as pre-registered in docs/scoring.md.\n")
+    rows = []
+    for hz in ["1", "3", "6", "12", "all"]:
+        d = abm[(abm["horizon"] == hz) & (abm["group"] == "all")]
+        if d.empty:
+            continue
+        row = {"horizon (months)": hz, "n": int(d["n_scored"].iloc[0]),
+               "in 50%": _pct(d["coverage50"].iloc[0]), "in 90%": _pct(d["coverage90"].iloc[0])}
+        for r in d.to_dict("records"):
+            row[f"skill vs {r['baseline']} [won]"] = (f"{_num(r['median_skill'])} [{_pct(r['share_won'])}]"
+                                                      if r["n"] else "n/a")
+        rows.append(row)
+    print("The ABM by horizon: coverage, and median CRPS skill (1 - CRPS/CRPS_baseline; above 0 the "
+          "ABM is better) with the share of observations it wins:")
+    print(table_text(rows, list(rows[0]), {}) if rows else "(no forecasts)")
+    rows = []
+    for g, d in abm[(abm["horizon"] == "all") & (abm["group"] != "all")].groupby("group"):
+        row = {"group": g, "n": int(d["n_scored"].iloc[0]), "in 50%": _pct(d["coverage50"].iloc[0]),
+               "in 90%": _pct(d["coverage90"].iloc[0])}
+        for r in d.to_dict("records"):
+            row[f"skill vs {r['baseline']}"] = _num(r["median_skill"]) if r["n"] else "n/a"
+        rows.append(row)
+    if rows:
+        print("\nThe ABM by channel group (all horizons):")
+        print(table_text(rows, list(rows[0]), {}))
+    held = tables["holdout"]
+    rows = []
+    for r in held[held["forecaster"] == "abm"].sort_values("id").to_dict("records"):
+        row = {"hold-out": r["id"], "origin": f"{r['origin']:%Y-%m}" if hasattr(r["origin"], "year")
+               else str(r["origin"])[:7], "observed": _bounds_text(r["low"], r["high"]),
+               "in 90%": "yes" if r["in90"] else "no"}
+        for b in ("no_change", "trend", "nb_ar1"):
+            if f"skill_{b}" in r:
+                row[f"skill vs {b}"] = _num(r[f"skill_{b}"])
+        rows.append(row)
+    if rows:
+        print("\nHold-outs 2025-26, each scored once (docs/scoring.md section 3):")
+        print(table_text(rows, list(rows[0]), {"hold-out": 34}))
+    h = verdict["holdout"]
+    print(f"\n{h['inside90']} of {h['n']} hold-outs inside their 90% intervals; median skill "
+          + ", ".join(f"vs {b} {_num(v)}" for b, v in h["median_skill"].items())
+          + f". Pooled 90% coverage {_pct(verdict['backtest']['coverage90'])}.")
+    f = verdict.get("filter")
+    if f:
+        print(f"Filter: lowest ESS share {_pct(f['min_ess_share'])} of {f['particles']} particles; "
+              f"{f['degenerate_months']} degenerate months (ESS < 10%) over {f['origins']} origins.")
+
+
+def _bounds_text(low, high) -> str:
+    if high == float("inf"):
+        return f">= {low:.4g}"
+    return f"{low:.4g}" if high == low else f"{low:.4g}-{high:.4g}"
 
 
 def _num(x) -> str:
@@ -578,17 +719,49 @@ def build_parser() -> argparse.ArgumentParser:
                    help="figure formats (each figure also gets its CSV)")
     p.set_defaults(func=cmd_reproduce)
 
-    p = add("validate", "score the hold-out record against naive forecasts and check the stylized "
-                        "facts (exit 1 if a fact fails, or still holds with its mechanism off)")
+    p = add("validate", "in-sample coverage, the 2025-26 hold-outs scored once under the pre-registered "
+                        "rules (docs/scoring.md), and the stylized facts (exit 1 if a fact fails, or "
+                        "still holds with its mechanism off)")
     p.add_argument("--replications", type=positive_int, default=300, metavar="N",
-                   help="replications per fact arm, paired across arms (default 300)")
-    p.add_argument("--replications-holdout", type=positive_int, default=300, metavar="N",
-                   help="posterior predictive runs for the hold-out table (default 300)")
-    p.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
-    p.add_argument("--facts-only", action="store_true", help="skip the hold-out table")
+                   help="posterior predictive replications per fact arm (default 300)")
+    p.add_argument("--replications-insample", type=positive_int, default=300, metavar="N",
+                   help="posterior predictive runs for the in-sample coverage (default 300)")
+    p.add_argument("--particles", type=positive_int, default=1000, metavar="N",
+                   help="particles of the filter for the hold-out forecasts (default 1000, as "
+                        "`borderscen backtest`)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="root seed of the facts and in-sample runs (default 1)")
+    p.add_argument("--seed-holdout", type=int, default=2023,
+                   help="root seed of the hold-out forecasts (default 2023: the backtest's rows)")
+    p.add_argument("--facts-only", action="store_true", help="skip the in-sample and hold-out tables")
     p.add_argument("--no-switch-off", action="store_true", help="skip the switched-off runs")
     p.add_argument("--out", type=Path, metavar="CSV", help="also write the tables as CSV")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="write the verdict (insample.coverage50/90 per channel group, holdout.n, "
+                        "holdout.inside90, holdout.median_skill, filter.min_ess_share, facts) to FILE")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_validate)
+
+    p = add("backtest", "the rolling-origin backtest: filter the record to each quarterly origin, forecast "
+                        "12 months, score against naive baselines (docs/scoring.md)")
+    p.add_argument("--particles", type=positive_int, default=1000, metavar="N",
+                   help="particles of the filter at each origin (default 1000)")
+    p.add_argument("--seed", type=int, default=2023, help="root seed (default 2023)")
+    p.add_argument("--first", default="2023-01", metavar="YYYY-MM", help="first origin (default 2023-01)")
+    p.add_argument("--every", type=positive_int, default=3, metavar="MONTHS",
+                   help="months between origins (default 3: quarterly)")
+    p.add_argument("--out", type=Path, default=Path("results/backtest"),
+                   help="results folder (default results/backtest)")
+    p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
+    p.add_argument("--no-figures", action="store_true", help="tables and JSON only")
+    p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
+                   help="figure formats (each figure also gets its CSV)")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="write the verdict (backtest.coverage90, backtest.skill, backtest.origins, "
+                        "holdout.*, filter.min_ess_share) as JSON to FILE")
+    p.add_argument("--fresh", action="store_true", help="discard the origins already stored")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_backtest)
 
     p = add("calibrate", "fit the free parameters to the 2022-24 record (ABC-SMC with pyabc)")
     p.add_argument("--population", type=positive_int, default=1000, metavar="N",

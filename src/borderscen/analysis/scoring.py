@@ -292,8 +292,8 @@ def ensemble(forecasts: pd.DataFrame, members: Sequence[str] | None = None, name
     grouped = pool.groupby(key, sort=False, dropna=False)
     mean = grouped[cols].mean()
     count = grouped["forecaster"].nunique()
-    first = grouped[[c for c in meta if c not in key]].first()
-    rows = first.join(mean).loc[count >= min_members].reset_index()
+    other = [c for c in meta if c not in key]
+    rows = (grouped[other].first().join(mean) if other else mean).loc[count >= min_members].reset_index()
     rows["forecaster"] = name
     return pd.concat([forecasts[forecasts["forecaster"] != name], rows[forecasts.columns.intersection(
         rows.columns)]], ignore_index=True)
