@@ -723,7 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "rules (docs/scoring.md), and the stylized facts (exit 1 if a fact fails, or "
                         "still holds with its mechanism off)")
     p.add_argument("--replications", type=positive_int, default=300, metavar="N",
-                   help="posterior predictive replications per fact arm (default 300)")
+                   help="replications per fact arm, paired across arms (default 300)")
     p.add_argument("--replications-insample", type=positive_int, default=300, metavar="N",
                    help="posterior predictive runs for the in-sample coverage (default 300)")
     p.add_argument("--particles", type=positive_int, default=1000, metavar="N",
