@@ -10,7 +10,7 @@ import pytest
 from borderscen.analysis import observe, validation
 from borderscen.analysis.calibration import PRIORS, Problem, free_parameters, simulate_fit_period
 from borderscen.params import registry
-from borderscen.record import holdouts, targets
+from borderscen.record import holdouts
 
 
 # ----------------------------------------------------------------------------- observation
@@ -58,32 +58,48 @@ def test_the_model_reports_claimed_attacks_below_tracked_ones():
     assert problem.errors(monthly, dates).shape == (8, len(problem.targets))
 
 
-# ----------------------------------------------------------------------------- hold-outs
-def test_crps_of_an_ensemble_matches_its_definition():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=400)
-    y = 0.3
-    brute = np.abs(x - y).mean() - 0.5 * np.abs(x[:, None] - x[None, :]).mean()
-    assert validation.crps_ensemble(x, y) == pytest.approx(brute)
-    assert validation.crps_ensemble(np.full(10, 2.0), 2.0) == 0
+# ----------------------------------------------------------------------------- in sample, hold-outs
+NOISE_OFF = {"obs_size_attacks": 1e6, "obs_size_operations": 1e6, "obs_size_neutralised": 1e6,
+             "obs_sd_strength": 1e-3, "coalition_tempo_sd": 0.0}
 
 
-def test_naive_forecasts_use_the_same_series_in_the_fit_period():
-    fit, _ = observe.comparable(targets())
-    h = observe.Comparable("h", "attacks", "iraq", "tracker", "2025-01", "2025-12", 10, 10, "g")
-    naive = validation.naive_forecasts(h, fit)
-    assert naive["persistence"] == pytest.approx(65.0)  # Iraq's 2024 tracker count, 12 months
-    assert naive["trend"] < naive["persistence"]  # 491 -> 135 -> 65 extrapolates downward
+def test_insample_coverage_per_group_and_its_switch_off():
+    """Coverage per channel group, from the posterior predictive through the observation model;
+    with the observation model's noise and the coalition's tempo noise switched off the intervals
+    narrow and the central 50% intervals of the CENTCOM figures hold fewer of them."""
+    on = validation.insample_scores(150, seed=4)
+    off = validation.insample_scores(150, seed=4, overrides=NOISE_OFF)
+    v = validation.insample_verdict(on)
+    assert set(v["coverage90"]) == {"attacks", "operations", "neutralised", "strength"}
+    assert all(0 <= x <= 1 for x in v["coverage90"].values())
+    assert sum(v["pit_histogram"]) == len(on) == sum(v["n"].values())
+    width = lambda d: ((d["q95"] - d["q05"]) / d["median"].clip(lower=1)).median()  # noqa: E731
+    assert width(off) < 0.8 * width(on)
+    centcom = lambda d: d[d["group"].isin(["operations", "neutralised"])]["in50"].mean()  # noqa: E731
+    assert centcom(off) < centcom(on)
 
 
 @pytest.mark.slow
-def test_holdout_table_scores_the_model_and_the_naive_forecasts():
-    df = validation.holdout_scores(replications=30, seed=2)
-    assert len(df) > 0
-    assert {"observed", "model_median", "model_q05", "model_q95", "inside_90", "crps_model",
-            "crps_persistence", "crps_trend"} <= set(df.columns)
-    assert (df["model_q05"] <= df["model_median"]).all() and (df["model_median"] <= df["model_q95"]).all()
-    assert (df["crps_model"] >= 0).all()
+def test_holdouts_are_scored_once_with_the_backtests_rows():
+    """validate's hold-out rows are the backtest's forecasts at the same origin, particles and seed."""
+    import pandas as pd
+
+    from borderscen.analysis import backtest
+
+    df = validation.holdout_scores(particles=60, seed=7)
+    abm = df[df["forecaster"] == "abm"]
+    assert abm["id"].is_unique and len(abm) >= 5
+    assert {"skill_no_change", "skill_trend", "in90", "crps"} <= set(df.columns)
+    assert (abm["origin"].astype(str).str[:7] >= "2025-01").all()
+    first = min(abm["origin"])
+    i = [f"{o:%Y-%m}" for o in backtest.origins()].index(str(first)[:7])
+    again = backtest.forecast_origin(pd.Timestamp(first).date(), 60, 7 + i)
+    mine = abm[abm["origin"] == first].sort_values("id")
+    theirs = again[(again["forecaster"] == "abm") & again["id"].isin(mine["id"])].sort_values("id")
+    assert len(mine) == len(theirs) >= 1
+    np.testing.assert_allclose(mine["crps"].to_numpy(), backtest.scores(again).query(
+        "forecaster == 'abm'").set_index("id").loc[mine["id"], "crps"].to_numpy())
+    assert 0 <= df.attrs["filter"]["min_ess_share"] <= 1
     text = validation.holdout_verdict(df)
     assert "90% interval" in text and ("beats" in text or "LOSES TO" in text)
 

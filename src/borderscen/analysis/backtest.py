@@ -189,11 +189,11 @@ def run_backtest(out: str | Path, particles: int = 1000, seed: int = 2023, first
                     progress(f"origin {key} ({i + 1}/{len(todo)}): already done")
                 continue
             df = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
-            if df.empty:
-                df.attrs["paths"] = pd.DataFrame()
-            atomic_write_bytes(parts / f"{key}-paths.parquet", parquet_bytes(df.attrs["paths"]))
-            atomic_write_bytes(parts / f"{key}.parquet", parquet_bytes(df))
             attrs = {k: df.attrs.get(k) for k in ("min_ess_share", "wall_s", "degenerate")}
+            paths = df.attrs.get("paths", pd.DataFrame())
+            df.attrs = {}  # the diagnostics go to the manifest, the paths to their own file
+            atomic_write_bytes(parts / f"{key}-paths.parquet", parquet_bytes(paths))
+            atomic_write_bytes(parts / f"{key}.parquet", parquet_bytes(df))
             done[key] = {"rows": len(df), **attrs}
             manifest["done"] = done
             atomic_write_json(manifest_path, manifest)
@@ -224,5 +224,78 @@ def quantile_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.startswith("q0.") or c.startswith("q1")]
 
 
-__all__ = ["HORIZONS", "LEVELS", "START", "after", "before", "forecast_origin", "lead", "load_forecasts",
-           "origins", "run_backtest"]
+def holdout_forecasts(particles: int = 1000, seed: int = 2023, first: str = FIRST_ORIGIN, every: int = 3,
+                      fit_end: str | None = BASE_POSTERIOR) -> pd.DataFrame:
+    """The forecasts that score each 2025-26 hold-out once: the backtest's origins from 2025-01
+    on (with :func:`run_backtest`'s seeds, origin i drawing from ``seed + i``), until every
+    hold-out has been forecast. ``attrs``: the filter's lowest ESS share and the origins used."""
+    from borderscen.analysis.scoring import HOLDOUT_FIRST_ORIGIN
+
+    obs = record_observations()
+    left = {c.id for c in comparable(list(holdouts()))[0]}
+    frames, used, ess = [], [], []
+    for i, origin in enumerate(origins(first, every=every)):
+        if f"{origin:%Y-%m}" < HOLDOUT_FIRST_ORIGIN or not left:
+            continue
+        if not left & {c.id for c in after(origin, obs)}:
+            continue
+        df = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
+        ess.append(df.attrs["min_ess_share"])
+        used.append(f"{origin:%Y-%m}")
+        df.attrs = {}
+        frames.append(df)
+        left -= set(df["id"])
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    out.attrs.update(min_ess_share=float(min(ess)) if ess else None, origins=used)
+    return out
+
+
+def scores(forecasts: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """The pre-registered scores (``docs/scoring.md``) of a forecasts table, with the
+    quantile-average ensemble of every forecaster in it added first."""
+    from borderscen.analysis import scoring
+
+    if forecasts.empty:
+        raise ValueError("the backtest stored no forecasts: no origin has an observation after it")
+    forecasts = forecasts.copy()
+    forecasts.attrs = {}  # forecast_origin's diagnostics (a table among them) are not carried on
+    return scoring.score_table(scoring.ensemble(forecasts), seed=seed)
+
+
+def filter_summary(out: str | Path) -> dict:
+    """The filter's diagnostics over the stored origins: the lowest ESS share and degenerate months."""
+    manifest = json.loads((Path(out) / "manifest.json").read_text())
+    done = manifest.get("done", {})
+    ess = [v["min_ess_share"] for v in done.values() if v.get("min_ess_share") is not None]
+    return {"min_ess_share": float(min(ess)) if ess else None,
+            "degenerate_months": int(sum(v.get("degenerate") or 0 for v in done.values())),
+            "origins": len(done), "particles": manifest.get("config", {}).get("particles"),
+            "wall_s": float(sum(v.get("wall_s") or 0.0 for v in done.values()))}
+
+
+def report(forecasts: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The backtest's tables: ``scores`` (one row per origin, observation and forecaster),
+    ``aggregate`` (median skill, share won and coverage by horizon and group) and ``holdout``
+    (each 2025-26 hold-out's single scored row, docs/scoring.md section 3)."""
+    from borderscen.analysis import scoring
+
+    sc = scores(forecasts, seed=seed)
+    held = [c.id for c in comparable(list(holdouts()))[0]]
+    return {"scores": sc, "aggregate": scoring.aggregate(sc),
+            "holdout": scoring.holdout_rows(sc, held)}
+
+
+def verdict(tables: dict[str, pd.DataFrame], out: str | Path | None = None) -> dict:
+    """The machine-readable verdict (``scoring.verdict_dict``) plus the filter's diagnostics."""
+    from borderscen.analysis import scoring
+
+    v = scoring.verdict_dict(tables["scores"])
+    v["ensemble"] = scoring.verdict_dict(tables["scores"], forecaster=scoring.ENSEMBLE)["backtest"]
+    if out is not None:
+        v["filter"] = filter_summary(out)
+    return v
+
+
+__all__ = ["HORIZONS", "LEVELS", "START", "after", "before", "filter_summary", "forecast_origin",
+           "holdout_forecasts", "lead", "load_forecasts", "load_paths", "origins", "report", "run_backtest",
+           "scores", "verdict"]

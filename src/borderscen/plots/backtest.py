@@ -152,3 +152,33 @@ def pit_histogram(pit: pd.DataFrame, bins: int = 10):
     fig.suptitle("Probability integral transform of each observation (dashed: a calibrated forecast)")
     fig.tight_layout()
     return fig, pd.DataFrame(rows)
+
+
+def _by_horizon(agg: pd.DataFrame) -> pd.DataFrame:
+    """The aggregate's per-horizon rows (all groups pooled), horizons as numbers."""
+    d = agg[(agg["group"] == "all") & (agg["horizon"] != "all")].copy()
+    d["horizon"] = d["horizon"].astype(int)
+    return d
+
+
+def draw_backtest(tables: dict[str, pd.DataFrame], paths: pd.DataFrame, observations: Sequence[Comparable],
+                  out, results_id: str = "backtest", formats: Sequence[str] = ("png",)) -> list:
+    """The four backtest figures into ``out``: skill and coverage by horizon, the PIT histogram
+    and the fan from each origin (``tables`` from ``analysis.backtest.report``)."""
+    from pathlib import Path
+
+    from borderscen.plots.style import save
+
+    out = Path(out)
+    h = _by_horizon(tables["aggregate"])
+    skill = h[h["forecaster"].isin(["abm", "ensemble"])][
+        ["forecaster", "baseline", "horizon", "n", "median_skill", "share_won"]]
+    cov = h.drop_duplicates(["forecaster", "horizon"])[["forecaster", "horizon", "n_scored", "coverage50",
+                                                         "coverage90"]].rename(columns={"n_scored": "n"})
+    pit = tables["scores"][["forecaster", "pit"]]
+    files = save(*skill_by_horizon(skill), out / "backtest_skill", results_id, formats)
+    files += save(*coverage_by_horizon(cov), out / "backtest_coverage", results_id, formats)
+    files += save(*pit_histogram(pit), out / "backtest_pit", results_id, formats)
+    if len(paths):
+        files += save(*origin_fans(paths, observations), out / "backtest_fans", results_id, formats)
+    return files
