@@ -148,6 +148,28 @@ def fresh_clone_make_run() -> dict:
         return {"first_figure_s": first, "total_s": time.perf_counter() - t0, "exit": proc.returncode}
 
 
+def filter_and_backtest(particles: int, quick: bool) -> dict:
+    """Wall time of the particle filter over the whole record and of `borderscen backtest` as a
+    user types it (fresh folder, figures and JSON included), each in its own process."""
+    import tempfile
+    code = ("import time, json, borderscen as bs; t = time.perf_counter(); "
+            f"f = bs.assimilate('2026-02', particles={particles}, seed=1); "
+            "from borderscen.analysis.assimilate import summary; s = dict(summary(f)); "
+            "s['wall_s'] = time.perf_counter() - t; print(json.dumps(s))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    res = {"filter": json.loads(out.stdout.strip().splitlines()[-1])}
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(Path(sys.executable).with_name("borderscen")), "backtest", "--out", f"{tmp}/bt",
+               "--json", f"{tmp}/v.json", "--quiet"]
+        cmd += ["--particles", "200", "--every", "6"] if quick else []
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, text=True, check=True)
+        verdict = json.loads(Path(f"{tmp}/v.json").read_text())
+        res["backtest"] = {"wall_s": time.perf_counter() - t, "origins": len(verdict["backtest"]["origins"]),
+                           "particles": verdict["filter"]["particles"]}
+    return res
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (for a smoke check)")
@@ -205,6 +227,16 @@ def main(argv=None) -> int:
               f"{res['dask_vs_process_running']:.2f}x with both already running", flush=True)
     except subprocess.CalledProcessError as exc:
         res["dask"] = {"error": exc.stderr[-500:]}
+    try:
+        res.update(filter_and_backtest(500 if q else 2000, q))
+        f, b = res["filter"], res["backtest"]
+        print(f"  particle filter 2022-01 -> 2026-02, {f['particles']} particles: {f['wall_s']:.1f} s "
+              f"(lowest ESS share {f['min_ess_share']:.1%}, {f['degenerate_months']} degenerate months)",
+              flush=True)
+        print(f"  borderscen backtest ({b['origins']} origins x {b['particles']} particles, figures and "
+              f"JSON): {b['wall_s']:.1f} s", flush=True)
+    except subprocess.CalledProcessError as exc:  # the backtest needs the [scoring] extra
+        res["backtest"] = {"error": exc.stderr[-500:]}
     if args.fresh_clone:
         res["fresh_clone"] = fresh_clone_make_run()
         print(f"  make run on a fresh clone: first figure after {res['fresh_clone']['first_figure_s']} s")
