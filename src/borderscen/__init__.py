@@ -6,12 +6,13 @@ Quick start::
     import borderscen as bs
     df = bs.simulate("covert_channel", seed=1)           # one run, a DataFrame per month
     res = bs.run_experiment("experiments/smoke.toml")    # a batch, stored as Parquet
-    res.quantiles("attacks_reported"); res.regime_probabilities()
+    res.quantiles("attacks_tracked_iraq"); res.regime_probabilities()
     bs.plots.fans.fan_chart(res.timeseries)
 """
 
 from importlib import metadata
 
+from borderscen import analysis as _analysis  # noqa: F401  (registers Results' summaries)
 from borderscen import errors
 from borderscen.builder import Experiment, grid, lhs, morris, sobol
 from borderscen.experiments import (

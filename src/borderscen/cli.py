@@ -330,9 +330,10 @@ def _report(res, allow_failures: bool = False) -> int:
 def cmd_summarize(args) -> None:
     from borderscen.experiments import load_results
     res = load_results(args.results)
-    tab = res.end_state(interval=args.interval)
-    print(f"{res.name}: median [{args.interval:.0%} interval] of end-of-run outcomes per scenario\n")
-    print(tab.T.to_string())
+    tab = res.end_state(interval=args.interval, wide=None)  # a column per scenario (and point)
+    per = "scenario and design point" if res.is_sweep else "scenario"
+    print(f"{res.name}: median [{args.interval:.0%} interval] of end-of-run outcomes per {per}\n")
+    print(tab.to_string())
 
 
 def cmd_reproduce(args) -> int:

@@ -1,5 +1,9 @@
 """Summaries of a batch for tables and figures: quantile bands, regime probabilities, paired
-differences under common random numbers, and end-state tables."""
+differences under common random numbers, and end-state tables.
+
+These are functions of tables (DataFrames); ``borderscen.analysis.results`` applies them to a
+stored batch one scenario at a time and splits a sweep by design point (``res.quantiles`` etc.).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from borderscen.experiments.store import check_columns
 from borderscen.mechanisms.cooperation import REGIMES
 
 DEFAULT_QUANTILES = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)  # median with 50/80/95% bands
@@ -22,9 +26,21 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"] if "status" in runs.columns else runs
 
 
+def require(df: pd.DataFrame, columns: Sequence[str], table: str = "timeseries") -> None:
+    """A clear error (did-you-mean, or an old output's new name) for a column ``df`` lacks."""
+    check_columns(f"{table} table", table, columns, [str(c) for c in df.columns])
+
+
+def t_quantile(p: float, dof: int) -> float:
+    """Student-t quantile (scipy is imported here, on first use, not with the package)."""
+    from scipy import stats
+    return float(stats.t.ppf(p, dof))
+
+
 def quantiles(ts: pd.DataFrame, output: str, q: Sequence[float] = DEFAULT_QUANTILES,
               by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
     """Quantiles of an output per scenario and date (one column per quantile, named q0.5 etc.)."""
+    require(ts, [*by, output])
     grouped = ts.groupby(list(by), observed=True)[output]
     out = grouped.quantile(list(q)).unstack()
     out.columns = [f"q{c:g}" for c in out.columns]
@@ -36,6 +52,7 @@ def quantiles(ts: pd.DataFrame, output: str, q: Sequence[float] = DEFAULT_QUANTI
 def regime_probabilities(ts: pd.DataFrame, by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
     """Share of runs in each regime per scenario and date (from the new government's first month:
     before December 2024 there is no Baghdad-Damascus relationship to classify)."""
+    require(ts, [*by, "regime"])
     ts = ts[ts["regime"] != "none"]
     counts = pd.crosstab([ts[b] for b in by], ts["regime"], normalize="index")
     for r in REGIMES:
@@ -47,6 +64,7 @@ def regime_probabilities(ts: pd.DataFrame, by: Sequence[str] = ("scenario", "dat
 def threshold_probability(ts: pd.DataFrame, output: str, threshold: float,
                           by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
     """P(output > threshold) per scenario and date, with a Wilson 95% interval."""
+    require(ts, [*by, output])
     g = ts.assign(_hit=ts[output] > threshold).groupby(list(by), observed=True)["_hit"]
     k, n = g.sum(), g.size()
     lo, hi = wilson_interval(k.to_numpy(), n.to_numpy())
@@ -62,28 +80,39 @@ def wilson_interval(k: np.ndarray, n: np.ndarray, z: float = 1.96):
     return centre - half, centre + half
 
 
+def paired(d: pd.Series, level: float = 0.95) -> dict[str, float]:
+    """Mean of paired differences with a t-interval (NaN bounds below two pairs)."""
+    d = d.dropna().astype(float)
+    n = len(d)
+    mean = float(d.mean()) if n else np.nan
+    se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+    t = t_quantile(0.5 + level / 2, n - 1) if n > 1 else np.nan
+    return {"mean_diff": mean, "lo": mean - t * se, "hi": mean + t * se, "n_pairs": n}
+
+
 def paired_differences(runs: pd.DataFrame, metric: str, baseline: str = "baseline",
-                       level: float = 0.95) -> pd.DataFrame:
+                       level: float = 0.95, by_point: bool = False) -> pd.DataFrame:
     """Per scenario: mean of (scenario - baseline) over replications sharing a seed, with a
     t-interval. Common random numbers make these paired differences far tighter than the spread
-    of either scenario alone."""
+    of either scenario alone. ``by_point``: one row per scenario and design point, each pairing
+    a point's replications with the baseline's at the same point (a sweep)."""
+    require(runs, ["scenario", metric], "runs")
     ok = _ok(runs)
     if baseline not in set(ok["scenario"]):
         raise ValueError(f"no scenario named {baseline!r}; have {sorted(set(ok['scenario']))}")
-    wide = ok.pivot_table(index=["point", "replication"], columns="scenario", values=metric,
-                          observed=True)
+    index = ["point", "replication"] if "point" in ok.columns else ["replication"]
+    wide = ok.pivot_table(index=index, columns="scenario", values=metric, observed=True)
+    groups = ([(p, wide.xs(p, level="point")) for p in wide.index.get_level_values("point").unique()]
+              if by_point and "point" in index else [(None, wide)])
     rows = []
-    for sc in wide.columns:
-        if sc == baseline:
-            continue
-        d = (wide[sc] - wide[baseline]).dropna().astype(float)
-        n = len(d)
-        mean = float(d.mean()) if n else np.nan
-        se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-        t = stats.t.ppf(0.5 + level / 2, n - 1) if n > 1 else np.nan
-        rows.append({"scenario": sc, "baseline": baseline, "metric": metric, "mean_diff": mean,
-                     "lo": mean - t * se, "hi": mean + t * se, "n_pairs": n,
-                     "baseline_mean": float(wide[baseline].mean())})
+    for point, block in groups:
+        for sc in block.columns:
+            if sc == baseline or baseline not in block.columns:
+                continue
+            where = {} if point is None else {"point": int(point)}
+            rows.append({"scenario": sc, **where, "baseline": baseline, "metric": metric,
+                         **paired(block[sc] - block[baseline], level),
+                         "baseline_mean": float(block[baseline].mean())})
     return pd.DataFrame(rows)
 
 
@@ -94,6 +123,7 @@ def _num(x: float) -> str:
 def end_state_table(runs: pd.DataFrame, metrics: Sequence[str] = END_STATE_METRICS,
                     interval: float = 0.9) -> pd.DataFrame:
     """Median and central interval of end-of-run outcomes per scenario (one row per scenario)."""
+    require(runs, ["scenario", *metrics], "runs")
     ok = _ok(runs)
     lo_q, hi_q = (1 - interval) / 2, 1 - (1 - interval) / 2
     out = {}

@@ -1,4 +1,6 @@
-"""Design-aware summaries: a sweep's results split by design point, never pooled.
+"""Design-aware summaries: a sweep's results split by design point, never pooled (functions of
+tables; ``res.quantiles``, ``res.end_state`` etc. in ``borderscen.analysis.results`` use them
+whenever a batch has more than one point).
 
 The design comes from the manifest (``design_points``, ``swept`` and, for policy designs,
 ``config.sweep.policies``). Every table carries the point index and a readable label such as
@@ -13,9 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from borderscen.analysis.summaries import DEFAULT_QUANTILES, _num, _ok
+from borderscen.analysis.summaries import DEFAULT_QUANTILES, _num, _ok, paired, require
 from borderscen.analysis.summaries import quantiles as _quantiles
 from borderscen.analysis.summaries import regime_probabilities as _regime_probabilities
 from borderscen.levers import POLICY, future_of_points, policy_of_points
@@ -83,6 +84,7 @@ def regime_probabilities(ts: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame
 def end_state(runs: pd.DataFrame, design: pd.DataFrame, metrics: Sequence[str],
               interval: float = 0.9) -> pd.DataFrame:
     """Median [central interval] of end-of-run metrics, one row per scenario and design point."""
+    require(runs, ["scenario", "point", *metrics], "runs")
     ok = _ok(runs)
     lo_q, hi_q = (1 - interval) / 2, 1 - (1 - interval) / 2
     g = ok.groupby(["scenario", "point"], observed=True)
@@ -104,13 +106,19 @@ def summary(runs: pd.DataFrame, design: pd.DataFrame, metrics: Sequence[str],
     """The end state as `borderscen summarize` shows it: one column per (scenario, point label)
     and one row per metric when there are few points (``wide``), else the long table of
     :func:`end_state`."""
-    long = end_state(runs, design, metrics, interval)
+    return shaped(end_state(runs, design, metrics, interval), len(design), wide)
+
+
+def shaped(long: pd.DataFrame, n_points: int, wide: bool | None = None) -> pd.DataFrame:
+    """A long end-state table (one row per scenario and point) as :func:`summary` shows it:
+    wide (a column per series, a row per metric) when ``wide`` or, if None, up to
+    :data:`WIDE_MAX_POINTS` points."""
     if wide is None:
-        wide = len(design) <= WIDE_MAX_POINTS
+        wide = n_points <= WIDE_MAX_POINTS
     if not wide:
         return long
     value_cols = [c for c in long.columns if c not in ("scenario", "point", "label", POLICY, "future")]
-    long = long.assign(column=[f"{s} | {lab}" if len(design) > 1 else str(s)
+    long = long.assign(column=[f"{s} | {lab}" if n_points > 1 else str(s)
                                for s, lab in zip(long["scenario"], long["label"], strict=True)])
     table = long.set_index("column")[value_cols].T
     table.index.name = "metric"
@@ -129,20 +137,12 @@ def _point_index(design: pd.DataFrame, ref: int | str) -> int:
     return int(design.loc[hit[0], "point"])
 
 
-def _paired(d: pd.Series, level: float) -> dict[str, float]:
-    d = d.dropna().astype(float)
-    n = len(d)
-    mean = float(d.mean()) if n else np.nan
-    se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-    t = stats.t.ppf(0.5 + level / 2, n - 1) if n > 1 else np.nan
-    return {"mean_diff": mean, "lo": mean - t * se, "hi": mean + t * se, "n_pairs": n}
-
-
 def point_differences(runs: pd.DataFrame, design: pd.DataFrame, metric: str,
                       reference: int | str = 0, points: Sequence[int | str] | None = None,
                       level: float = 0.95) -> pd.DataFrame:
     """Per scenario and point: mean of (point - reference point) over replications sharing a
     seed, with a t-interval. ``reference`` and ``points`` take point indices or labels."""
+    require(runs, ["scenario", "point", metric], "runs")
     ok = _ok(runs)
     ref = _point_index(design, reference)
     others = ([_point_index(design, p) for p in points] if points is not None
@@ -158,7 +158,7 @@ def point_differences(runs: pd.DataFrame, design: pd.DataFrame, metric: str,
             if p not in block.columns:
                 continue
             rows.append({"scenario": sc, "point": p, "reference": ref, "metric": metric,
-                         **_paired(block[p] - block[ref], level),
+                         **paired(block[p] - block[ref], level),
                          "reference_mean": float(block[ref].mean())})
     out = pd.DataFrame(rows)
     if len(out):
@@ -176,6 +176,7 @@ def response_curve(runs: pd.DataFrame, metric: str, parameter: str,
 
     A grid's values are used as they are; a continuous design (LHS) with more than
     ``max_levels`` distinct values is cut into that many equal-count bins (x = bin median)."""
+    require(runs, [metric], "runs")
     ok = _ok(runs)
     if by not in ok.columns:
         raise ValueError(f"cannot split by {by!r}: no such column")

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from borderscen.errors import BorderscenError, StoreError
+from borderscen.errors import BorderscenError, ConfigError, StoreError, did_you_mean
 
 TABLES = ("timeseries", "zones", "runs")
 PROGRESS = "progress.json"
@@ -738,6 +738,60 @@ def _live_writer(root: Path) -> int | None:
     return int(pid)
 
 
+#: Column names of earlier model versions and what replaced them (model v2, commit 972efc0,
+#: counted tracked attacks per country and called ISIS's strength its members). A renamed
+#: name is refused naming its replacement, never read as a fallback.
+RENAMED_COLUMNS = {
+    "attacks_reported": "attacks_tracked_iraq (and attacks_tracked_syria)",
+    "attacks_reported_iraq": "attacks_tracked_iraq",
+    "attacks_reported_syria": "attacks_tracked_syria",
+    "isis_fighters": "isis_members",
+    "isis_recruits": "recruits_iraq (and recruits_syria)",
+    "isis_neutralised": "neutralised_iraq (and neutralised_syria)",
+    "cum_attacks_reported": "cum_attacks_tracked",
+    "cum_attacks_anbar_nineveh": "cum_attacks_desert",
+    "final_isis_fighters": "final_isis_members",
+}
+
+
+def unknown_column(where: str | Path, table: str, name: str, known: Sequence[str]) -> ConfigError:
+    """The error for a column (an output or metric) a table does not have: a renamed one names
+    its replacement, a misspelled one gets a did-you-mean, and every column is listed."""
+    if name in RENAMED_COLUMNS:
+        return ConfigError(where, "output", name, f"an output name of model v1, renamed in model "
+                           f"v2: use {RENAMED_COLUMNS[name]}")
+    hint = did_you_mean(name, known)
+    return ConfigError(where, "output", name, f"not a column of the {table} table"
+                       f"{'; ' + hint if hint else ''} (columns: {', '.join(known)})")
+
+
+def check_columns(where: str | Path, table: str, wanted: Sequence[str], known: Sequence[str]) -> None:
+    """Raise :func:`unknown_column` for the first of ``wanted`` that is not in ``known``."""
+    have = set(known)
+    for name in wanted:
+        if name not in have:
+            raise unknown_column(where, table, name, list(known))
+
+
+#: What the analysis methods of :class:`Results` call, filled by ``borderscen.analysis.results``
+#: when borderscen is imported. The store never imports analysis (data flows one way: store ->
+#: analysis), so these methods only name the analysis they dispatch to.
+ANALYSES: dict[str, Callable[..., Any]] = {}
+
+
+def register_analysis(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: ``fn(results, ...)`` becomes what ``Results.<name>(...)`` calls."""
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        ANALYSES[name] = fn
+        return fn
+    return add
+
+
+def _deprecated(old: str, new: str) -> None:
+    import warnings
+    warnings.warn(f"Results.{old} is deprecated: {new}", DeprecationWarning, stacklevel=3)
+
+
 class Results:
     """Reader side: the tables and manifest of a finished batch, with summaries for notebooks.
 
@@ -746,6 +800,10 @@ class Results:
     to Parquet row groups), and :meth:`dataset` gives a ``pyarrow.dataset``. The files are plain
     Parquet, so DuckDB (``read_parquet('results/x/timeseries.parquet')``) and polars
     (``pl.scan_parquet``) read them directly.
+
+    The summaries (:meth:`quantiles`, :meth:`regime_probabilities`, :meth:`end_state`,
+    :meth:`paired_differences`, ...) are implemented in ``borderscen.analysis.results``: they
+    read only the columns they need, one scenario at a time, and split a sweep by design point.
     """
 
     def __init__(self, root: str | Path, verify: bool = True):
@@ -774,22 +832,53 @@ class Results:
             df["scenario"] = pd.Categorical(df["scenario"], categories=self.scenarios, ordered=True)
         return df
 
+    def columns(self, table: str = "timeseries") -> list[str]:
+        """The column names of a table (read from the Parquet footer, no data)."""
+        return list(pq.read_schema(self._path(table)).names)
+
     def read(self, table: str = "timeseries", columns: Sequence[str] | None = None,
              filters: Any = None) -> pd.DataFrame:
         """Some columns and rows of a table, e.g.
         ``res.read("timeseries", columns=["scenario", "date", "cooperation"],
-        filters=[("scenario", "==", "baseline")])`` (pyarrow filter syntax)."""
+        filters=[("scenario", "==", "baseline")])`` (pyarrow filter syntax). A column the table
+        lacks is a :class:`~borderscen.errors.ConfigError` with a did-you-mean (or, for an old
+        output name, its new name)."""
         path = self._path(table)
         if columns is not None:
-            known = pq.read_schema(path).names
-            missing = [c for c in columns if c not in known]
-            if missing:
-                from borderscen.errors import did_you_mean
-                hint = did_you_mean(missing[0], known)
-                raise StoreError(f"{table} has no column {missing[0]!r}"
-                                 f"{'; ' + hint if hint else ''} (columns: {', '.join(known)})")
+            check_columns(self.root / f"{table}.parquet", table, columns, self.columns(table))
         return self._ordered(pq.read_table(path, columns=list(columns) if columns else None,
                                            filters=filters).to_pandas())
+
+    def read_arrow(self, table: str, columns: Sequence[str], scenario: str | None = None) -> pa.Table:
+        """Some columns of a table as a ``pyarrow.Table``, optionally of one scenario only.
+
+        The merged tables hold one row group per chunk and a chunk never mixes scenarios, so a
+        scenario is read by picking its row groups from the footer's statistics, one at a time,
+        without pre-buffering: memory is that of the requested columns of that scenario (rows
+        of a row group that mixes scenarios are filtered)."""
+        columns = list(dict.fromkeys(columns))
+        check_columns(self.root / f"{table}.parquet", table, columns, self.columns(table))
+        pf = pq.ParquetFile(self._path(table), pre_buffer=False)
+        md = pf.metadata
+        groups, mixed = list(range(md.num_row_groups)), False
+        if scenario is not None:
+            at = md.schema.to_arrow_schema().names.index("scenario")
+            groups = []
+            for i in range(md.num_row_groups):
+                st = md.row_group(i).column(at).statistics
+                if st is None or not st.has_min_max:
+                    groups.append(i)
+                    mixed = True
+                elif st.min <= scenario <= st.max:
+                    groups.append(i)
+                    mixed = mixed or st.min != st.max
+        need = [*columns, "scenario"] if mixed and "scenario" not in columns else columns
+        parts = [pf.read_row_group(i, columns=need, use_threads=False) for i in groups]
+        out = pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table().select(need)
+        if mixed:
+            import pyarrow.compute as pc
+            out = out.filter(pc.equal(out["scenario"], scenario)).select(columns)
+        return out
 
     def dataset(self, table: str = "timeseries"):
         """A ``pyarrow.dataset.Dataset`` of one table, for lazy scans."""
@@ -830,77 +919,88 @@ class Results:
         """Failed runs with their scenario, point, replication, seed and error."""
         return list(self.manifest.get("failures", []))
 
+    @property
+    def is_sweep(self) -> bool:
+        """More than one design point: every summary is split by point."""
+        return len(self.manifest.get("design_points") or [{}]) > 1
+
     def __repr__(self) -> str:
         c = self.manifest["counts"]
         return (f"Results({self.name!r}: {c['runs']} runs, {c['failed']} failed, "
                 f"scenarios {self.scenarios}, at {self.root})")
 
-    # summaries (see borderscen.analysis.summaries)
+    # analyses: implemented in borderscen.analysis.results (registered there, see ANALYSES)
+    def _call(self, name: str, *args, **kw):
+        try:
+            fn = ANALYSES[name]
+        except KeyError:
+            raise StoreError(f"Results.{name} is provided by borderscen.analysis, which is not "
+                             "loaded; `import borderscen.analysis` first") from None
+        return fn(self, *args, **kw)
+
     def quantiles(self, output: str, **kw) -> pd.DataFrame:
-        from borderscen.analysis.summaries import quantiles
-        return quantiles(self.timeseries, output, **kw)
+        """Quantiles of a monthly output per scenario and date, and per design point on a
+        sweep (``q=``, ``by=``)."""
+        return self._call("quantiles", output, **kw)
 
     def regime_probabilities(self, **kw) -> pd.DataFrame:
-        from borderscen.analysis.summaries import regime_probabilities
-        return regime_probabilities(self.timeseries, **kw)
+        """Share of runs in each regime per scenario and date, and per design point on a sweep."""
+        return self._call("regime_probabilities", **kw)
 
     def paired_differences(self, metric: str, baseline: str = "baseline", **kw) -> pd.DataFrame:
-        from borderscen.analysis.summaries import paired_differences
-        return paired_differences(self.runs, metric, baseline=baseline, **kw)
+        """Mean (scenario - baseline) of a run-level metric over replications sharing a seed,
+        per scenario, and per design point on a sweep."""
+        return self._call("paired_differences", metric, baseline=baseline, **kw)
 
     def end_state(self, **kw) -> pd.DataFrame:
-        from borderscen.analysis.summaries import end_state_table
-        return end_state_table(self.runs, **kw)
+        """Median [interval] of end-of-run outcomes per scenario, and per design point on a
+        sweep (``metrics=``, ``interval=``, ``wide=``)."""
+        return self._call("end_state", **kw)
 
-    # exploration: thin delegates to borderscen.analysis.sweeps / discovery / robustness, ema
     @property
     def design(self) -> pd.DataFrame:
-        from borderscen.analysis.sweeps import design_table
-        return design_table(self.manifest)
-
-    def sweep_quantiles(self, output: str, **kw) -> pd.DataFrame:
-        from borderscen.analysis.sweeps import quantiles
-        return quantiles(self.timeseries, self.design, output, **kw)
-
-    def sweep_regime_probabilities(self) -> pd.DataFrame:
-        from borderscen.analysis.sweeps import regime_probabilities
-        return regime_probabilities(self.timeseries, self.design)
-
-    def sweep_end_state(self, metrics, **kw) -> pd.DataFrame:
-        from borderscen.analysis.sweeps import end_state
-        return end_state(self.runs, self.design, metrics, **kw)
-
-    def sweep_summary(self, metrics, **kw) -> pd.DataFrame:
-        from borderscen.analysis.sweeps import summary
-        return summary(self.runs, self.design, metrics, **kw)
+        """One row per design point: its index, readable label and values."""
+        return self._call("design")
 
     def point_differences(self, metric: str, reference: int | str = 0, **kw) -> pd.DataFrame:
-        from borderscen.analysis.sweeps import point_differences
-        return point_differences(self.runs, self.design, metric, reference, **kw)
+        """Mean (point - reference point) of a run-level metric, paired by seed."""
+        return self._call("point_differences", metric, reference, **kw)
 
     def response_curve(self, metric: str, parameter: str, **kw) -> pd.DataFrame:
-        from borderscen.analysis.sweeps import response_curve, with_labels
-        return response_curve(with_labels(self.runs, self.design), metric, parameter, **kw)
+        return self._call("response_curve", metric, parameter, **kw)
 
     def discover(self, where: str, **kw):
-        from borderscen.analysis.discovery import discover
-        return discover(self, where, **kw)
+        return self._call("discover", where, **kw)
 
     def robustness(self, **kw):
-        from borderscen.analysis.robustness import robustness
-        return robustness(self, **kw)
+        return self._call("robustness", **kw)
 
     def to_ema(self, **kw):
-        from borderscen.analysis.export import results_to_ema
-        return results_to_ema(self, **kw)
+        return self._call("to_ema", **kw)
 
     def to_xarray(self, **kw):
-        from borderscen.analysis.export import to_xarray
-        return to_xarray(self, **kw)
+        return self._call("to_xarray", **kw)
 
     def given_data_sensitivity(self, outputs, method: str = "pawn", **kw) -> pd.DataFrame:
-        from borderscen.analysis.given_data import given_data_indices
-        return given_data_indices(self.runs, self.manifest["swept"], outputs, method, **kw)
+        return self._call("given_data_sensitivity", outputs, method, **kw)
+
+    # deprecated twins: the summaries above split a sweep by point
+    def sweep_quantiles(self, output: str, **kw) -> pd.DataFrame:
+        _deprecated("sweep_quantiles", "use quantiles(), which splits a sweep by point")
+        return self.quantiles(output, by=("scenario", "point", "date"), **kw)
+
+    def sweep_regime_probabilities(self) -> pd.DataFrame:
+        _deprecated("sweep_regime_probabilities",
+                    "use regime_probabilities(), which splits a sweep by point")
+        return self.regime_probabilities(by=("scenario", "point", "date"))
+
+    def sweep_end_state(self, metrics, **kw) -> pd.DataFrame:
+        _deprecated("sweep_end_state", "use end_state(metrics=...), which splits a sweep by point")
+        return self.end_state(metrics=metrics, split=True, **kw)
+
+    def sweep_summary(self, metrics, wide: bool | None = None, **kw) -> pd.DataFrame:
+        _deprecated("sweep_summary", "use end_state(metrics=..., wide=None)")
+        return self.end_state(metrics=metrics, split=True, wide=wide, **kw)
 
 
 def load_results(root: str | Path) -> Results:

@@ -1,0 +1,237 @@
+"""The analyses of a stored batch, as the methods of :class:`~borderscen.experiments.store.Results`
+(``res.quantiles(...)``, ``res.end_state()`` and the rest): registered on the store's reader when
+borderscen is imported, so the store never imports analysis (data flows store -> analysis).
+
+One summary API. Whenever a batch has more than one design point (a sweep), every summary is
+split by point and carries the point's readable label (``iran_pressure = 0.25``); nothing pools
+points. Without a sweep the tables are those of :mod:`borderscen.analysis.summaries`.
+
+Streamed. Each summary reads only the columns it needs, one scenario at a time: the merged
+tables hold one row group per chunk and a chunk never mixes scenarios, so a scenario's filter
+reads only that scenario's row groups. Quantiles are exact (pandas' linear interpolation, as
+the in-memory functions), and memory grows with the runs of one scenario's few columns, not
+with the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from borderscen.analysis import summaries, sweeps
+from borderscen.experiments.store import Results, check_columns, register_analysis
+from borderscen.mechanisms.cooperation import REGIMES
+
+#: Columns that identify a run in the runs table (read along with a run-level metric).
+_RUN_KEYS = ("scenario", "point", "replication", "status")
+
+
+def _by(res: Results, by: Sequence[str] | None) -> tuple[str, ...]:
+    if by is not None:
+        return tuple(by)
+    return ("scenario", "point", "date") if res.is_sweep else ("scenario", "date")
+
+
+def _check(res: Results, table: str, names: Sequence[str]) -> None:
+    """A clear error (did-you-mean, or an old output's new name) before anything is read."""
+    check_columns(res.root / f"{table}.parquet", table, names, res.columns(table))
+
+
+def _present(res: Results, table: str, names: Sequence[str]) -> list[str]:
+    have = set(res.columns(table))
+    return [c for c in names if c in have]
+
+
+def by_scenario(res: Results, table: str, columns: Sequence[str],
+                scenarios: Sequence[str] | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """``(scenario, frame)`` for each scenario with rows, reading only ``columns`` of that
+    scenario's row groups (:meth:`Results.read_arrow`); the frame's scenario column is an
+    ordered categorical over the batch's scenarios."""
+    columns = [c for c in dict.fromkeys(columns) if c != "scenario"]
+    for sc in scenarios if scenarios is not None else res.scenarios:
+        part = res.read_arrow(table, columns, scenario=sc).to_pandas()
+        if len(part):
+            codes = np.full(len(part), res.scenarios.index(sc), dtype=np.int32)
+            part.insert(0, "scenario", pd.Categorical.from_codes(codes, categories=res.scenarios,
+                                                                 ordered=True))
+            yield sc, part
+
+
+def _stack(res: Results, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-scenario tables, keeping the scenario column an ordered categorical."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    if "scenario" in out.columns:
+        out["scenario"] = pd.Categorical(out["scenario"].astype(str), categories=res.scenarios,
+                                         ordered=True)
+    return out
+
+
+def _labelled(res: Results, df: pd.DataFrame) -> pd.DataFrame:
+    return sweeps.with_labels(df, design(res)) if "point" in df.columns and len(df) else df
+
+
+@register_analysis("design")
+def design(res: Results) -> pd.DataFrame:
+    return sweeps.design_table(res.manifest)
+
+
+def _monthly(res: Results, fn, needed: Sequence[str], by: tuple[str, ...], **kw) -> pd.DataFrame:
+    """``fn(frame, by=by, **kw)`` per scenario over the needed timeseries columns, stacked."""
+    _check(res, "timeseries", [*by, *needed])
+    if "scenario" not in by:  # pooled over scenarios: one read of the needed columns
+        return _labelled(res, fn(res.read("timeseries", columns=[*by, *needed]), by=by, **kw))
+    parts = [fn(part, by=by, **kw) for _, part in by_scenario(res, "timeseries", [*by, *needed])]
+    return _labelled(res, _stack(res, parts))
+
+
+@register_analysis("quantiles")
+def quantiles(res: Results, output: str, q: Sequence[float] = summaries.DEFAULT_QUANTILES,
+              by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Quantiles (columns q0.5 etc.), mean and n of a monthly output per scenario and date, and
+    per design point (with its label) on a sweep."""
+    by = _by(res, by)
+    return _monthly(res, lambda df, by: summaries.quantiles(df, output, q, by=by), [output], by)
+
+
+@register_analysis("regime_probabilities")
+def regime_probabilities(res: Results, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Share of runs in each regime per scenario and date, and per design point on a sweep
+    (from the new government's first month, as :func:`summaries.regime_probabilities`). The
+    regimes are counted in pyarrow per scenario; only the counts reach pandas."""
+    by = _by(res, by)
+    _check(res, "timeseries", [*by, "regime"])
+    if "scenario" not in by or len(by) == 1:
+        return _labelled(res, summaries.regime_probabilities(
+            res.read("timeseries", columns=[*by, "regime"]), by=by))
+    keys = [b for b in by if b != "scenario"]
+    parts = []
+    for sc in res.scenarios:
+        t = res.read_arrow("timeseries", [*keys, "regime"], scenario=sc)
+        t = t.filter(pc.not_equal(t["regime"], "none"))
+        if not t.num_rows:
+            continue
+        counts = t.group_by([*keys, "regime"]).aggregate([("regime", "count")]).to_pandas()
+        wide = counts.pivot_table(index=keys, columns="regime", values="regime_count",
+                                  aggfunc="sum", fill_value=0).sort_index()
+        for r in REGIMES:
+            if r not in wide.columns:
+                wide[r] = 0
+        shares = wide[list(REGIMES)].div(wide[list(REGIMES)].sum(axis=1), axis=0).astype(float)
+        shares = shares.reset_index()
+        shares.insert(0, "scenario", sc)
+        parts.append(shares)
+    out = _stack(res, parts)
+    out.columns.name = "regime"
+    return _labelled(res, out)
+
+
+def threshold_probability(res: Results, output: str, threshold: float,
+                          by: Sequence[str] | None = None) -> pd.DataFrame:
+    """P(output > threshold) with a Wilson interval per scenario and date (and point)."""
+    by = _by(res, by)
+    return _monthly(res, lambda df, by: summaries.threshold_probability(df, output, threshold, by=by),
+                    [output], by)
+
+
+def _runs(res: Results, metrics: Sequence[str], scenarios: Sequence[str] | None = None):
+    _check(res, "runs", metrics)
+    keys = _present(res, "runs", _RUN_KEYS)
+    return by_scenario(res, "runs", [*keys, *metrics], scenarios)
+
+
+@register_analysis("end_state")
+def end_state(res: Results, metrics: Sequence[str] = summaries.END_STATE_METRICS,
+              interval: float = 0.9, wide: bool | None = False,
+              split: bool | None = None) -> pd.DataFrame:
+    """Median [central interval] of end-of-run outcomes: one row per scenario, or, on a sweep
+    (``split``; default: when there is more than one point), one row per scenario and point with
+    its label and run count. ``wide``: a row per metric and a column per series (scenario, or
+    'scenario | point label'), as ``borderscen summarize`` prints it; None: wide unless the sweep
+    has more than :data:`~borderscen.analysis.sweeps.WIDE_MAX_POINTS` points."""
+    metrics = list(metrics)
+    split = res.is_sweep if split is None else split
+    if split:
+        table = design(res)
+        long = _stack(res, [sweeps.end_state(part, table, metrics, interval)
+                            for _, part in _runs(res, metrics)])
+        return sweeps.shaped(long, len(table), wide)
+    parts = [summaries.end_state_table(part, metrics, interval) for _, part in _runs(res, metrics)]
+    out = pd.concat(parts)
+    out.index = pd.CategoricalIndex(out.index.astype(str), categories=res.scenarios, ordered=True,
+                                    name="scenario")
+    return out.T if wide or wide is None else out
+
+
+@register_analysis("paired_differences")
+def paired_differences(res: Results, metric: str, baseline: str = "baseline",
+                       level: float = 0.95, by_point: bool | None = None) -> pd.DataFrame:
+    """Mean (scenario - baseline) of a run-level metric over replications sharing a seed, with
+    a t-interval, per scenario; on a sweep (``by_point``; default: when there is more than one
+    point) per scenario and design point, each point's runs paired with the baseline's at the
+    same point. Reads the baseline and one scenario at a time."""
+    by_point = res.is_sweep if by_point is None else by_point
+    if baseline not in res.scenarios:
+        raise ValueError(f"no scenario named {baseline!r}; have {sorted(res.scenarios)}")
+    base = [part for _, part in _runs(res, [metric], [baseline])]
+    rows = []
+    for sc in res.scenarios:
+        if sc == baseline:
+            continue
+        for _, part in _runs(res, [metric], [sc]):
+            both = pd.concat([*base, part], ignore_index=True)
+            both["scenario"] = both["scenario"].astype(str)
+            rows.append(summaries.paired_differences(both, metric, baseline, level, by_point))
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if by_point and len(out):
+        labels = design(res).set_index("point")["label"]
+        out.insert(out.columns.get_loc("point") + 1, "label", out["point"].map(labels))
+    return out
+
+
+@register_analysis("point_differences")
+def point_differences(res: Results, metric: str, reference: int | str = 0, **kw) -> pd.DataFrame:
+    keys = _present(res, "runs", _RUN_KEYS)
+    runs = res.read("runs", columns=list(dict.fromkeys([*keys, metric])))
+    return sweeps.point_differences(runs, design(res), metric, reference, **kw)
+
+
+@register_analysis("response_curve")
+def response_curve(res: Results, metric: str, parameter: str, **kw) -> pd.DataFrame:
+    return sweeps.response_curve(sweeps.with_labels(res.runs, design(res)), metric, parameter, **kw)
+
+
+@register_analysis("discover")
+def discover(res: Results, where: str, **kw) -> Any:
+    from borderscen.analysis.discovery import discover
+    return discover(res, where, **kw)
+
+
+@register_analysis("robustness")
+def robustness(res: Results, **kw) -> Any:
+    from borderscen.analysis.robustness import robustness
+    return robustness(res, **kw)
+
+
+@register_analysis("to_ema")
+def to_ema(res: Results, **kw) -> Any:
+    from borderscen.analysis.export import results_to_ema
+    return results_to_ema(res, **kw)
+
+
+@register_analysis("to_xarray")
+def to_xarray(res: Results, **kw) -> Any:
+    from borderscen.analysis.export import to_xarray
+    return to_xarray(res, **kw)
+
+
+@register_analysis("given_data_sensitivity")
+def given_data_sensitivity(res: Results, outputs, method: str = "pawn", **kw) -> pd.DataFrame:
+    from borderscen.analysis.given_data import given_data_indices
+    return given_data_indices(res.runs, res.manifest["swept"], outputs, method, **kw)

@@ -1,0 +1,218 @@
+"""The analysis tail (issue 23 item 1, issue 24 "one summary API", "data path runs both ways",
+"stale names"): Results' summaries are streamed from the stored tables and equal the in-memory
+functions; on a sweep they split by design point; the store never imports analysis; a
+misspelled or renamed output is a ConfigError that says what to write; the tail's memory does
+not grow with the number of runs."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from borderscen.analysis import summaries
+from borderscen.errors import ConfigError, StoreError
+from borderscen.experiments import run_experiment
+from borderscen.experiments.config import parse_config
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "borderscen"
+REPS = 6
+SWEEP = {"experiment": {"name": "tail_sweep", "replications": REPS, "horizon_months": 40, "seed": 5,
+                        "executor": "serial"},
+         "scenarios": [{"preset": "baseline"}, {"preset": "tehran_ascendant"}],
+         "sweep": {"method": "grid", "parameters": {"iran_pressure": [0.2, 0.8]}}}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    return run_experiment(parse_config(SWEEP), out=tmp_path_factory.mktemp("sweep") / "r",
+                          progress=False)
+
+
+# ------------------------------------------------------------------ streamed = in memory
+def test_streamed_summaries_equal_the_in_memory_functions(smoke_results):
+    res = smoke_results
+    ts, runs = res.timeseries, res.runs
+    for output in ("attacks_tracked_iraq", "isis_members", "cooperation"):
+        pd.testing.assert_frame_equal(res.quantiles(output), summaries.quantiles(ts, output))
+    pd.testing.assert_frame_equal(res.quantiles("cooperation", q=(0.05, 0.95)),
+                                  summaries.quantiles(ts, "cooperation", (0.05, 0.95)))
+    pd.testing.assert_frame_equal(res.regime_probabilities(), summaries.regime_probabilities(ts))
+    pd.testing.assert_frame_equal(res.end_state(), summaries.end_state_table(runs))
+    pd.testing.assert_frame_equal(res.end_state(wide=True), summaries.end_state_table(runs).T)
+    for metric in ("cum_attacks", "mean_cooperation"):
+        pd.testing.assert_frame_equal(res.paired_differences(metric),
+                                      summaries.paired_differences(runs, metric))
+
+
+def test_read_arrow_reads_one_scenario_and_only_the_columns_asked(smoke_results):
+    res = smoke_results
+    whole = res.timeseries
+    for sc in res.scenarios:
+        part = res.read_arrow("timeseries", ["run", "cooperation"], scenario=sc)
+        assert part.column_names == ["run", "cooperation"]
+        expected = whole[whole["scenario"] == sc]
+        assert sorted(part["run"].to_pylist()) == sorted(expected["run"])
+    assert res.read_arrow("timeseries", ["run"], scenario="no_such_scenario").num_rows == 0
+
+
+# ------------------------------------------------------------------ one summary API
+def test_quantiles_and_regimes_split_a_sweep_by_point(sweep):
+    ts = sweep.timeseries
+    q = sweep.quantiles("isis_members")
+    assert set(q["point"]) == {0, 1} and (q["n"] == REPS).all()
+    assert set(q["label"]) == {"iran_pressure = 0.2", "iran_pressure = 0.8"}
+    for p in (0, 1):
+        own = summaries.quantiles(ts[ts["point"] == p], "isis_members")
+        got = q[q["point"] == p].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[own.columns], own, check_categorical=False)
+    pooled = sweep.quantiles("isis_members", by=("scenario", "date"))
+    assert (pooled["n"] == 2 * REPS).all()  # what splitting prevents: two points in one band
+    reg = sweep.regime_probabilities()
+    assert len(reg) and set(reg["point"]) == {0, 1}
+    assert reg[["deterioration", "limited", "partnership"]].sum(axis=1).round(9).eq(1).all()
+    for p in (0, 1):
+        own = summaries.regime_probabilities(ts[ts["point"] == p])
+        got = reg[reg["point"] == p].reset_index(drop=True)[own.columns]
+        pd.testing.assert_frame_equal(got, own, check_categorical=False, check_names=False)
+
+
+def test_end_state_and_summarize_split_a_sweep_by_point(sweep, capsys):
+    long = sweep.end_state(metrics=["cum_attacks", "mean_cooperation"])
+    assert len(long) == 2 * 2 and (long["n"] == REPS).all()
+    assert {"scenario", "point", "label"} <= set(long.columns)
+    wide = sweep.end_state(metrics=["cum_attacks"], wide=None)
+    assert list(wide.index) == ["n", "cum_attacks"]  # runs per series, then the metrics
+    assert "baseline | iran_pressure = 0.8" in wide.columns and len(wide.columns) == 4
+    from borderscen.cli import main
+    assert main(["summarize", str(sweep.root)]) in (0, None)
+    out = capsys.readouterr().out
+    assert "per scenario and design point" in out
+    assert "tehran_ascendant | iran_pressure = 0.2" in out
+
+
+def test_paired_differences_on_a_sweep_pair_within_each_point(sweep):
+    runs = sweep.runs
+    d = sweep.paired_differences("cum_attacks")
+    assert list(d["point"]) == [0, 1] and (d["n_pairs"] == REPS).all()
+    assert list(d["label"]) == ["iran_pressure = 0.2", "iran_pressure = 0.8"]
+    for _, row in d.iterrows():
+        at = runs[runs["point"] == row["point"]]
+        a = at[at["scenario"] == "tehran_ascendant"].set_index("replication")["cum_attacks"]
+        b = at[at["scenario"] == "baseline"].set_index("replication")["cum_attacks"]
+        assert row["mean_diff"] == pytest.approx((a - b.loc[a.index]).mean())
+    pooled = sweep.paired_differences("cum_attacks", by_point=False)
+    assert len(pooled) == 1 and pooled.loc[0, "n_pairs"] == 2 * REPS  # the switch-off pools
+
+
+def test_sweep_twins_are_deprecated_aliases(sweep):
+    with pytest.warns(DeprecationWarning, match="use quantiles"):
+        old = sweep.sweep_quantiles("cooperation")
+    pd.testing.assert_frame_equal(old, sweep.quantiles("cooperation"))
+    with pytest.warns(DeprecationWarning):
+        table = sweep.sweep_summary(["cum_attacks"])
+    pd.testing.assert_frame_equal(table, sweep.end_state(metrics=["cum_attacks"], wide=None))
+
+
+# ------------------------------------------------------------------ stale and misspelled names
+@pytest.mark.parametrize("call, text", [
+    (lambda r: r.quantiles("cooperatoin"), "did you mean 'cooperation'"),
+    (lambda r: r.quantiles("attacks_reported"), "attacks_tracked_iraq"),
+    (lambda r: r.quantiles("isis_fighters"), "use isis_members"),
+    (lambda r: r.end_state(metrics=["final_isis_fighters"]), "use final_isis_members"),
+    (lambda r: r.paired_differences("cum_atacks"), "did you mean 'cum_attacks'"),
+    (lambda r: r.read("timeseries", columns=["regim"]), "did you mean 'regime'"),
+    (lambda r: summaries.quantiles(r.timeseries, "isis_fighters"), "use isis_members"),
+])
+def test_a_misspelled_or_renamed_output_says_what_to_write(smoke_results, call, text):
+    with pytest.raises(ConfigError, match=text):
+        call(smoke_results)
+
+
+def test_the_quick_start_runs_as_written(smoke_results):
+    import borderscen
+    doc = borderscen.__doc__
+    assert "res.quantiles(" in doc
+    for line in doc.splitlines():
+        if line.strip().startswith("res.quantiles("):
+            for stmt in line.strip().split(";"):
+                eval(stmt.strip(), {"res": smoke_results})  # noqa: S307 - our own docstring
+
+
+# ------------------------------------------------------------------ one-way data path
+def _borderscen_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {m for m in found if m.startswith("borderscen")}
+
+
+def test_the_store_never_imports_analysis():
+    # the detector finds an import where there is one (analysis imports the store) ...
+    assert "borderscen.experiments.store" in _borderscen_imports(SRC / "analysis" / "results.py")
+    # ... and the store (Results included) imports nothing above it
+    ups = {m for m in _borderscen_imports(SRC / "experiments" / "store.py")
+           if m.startswith(("borderscen.analysis", "borderscen.plots", "borderscen.cli"))}
+    assert not ups, f"experiments/store.py imports {ups}"
+
+
+def test_results_without_the_analysis_layer_say_what_is_missing(smoke_results, monkeypatch):
+    from borderscen.experiments import store
+    monkeypatch.setattr(store, "ANALYSES", {})
+    with pytest.raises(StoreError, match="import borderscen.analysis"):
+        smoke_results.quantiles("cooperation")
+
+
+# ------------------------------------------------------------------ memory flat in runs
+MEASURE = textwrap.dedent("""
+    import json, sys
+    import borderscen as bs
+    from borderscen.analysis import summaries
+    res = bs.load_results(sys.argv[1])
+    outputs = ("attacks_tracked_iraq", "attacks_tracked_syria", "isis_members", "cooperation")
+    if sys.argv[2] == "streamed":
+        for o in outputs:
+            res.quantiles(o)
+        res.regime_probabilities(); res.end_state(); res.paired_differences("cum_attacks")
+    else:  # the switch-off: the whole tables in memory, as the tail read them before
+        ts, runs = res.timeseries, res.runs
+        for o in outputs:
+            summaries.quantiles(ts, o)
+        summaries.regime_probabilities(ts); summaries.end_state_table(runs)
+        summaries.paired_differences(runs, "cum_attacks")
+    # VmHWM: this process's own peak (ru_maxrss would carry the forking parent's over exec)
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    print(json.dumps({"peak_kb": int(status.split()[0])}))
+""")
+
+
+def _peak(root: Path, mode: str) -> int:
+    out = subprocess.run([sys.executable, "-c", MEASURE, str(root), mode], check=True,
+                         capture_output=True, text=True, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_kb"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_the_tails_memory_does_not_grow_with_runs(tmp_path):
+    roots = {}
+    for runs in (200, 2000):
+        cfg = {"experiment": {"name": "tail_memory", "replications": runs // 2,
+                              "horizon_months": 54, "seed": 3, "executor": "serial"},
+               "scenarios": [{"preset": "baseline"}, {"preset": "cohesive_baghdad"}]}
+        roots[runs] = run_experiment(parse_config(cfg), out=tmp_path / str(runs), progress=False).root
+    peak = {(mode, runs): _peak(roots[runs], mode) for mode in ("streamed", "whole")
+            for runs in roots}
+    streamed = peak["streamed", 2000] / peak["streamed", 200]
+    whole = peak["whole", 2000] / peak["whole", 200]
+    assert streamed <= 1.25, f"streamed tail: peak RSS x{streamed:.2f} from 200 to 2,000 runs ({peak})"
+    assert whole > 1.25, f"the in-memory tail grew only x{whole:.2f}: the check cannot fail ({peak})"
