@@ -168,3 +168,14 @@ def make_params(changes: Mapping[str, Any] | None = None, where: str | Path = "o
                           f"allowed: at most {MAX_SHIA_CAMPS_WEIGHT} (the Kurdish and Sunni blocs "
                           "hold the rest)")
     return Parameters(values)
+
+
+def load_calibrated(path: str | Path) -> dict[str, float]:
+    """Parameter values from a calibrated.toml (written by `borderscen calibrate`), validated
+    against the registry. Here, not in analysis, so configs read it without importing upward."""
+    data = read_toml(path)
+    if "parameters" not in data:
+        raise ConfigError(path, "parameters", None, "a calibration file needs a [parameters] table")
+    values = dict(data["parameters"])
+    make_params(values, where=path, prefix="parameters.")
+    return {k: float(v) for k, v in values.items()}

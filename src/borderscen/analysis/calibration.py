@@ -27,7 +27,7 @@ import pandas as pd
 from borderscen.analysis.observe import Comparable, channel_values, comparable, log_error, published
 from borderscen.kernel.core import make_context, run_batch
 from borderscen.mechanisms import observation
-from borderscen.params import registry
+from borderscen.params import load_calibrated, registry  # noqa: F401  (load_calibrated moved there)
 from borderscen.record import FIT_END, targets
 from borderscen.runs import make_batch
 from borderscen.scenarios import build_scenario
@@ -428,19 +428,6 @@ def write_calibrated(draws: pd.DataFrame, path: str | Path, note: str = "") -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def load_calibrated(path: str | Path) -> dict[str, float]:
-    """Parameter values from a calibrated.toml, validated against the registry."""
-    from borderscen.errors import ConfigError, read_toml
-    from borderscen.params import make_params
-
-    data = read_toml(path)
-    if "parameters" not in data:
-        raise ConfigError(path, "parameters", None, "a calibration file needs a [parameters] table")
-    values = dict(data["parameters"])
-    make_params(values, where=path, prefix="parameters.")
-    return {k: float(v) for k, v in values.items()}
 
 
 def _predictive_draws(draws: pd.DataFrame, n: int, seed: int) -> tuple[list[dict[str, float]], list[int]]:

@@ -479,7 +479,7 @@ def parse_config(data: dict[str, Any], where: str = "<memory>") -> ExperimentCon
     if raw_errors:
         raise ConfigErrors(raw_errors)
     if cfg.experiment.calibration:
-        from borderscen.analysis.calibration import load_calibrated
+        from borderscen.params import load_calibrated
         base = Path(where).parent if where != "<memory>" else Path.cwd()
         path = base / cfg.experiment.calibration
         try:
