@@ -11,7 +11,9 @@ Reports, in one run on this machine (all with the default 2022-2030 clock, basel
   4. Dask's LocalCluster against the process pool on the same experiment (median ratio over
      alternating pairs)
   5. the default scenario experiment (4 presets x 500 replications) end to end
-  6. optionally, `make run` from a fresh clone to its first figure (--fresh-clone)
+  6. the tail of `borderscen run` on experiments/three_scenarios.toml (summary and every figure)
+     at 1,000 and 4,000 runs: wall time and peak RSS of that stage alone (--tail-only: just this)
+  7. optionally, `make run` from a fresh clone to its first figure (--fresh-clone)
 Targets (issue 13; reported, never asserted in tests): `borderscen run` at least 5x
 mesa.batch_run at 1,000+ runs; memory at 10,000 runs within 1.25x of that at 1,000; the default
 experiment under a minute on 2 cores; `make run` to its first figure under 2 minutes.
@@ -170,12 +172,68 @@ def filter_and_backtest(particles: int, quick: bool) -> dict:
     return res
 
 
+#: What `borderscen run` does after the runs (its tail): the end-state summary and every figure.
+TAIL = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    t0 = time.perf_counter()
+    import borderscen as bs
+    from borderscen.plots import draw_standard_figures
+    res = bs.load_results(sys.argv[1])
+    table = res.end_state()
+    t1 = time.perf_counter()
+    files = draw_standard_figures(res, Path(sys.argv[2]))
+    t2 = time.perf_counter()
+    peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
+    print(json.dumps({"summary_s": t1 - t0, "figures_s": t2 - t1, "wall_s": t2 - t0,
+                      "peak_rss_mb": peak, "figures": len(files)}))
+""")
+
+
+def tail_stage(sizes: tuple[int, ...], folder: Path | None = None) -> list[dict]:
+    """The tail of `borderscen run experiments/three_scenarios.toml` (summary and figures) at
+    each total number of runs, in a fresh process each (wall time and that process's peak RSS,
+    VmHWM: ru_maxrss would carry the forking parent's over exec). The runs are made first, once,
+    in ``folder`` (reused when a finished folder is there, so one set of results can be timed
+    with two versions of the code: PYTHONPATH=<other tree>/src python benchmarks/bench.py
+    --tail-only --tail-dir DIR)."""
+    from borderscen.experiments import load_config, run_experiment
+    folder = Path(folder or tempfile.mkdtemp(prefix="bench-tail-"))
+    cfg = load_config(ROOT / "experiments" / "three_scenarios.toml")
+    out = []
+    for n in sizes:
+        root = folder / f"three_scenarios_{n}"
+        if not (root / "manifest.json").exists():
+            run_experiment(cfg.with_changes(replications=n // len(cfg.scenarios)), out=root,
+                           progress=False)
+        with tempfile.TemporaryDirectory() as figs:
+            proc = subprocess.run([sys.executable, "-c", TAIL, str(root), figs], capture_output=True,
+                                  text=True, check=True, cwd=ROOT)
+        out.append({"runs": n, **json.loads(proc.stdout.strip().splitlines()[-1])})
+    return out
+
+
+def _print_tail(rows: list[dict]) -> None:
+    for r in rows:
+        print(f"  tail of borderscen run (summary + {r['figures']} figure files), {r['runs']} runs: "
+              f"{r['wall_s']:.1f} s (summary {r['summary_s']:.1f} s, figures {r['figures_s']:.1f} s), "
+              f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (for a smoke check)")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     ap.add_argument("--fresh-clone", action="store_true", help="also time `make run` on a fresh clone")
+    ap.add_argument("--tail-only", action="store_true",
+                    help="only the tail stage (summary and figures of `borderscen run`)")
+    ap.add_argument("--tail-dir", type=Path, help="where the tail stage keeps (and reuses) its results")
     args = ap.parse_args(argv)
+    if args.tail_only:
+        rows = tail_stage((1000, 4000), args.tail_dir)
+        _print_tail(rows)
+        print(json.dumps(rows, indent=2))
+        return 0
     q = args.quick
     n_cores = cores()
     res: dict = {"machine": {"python": platform.python_version(), "cores": n_cores,
@@ -237,6 +295,8 @@ def main(argv=None) -> int:
               f"JSON): {b['wall_s']:.1f} s", flush=True)
     except subprocess.CalledProcessError as exc:  # the backtest needs the [scoring] extra
         res["backtest"] = {"error": exc.stderr[-500:]}
+    res["tail"] = tail_stage((250, 1000) if q else (1000, 4000))
+    _print_tail(res["tail"])
     if args.fresh_clone:
         res["fresh_clone"] = fresh_clone_make_run()
         print(f"  make run on a fresh clone: first figure after {res['fresh_clone']['first_figure_s']} s")

@@ -216,3 +216,26 @@ def test_the_tails_memory_does_not_grow_with_runs(tmp_path):
     whole = peak["whole", 2000] / peak["whole", 200]
     assert streamed <= 1.25, f"streamed tail: peak RSS x{streamed:.2f} from 200 to 2,000 runs ({peak})"
     assert whole > 1.25, f"the in-memory tail grew only x{whole:.2f}: the check cannot fail ({peak})"
+
+
+# ------------------------------------------------------------------ figures from few columns
+def test_zone_maps_draw_from_streamed_zone_means(smoke_results):
+    from borderscen.analysis.results import zone_means
+    from borderscen.plots import maps
+    means = zone_means(smoke_results)
+    assert len(means) == len(smoke_results.scenarios) * smoke_results.zones["zone"].nunique()
+    for sc in smoke_results.scenarios:
+        whole = maps.zone_means(smoke_results.zones, sc)
+        pd.testing.assert_frame_equal(maps.zone_means(means, sc), whole, rtol=1e-12)
+    with pytest.raises(ValueError, match="need the zones table"):
+        maps.zone_means(means, smoke_results.scenarios[0], start="2023-01")
+
+
+def test_the_figures_read_only_the_columns_they_draw(smoke_results):
+    from borderscen.plots import figure_columns, series_view
+    cols = figure_columns(smoke_results)
+    assert {"scenario", "date", "regime", "isis_members", "cooperation"} <= set(cols)
+    assert len(cols) < len(smoke_results.columns("timeseries")) / 3
+    ts, _, zones, names = series_view(smoke_results)
+    assert list(ts.columns) == cols and "date" not in zones.columns
+    assert names == smoke_results.scenarios

@@ -235,3 +235,22 @@ def to_xarray(res: Results, **kw) -> Any:
 def given_data_sensitivity(res: Results, outputs, method: str = "pawn", **kw) -> pd.DataFrame:
     from borderscen.analysis.given_data import given_data_indices
     return given_data_indices(res.runs, res.manifest["swept"], outputs, method, **kw)
+
+
+def zone_means(res: Results, value: str = "attacks", size: str = "members") -> pd.DataFrame:
+    """Mean monthly ``value`` and ``size`` per scenario, design point and zone over every run and
+    month, with the first and last month (what the zone maps draw), counted in pyarrow one
+    scenario at a time: only the means reach pandas."""
+    _check(res, "zones", ["point", "zone", "date", value, size])
+    parts = []
+    for sc in res.scenarios:
+        t = res.read_arrow("zones", ["point", "zone", "date", value, size], scenario=sc)
+        if not t.num_rows:
+            continue
+        agg = t.group_by(["point", "zone"]).aggregate(
+            [(value, "mean"), (size, "mean"), ("date", "min"), ("date", "max")]).to_pandas()
+        agg = agg.rename(columns={f"{value}_mean": value, f"{size}_mean": size,
+                                  "date_min": "first", "date_max": "last"})
+        agg.insert(0, "scenario", sc)
+        parts.append(agg.sort_values(["point", "zone"], ignore_index=True))
+    return _stack(res, parts)

@@ -19,13 +19,30 @@ __all__ = ["draw_standard_figures", "fans", "regimes", "distributions", "maps", 
 DEFAULT_THRESHOLD = 6000
 
 
-def series_view(results):
-    """Tables where each (scenario, design point) is one series named in 'scenario'.
+#: Monthly columns the standard figures read (fan charts, regimes, threshold risk), those present.
+FIGURE_COLUMNS = ("scenario", "point", "replication", "date", "regime")
 
-    Without a sweep these are the tables as stored; with one, a point's label carries its
+
+def figure_columns(results) -> list[str]:
+    """The timeseries columns the standard figures use: identity, regime, the fan chart's
+    outputs and the threshold output. Nothing else is read."""
+    have = results.columns("timeseries")
+    outputs = [o for g in fans.DEFAULT_FAN_OUTPUTS for o in ((g,) if isinstance(g, str) else g)]
+    wanted = [*FIGURE_COLUMNS, *outputs, *THRESHOLD_OUTPUTS]
+    return [c for c in dict.fromkeys(wanted) if c in have]
+
+
+def series_view(results):
+    """Tables where each (scenario, design point) is one series named in 'scenario': the
+    timeseries columns the figures use (:func:`figure_columns`), the runs, and the zones as
+    means per series and zone (``analysis.results.zone_means``; never the whole zones table).
+
+    Without a sweep the series are the scenarios; with one, a point's label carries its
     parameter values (e.g. 'baseline | election_shift=0.1').
     """
-    ts, runs, zones = results.timeseries, results.runs, results.zones
+    from borderscen.analysis.results import zone_means
+    ts = results.read("timeseries", columns=figure_columns(results))
+    runs, zones = results.runs, zone_means(results)
     swept = results.manifest.get("swept", [])
     points = results.manifest.get("design_points", [{}])
     if not swept or len(points) <= 1:
@@ -35,11 +52,14 @@ def series_view(results):
         values = ", ".join(f"{k}={v:g}" for k, v in points[point].items())
         return f"{sc} | {values}"
 
-    order = [name(sc, p) for sc in results.scenarios for p in range(len(points))]
+    scenarios = list(results.scenarios)
+    order = [name(sc, p) for sc in scenarios for p in range(len(points))]
     out = []
     for df in (ts, runs, zones):
-        labels = [name(sc, p) for sc, p in zip(df["scenario"].astype(str), df["point"], strict=True)]
-        out.append(df.assign(scenario=pd.Categorical(labels, categories=order, ordered=True)))
+        sc_code = pd.Categorical(df["scenario"].astype(str), categories=scenarios).codes
+        codes = sc_code.astype("int64") * len(points) + df["point"].to_numpy(dtype="int64")
+        out.append(df.assign(scenario=pd.Categorical.from_codes(codes, categories=order,
+                                                                ordered=True)))
     return (*out, order)
 
 
@@ -48,7 +68,7 @@ THRESHOLD_NOTE = ("6,000 members (Iraq + Syria) is half again the highest 2022-2
                   "(UN Monitoring Team: 3,000-5,000 at end-2023): crossing it marks a resurgence "
                   "beyond anything seen since 2021.")
 #: Outputs the threshold-risk figure uses, first one present wins.
-THRESHOLD_OUTPUTS = ("isis_members", "isis_fighters")
+THRESHOLD_OUTPUTS = ("isis_members",)
 #: End-of-run metrics drawn as response curves of a sweep (those present).
 RESPONSE_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation")
 

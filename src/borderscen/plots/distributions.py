@@ -22,8 +22,7 @@ STAGE_NAMES = ("0 closed", "1 agreement", "2 financing", "3 rehabilitation", "4 
 STAGE_COLOURS = ("#DDDDDD", "#B3CDE3", "#6497B1", "#005B96", "#009E73")
 OPERATING = len(STAGE_NAMES) - 1
 
-#: Default end-of-run metrics (those present in the runs table are drawn; names change between
-#: model versions, so both spellings are listed).
+#: Default end-of-run metrics (those present in the runs table are drawn).
 END_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation")
 DIFF_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "cum_casualties",
                 "cum_smuggling", "final_weapons_stock", "mean_cooperation", "months_partnership")
@@ -50,8 +49,6 @@ def end_state(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
     scenarios = scenario_order(ok, scenarios)
     colours = colours_for(scenarios, colours)
     metrics = present(ok, metrics if metrics is not None else END_METRICS)
-    if metrics is not None and "final_isis_members" in metrics and "final_isis_fighters" in metrics:
-        metrics.remove("final_isis_fighters")
     metrics = [m for m in metrics if informative(ok[m])]
     show_stage = stage_column in ok.columns and informative(ok[stage_column])
     npanel = max(1, len(metrics) + int(show_stage))
@@ -115,8 +112,6 @@ def differences(runs: pd.DataFrame, baseline: str = "baseline",
     as a percentage of the baseline mean so metrics share one axis. Metrics with a zero
     baseline mean (no percentage) are left out."""
     metrics = present(runs, metrics if metrics is not None else DIFF_METRICS)
-    if "final_isis_members" in metrics and "final_isis_fighters" in metrics:
-        metrics.remove("final_isis_fighters")
     table = pd.concat([paired_differences(runs, m, baseline=baseline) for m in metrics],
                       ignore_index=True)
     scale = table["baseline_mean"].abs().replace(0, np.nan)

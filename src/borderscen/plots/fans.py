@@ -25,11 +25,10 @@ from borderscen.plots.style import (
 )
 
 BANDS = ((0.025, 0.975, 0.0), (0.1, 0.9, 0.14), (0.25, 0.75, 0.26))  # 95 (lines), 80, 50%
-#: Outputs drawn by default, the first of each group that the results have (names change
-#: between model versions, so several spellings are listed).
-DEFAULT_FAN_OUTPUTS = (("attacks_tracked_iraq", "attacks_reported", "attacks_iraq"),
-                       ("attacks_tracked_syria", "attacks_syria"),
-                       ("isis_members", "isis_fighters"), ("weapons_stock",), ("cooperation",))
+#: Outputs drawn by default, the first of each group that the results have (a config may
+#: record only some outputs: the true attacks stand in for the tracked ones).
+DEFAULT_FAN_OUTPUTS = (("attacks_tracked_iraq", "attacks_iraq"), ("attacks_tracked_syria", "attacks_syria"),
+                       ("isis_members",), ("weapons_stock",), ("cooperation",))
 #: Most series drawn in one panel before switching to small multiples.
 MAX_OVERLAID = 3
 

@@ -37,8 +37,15 @@ def _nice_keys(size_max: float) -> list[float]:
 
 def zone_means(zones: pd.DataFrame, scenario: str, start=None, end=None,
                value: str = "attacks", size: str = "members") -> pd.DataFrame:
-    """Mean monthly ``value`` and ``size`` per zone for one scenario over [start, end]."""
+    """Mean monthly ``value`` and ``size`` per zone for one scenario over [start, end].
+
+    ``zones`` is the zones table, or its means per scenario and zone over every month (with
+    ``first`` and ``last`` months instead of ``date``: ``analysis.results.zone_means``), which
+    gives the same means without the whole table in memory."""
     d = zones[zones["scenario"] == scenario] if "scenario" in zones.columns else zones
+    if "date" not in d.columns and (start is not None or end is not None):
+        raise ValueError("start/end need the zones table with its dates, not zone means "
+                         f"(columns: {', '.join(map(str, d.columns))})")
     if start is not None:
         d = d[d["date"] >= pd.Timestamp(start)]
     if end is not None:
@@ -113,8 +120,9 @@ def zone_map(zones: pd.DataFrame, scenario: str, start=None, end=None,
     ax.set_xlim(35.4, 46.0)
     ax.set_ylim(32.9, 37.6)
     ax.set_aspect(1 / np.cos(np.radians(35)))
-    period = (f"{pd.Timestamp(d['date'].min()):%b %Y} to {pd.Timestamp(d['date'].max()):%b %Y}"
-              if "date" in d.columns and len(d) else "")
+    first, last = ("date", "date") if "date" in d.columns else ("first", "last")
+    period = (f"{pd.Timestamp(d[first].min()):%b %Y} to {pd.Timestamp(d[last].max()):%b %Y}"
+              if last in d.columns and len(d) else "")
     ax.set_title(title or f"Mean monthly ISIS attacks (true, not only reported) by zone\n"
                  f"scenario '{scenario}', {period}")
     return fig, agg.reset_index().rename(columns={"index": "zone"}).assign(scenario=scenario)
