@@ -239,18 +239,24 @@ def given_data_sensitivity(res: Results, outputs, method: str = "pawn", **kw) ->
 
 def zone_means(res: Results, value: str = "attacks", size: str = "members") -> pd.DataFrame:
     """Mean monthly ``value`` and ``size`` per scenario, design point and zone over every run and
-    month, with the first and last month (what the zone maps draw), counted in pyarrow one
-    scenario at a time: only the means reach pandas."""
+    month, with the first and last month (what the zone maps draw). Sums and counts are taken
+    in pyarrow one row group (chunk of runs) at a time and combined: memory does not grow with
+    the number of runs."""
     _check(res, "zones", ["point", "zone", "date", value, size])
+    keys = ["scenario", "point", "zone"]
     parts = []
     for sc in res.scenarios:
-        t = res.read_arrow("zones", ["point", "zone", "date", value, size], scenario=sc)
-        if not t.num_rows:
-            continue
-        agg = t.group_by(["point", "zone"]).aggregate(
-            [(value, "mean"), (size, "mean"), ("date", "min"), ("date", "max")]).to_pandas()
-        agg = agg.rename(columns={f"{value}_mean": value, f"{size}_mean": size,
-                                  "date_min": "first", "date_max": "last"})
-        agg.insert(0, "scenario", sc)
-        parts.append(agg.sort_values(["point", "zone"], ignore_index=True))
-    return _stack(res, parts)
+        for t in res.iter_arrow("zones", ["point", "zone", "date", value, size], scenario=sc):
+            agg = t.group_by(["point", "zone"]).aggregate(
+                [(value, "sum"), (size, "sum"), (value, "count"), (size, "count"),
+                 ("date", "min"), ("date", "max")]).to_pandas()
+            agg.insert(0, "scenario", sc)
+            parts.append(agg)
+    if not parts:
+        return pd.DataFrame(columns=[*keys, value, size, "first", "last"])
+    g = pd.concat(parts, ignore_index=True).groupby(keys, sort=False)
+    out = pd.DataFrame({value: g[f"{value}_sum"].sum() / g[f"{value}_count"].sum(),
+                        size: g[f"{size}_sum"].sum() / g[f"{size}_count"].sum(),
+                        "first": g["date_min"].min(), "last": g["date_max"].max()}).reset_index()
+    out = _stack(res, [out])
+    return out.sort_values(keys, ignore_index=True)

@@ -850,35 +850,41 @@ class Results:
                                            filters=filters).to_pandas())
 
     def read_arrow(self, table: str, columns: Sequence[str], scenario: str | None = None) -> pa.Table:
-        """Some columns of a table as a ``pyarrow.Table``, optionally of one scenario only.
+        """Some columns of a table as a ``pyarrow.Table``, optionally of one scenario only
+        (the row groups of :meth:`iter_arrow`, concatenated)."""
+        columns = list(dict.fromkeys(columns))
+        parts = list(self.iter_arrow(table, columns, scenario))
+        if parts:
+            return pa.concat_tables(parts)
+        return pq.read_schema(self._path(table)).empty_table().select(columns)
+
+    def iter_arrow(self, table: str, columns: Sequence[str],
+                   scenario: str | None = None) -> Iterator[pa.Table]:
+        """Some columns of a table, one row group (one chunk of runs) at a time, optionally of
+        one scenario only: for aggregations whose memory must not grow with the runs.
 
         The merged tables hold one row group per chunk and a chunk never mixes scenarios, so a
-        scenario is read by picking its row groups from the footer's statistics, one at a time,
-        without pre-buffering: memory is that of the requested columns of that scenario (rows
-        of a row group that mixes scenarios are filtered)."""
+        scenario's row groups are picked from the footer's statistics and read without
+        pre-buffering (rows of a row group that mixes scenarios are filtered)."""
         columns = list(dict.fromkeys(columns))
         check_columns(self.root / f"{table}.parquet", table, columns, self.columns(table))
         pf = pq.ParquetFile(self._path(table), pre_buffer=False)
         md = pf.metadata
-        groups, mixed = list(range(md.num_row_groups)), False
-        if scenario is not None:
-            at = md.schema.to_arrow_schema().names.index("scenario")
-            groups = []
-            for i in range(md.num_row_groups):
+        at = md.schema.to_arrow_schema().names.index("scenario") if scenario is not None else -1
+        for i in range(md.num_row_groups):
+            mixed = False
+            if scenario is not None:
                 st = md.row_group(i).column(at).statistics
-                if st is None or not st.has_min_max:
-                    groups.append(i)
-                    mixed = True
-                elif st.min <= scenario <= st.max:
-                    groups.append(i)
-                    mixed = mixed or st.min != st.max
-        need = [*columns, "scenario"] if mixed and "scenario" not in columns else columns
-        parts = [pf.read_row_group(i, columns=need, use_threads=False) for i in groups]
-        out = pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table().select(need)
-        if mixed:
-            import pyarrow.compute as pc
-            out = out.filter(pc.equal(out["scenario"], scenario)).select(columns)
-        return out
+                if st is not None and st.has_min_max and not st.min <= scenario <= st.max:
+                    continue
+                mixed = st is None or not st.has_min_max or st.min != st.max
+            need = [*columns, "scenario"] if mixed and "scenario" not in columns else columns
+            part = pf.read_row_group(i, columns=need, use_threads=False)
+            if mixed:
+                import pyarrow.compute as pc
+                part = part.filter(pc.equal(part["scenario"], scenario)).select(columns)
+            if part.num_rows:
+                yield part
 
     def dataset(self, table: str = "timeseries"):
         """A ``pyarrow.dataset.Dataset`` of one table, for lazy scans."""

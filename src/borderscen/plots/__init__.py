@@ -32,6 +32,13 @@ def figure_columns(results) -> list[str]:
     return [c for c in dict.fromkeys(wanted) if c in have]
 
 
+def _zone_means(zones: pd.DataFrame, value: str = "attacks", size: str = "members") -> pd.DataFrame:
+    """The zones table's means per scenario, point and zone (as ``analysis.results.zone_means``)."""
+    g = zones.groupby(["scenario", "point", "zone"], observed=True, sort=True)
+    return pd.DataFrame({value: g[value].mean(), size: g[size].mean(), "first": g["date"].min(),
+                         "last": g["date"].max()}).reset_index()
+
+
 def series_view(results):
     """Tables where each (scenario, design point) is one series named in 'scenario': the
     timeseries columns the figures use (:func:`figure_columns`), the runs, and the zones as
@@ -40,9 +47,13 @@ def series_view(results):
     Without a sweep the series are the scenarios; with one, a point's label carries its
     parameter values (e.g. 'baseline | election_shift=0.1').
     """
-    from borderscen.analysis.results import zone_means
-    ts = results.read("timeseries", columns=figure_columns(results))
-    runs, zones = results.runs, zone_means(results)
+    if hasattr(results, "read_arrow"):  # a stored batch: read what the figures draw, streamed
+        from borderscen.analysis.results import zone_means
+        ts = results.read("timeseries", columns=figure_columns(results))
+        zones = zone_means(results)
+    else:  # a view with tables only (e.g. plots.axes.AtDefaults)
+        ts, zones = results.timeseries, _zone_means(results.zones)
+    runs = results.runs
     swept = results.manifest.get("swept", [])
     points = results.manifest.get("design_points", [{}])
     if not swept or len(points) <= 1:
