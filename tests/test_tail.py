@@ -239,3 +239,28 @@ def test_the_figures_read_only_the_columns_they_draw(smoke_results):
     ts, _, zones, names = series_view(smoke_results)
     assert list(ts.columns) == cols and "date" not in zones.columns
     assert names == smoke_results.scenarios
+
+
+def test_standard_figures_never_load_a_whole_table(smoke_results, tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from borderscen.experiments.store import Results
+    from borderscen.plots import draw_standard_figures, fans, monthly_tables, regimes
+    ts = smoke_results.timeseries
+    in_memory = {"fan": fans.fan_chart(ts)[1], "regimes": regimes.regime_chart(ts)[1]}
+    plt.close("all")
+    res = Results(smoke_results.root)
+
+    def refuse(self):
+        raise AssertionError("a figure read a whole table")
+    for table in ("timeseries", "zones"):
+        monkeypatch.setattr(Results, table, property(refuse))
+    files = draw_standard_figures(res, tmp_path)
+    assert {f.stem for f in files} >= {"fan_chart", "regime_probabilities", "threshold_risk",
+                                       "end_state", "differences"}
+    monthly = monthly_tables(res)
+    fan = fans.fan_chart(None, tables=monthly["quantiles"])[1]
+    pd.testing.assert_frame_equal(fan, in_memory["fan"], check_dtype=False, check_categorical=False)
+    pd.testing.assert_frame_equal(regimes.regime_chart(data=monthly["regimes"])[1],
+                                  in_memory["regimes"], check_categorical=False, check_names=False)
+    plt.close("all")

@@ -39,39 +39,98 @@ def _zone_means(zones: pd.DataFrame, value: str = "attacks", size: str = "member
                          "last": g["date"].max()}).reset_index()
 
 
-def series_view(results):
-    """Tables where each (scenario, design point) is one series named in 'scenario': the
-    timeseries columns the figures use (:func:`figure_columns`), the runs, and the zones as
-    means per series and zone (``analysis.results.zone_means``; never the whole zones table).
-
-    Without a sweep the series are the scenarios; with one, a point's label carries its
-    parameter values (e.g. 'baseline | election_shift=0.1').
-    """
-    if hasattr(results, "read_arrow"):  # a stored batch: read what the figures draw, streamed
-        from borderscen.analysis.results import zone_means
-        ts = results.read("timeseries", columns=figure_columns(results))
-        zones = zone_means(results)
-    else:  # a view with tables only (e.g. plots.axes.AtDefaults)
-        ts, zones = results.timeseries, _zone_means(results.zones)
-    runs = results.runs
+def _series_names(results) -> tuple[list[str], int] | None:
+    """Series names (scenario x point, in that order) and the number of points, on a sweep."""
     swept = results.manifest.get("swept", [])
     points = results.manifest.get("design_points", [{}])
     if not swept or len(points) <= 1:
-        return ts, runs, zones, list(results.scenarios)
+        return None
 
     def name(sc: str, point: int) -> str:
         values = ", ".join(f"{k}={v:g}" for k, v in points[point].items())
         return f"{sc} | {values}"
 
-    scenarios = list(results.scenarios)
-    order = [name(sc, p) for sc in scenarios for p in range(len(points))]
-    out = []
-    for df in (ts, runs, zones):
-        sc_code = pd.Categorical(df["scenario"].astype(str), categories=scenarios).codes
-        codes = sc_code.astype("int64") * len(points) + df["point"].to_numpy(dtype="int64")
-        out.append(df.assign(scenario=pd.Categorical.from_codes(codes, categories=order,
-                                                                ordered=True)))
-    return (*out, order)
+    return [name(sc, p) for sc in results.scenarios for p in range(len(points))], len(points)
+
+
+def _as_series(df: pd.DataFrame, results, names: list[str], n_points: int) -> pd.DataFrame:
+    """``df`` with each (scenario, point) one series named in 'scenario' (point columns kept)."""
+    sc_code = pd.Categorical(df["scenario"].astype(str), categories=list(results.scenarios)).codes
+    codes = sc_code.astype("int64") * n_points + df["point"].to_numpy(dtype="int64")
+    return df.assign(scenario=pd.Categorical.from_codes(codes, categories=names, ordered=True))
+
+
+def series_view(results, monthly: bool = True):
+    """Tables where each (scenario, design point) is one series named in 'scenario': the
+    timeseries columns the figures use (:func:`figure_columns`; None unless ``monthly``), the
+    runs, and the zones as means per series and zone (``analysis.results.zone_means``; never
+    the whole zones table).
+
+    Without a sweep the series are the scenarios; with one, a point's label carries its
+    parameter values (e.g. 'baseline | election_shift=0.1').
+    """
+    ts = None
+    if hasattr(results, "read_arrow"):  # a stored batch: read what the figures draw, streamed
+        from borderscen.analysis.results import zone_means
+        if monthly:
+            ts = results.read("timeseries", columns=figure_columns(results))
+        zones = zone_means(results)
+    else:  # a view with tables only (e.g. plots.axes.AtDefaults)
+        ts, zones = results.timeseries, _zone_means(results.zones)
+    runs = results.runs
+    series = _series_names(results)
+    if series is None:
+        return ts, runs, zones, list(results.scenarios)
+    names, n_points = series
+    ts, runs, zones = (None if df is None else _as_series(df, results, names, n_points)
+                       for df in (ts, runs, zones))
+    return ts, runs, zones, names
+
+
+def monthly_tables(results, threshold: float = 6000) -> dict:
+    """What the monthly figures draw, aggregated from the stored batch (``res.quantiles``,
+    ``res.regime_probabilities``, threshold probabilities: one scenario and a few columns at a
+    time), per series: the fan chart's quantile tables, the regime shares, the threshold risk
+    and its output, and the months. A table-only view (no ``read_arrow``) is aggregated from
+    its timeseries in memory."""
+    from borderscen.analysis import summaries
+    series = _series_names(results)
+    by = ("scenario", "date") if series is None else ("scenario", "point", "date")
+    if hasattr(results, "read_arrow"):
+        from borderscen.analysis.results import threshold_probability
+        have = results.columns("timeseries")
+        quantile = results.quantiles
+        regimes_of = results.regime_probabilities
+
+        def risk(output, by):
+            return threshold_probability(results, output, threshold, by=by)
+    else:
+        ts = results.timeseries
+        have = list(ts.columns)
+
+        def quantile(output, by):
+            return summaries.quantiles(ts, output, by=by)
+
+        def regimes_of(by):
+            return summaries.regime_probabilities(ts, by=by)
+
+        def risk(output, by):
+            return summaries.threshold_probability(ts, output, threshold, by=by)
+
+    def shaped(df: pd.DataFrame) -> pd.DataFrame:
+        if series is None or not len(df):
+            return df
+        return _as_series(df, results, *series).drop(columns=["point", "label"], errors="ignore")
+
+    outputs = [o for g in fans.DEFAULT_FAN_OUTPUTS
+               for o in [next((c for c in ((g,) if isinstance(g, str) else g) if c in have), None)]
+               if o is not None]
+    quantiles = {o: shaped(quantile(o, by=by)) for o in outputs}
+    output = next((o for o in THRESHOLD_OUTPUTS if o in have), None)
+    dates = pd.concat([q["date"] for q in quantiles.values()]) if quantiles else pd.Series([])
+    return {"quantiles": quantiles, "regimes": shaped(regimes_of(by=by)),
+            "threshold_output": output, "dates": dates,
+            "threshold": shaped(risk(output, by=by)) if output is not None else None}
 
 
 #: Why the threshold sits where it does (shown in the threshold-risk caption).
@@ -102,19 +161,21 @@ def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] =
                                       colours=scenario_colours(results.scenarios)),
                      out / "axes", rid, formats)
         return files + draw_standard_figures(axes.at_defaults(results), out, formats, threshold)
-    ts, runs, zones, names = series_view(results)
+    ts, runs, zones, names = series_view(results, monthly=False)
     colours = scenario_colours(names)
-    horizon = horizon_text(ts["date"])
+    monthly = monthly_tables(results, threshold)
+    horizon = horizon_text(monthly["dates"])
     files: list[Path] = []
-    files += save(*fans.fan_chart(ts, colours=colours), out / "fan_chart", rid, formats)
-    files += save(*regimes.regime_chart(ts, colours=colours), out / "regime_probabilities", rid,
-                  formats)
+    files += save(*fans.fan_chart(ts, colours=colours, tables=monthly["quantiles"]),
+                  out / "fan_chart", rid, formats)
+    files += save(*regimes.regime_chart(ts, colours=colours, data=monthly["regimes"]),
+                  out / "regime_probabilities", rid, formats)
     files += save(*distributions.end_state(runs, colours=colours, horizon=horizon),
                   out / "end_state", rid, formats)
-    output = next((o for o in THRESHOLD_OUTPUTS if o in ts.columns), None)
+    output = monthly["threshold_output"]
     if output is not None:
         files += save(*fans.threshold_risk(ts, output=output, threshold=threshold,
-                                           colours=colours,
+                                           colours=colours, data=monthly["threshold"],
                                            explanation=THRESHOLD_NOTE
                                            if threshold == DEFAULT_THRESHOLD else ""),
                       out / "threshold_risk", rid, formats)

@@ -56,20 +56,31 @@ def _draw_fan(ax, d: pd.DataFrame, colour: str, name: str) -> None:
 @styled
 def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
               scenarios: Sequence[str] | None = None, title: str = "",
-              colours: Mapping[str, str] | None = None, small_multiples: bool | None = None):
+              colours: Mapping[str, str] | None = None, small_multiples: bool | None = None,
+              tables: Mapping[str, pd.DataFrame] | None = None):
     """Median and 50/80/95% bands of each output over time, per scenario.
 
     Up to :data:`MAX_OVERLAID` scenarios are overlaid in one panel per output; more are drawn
     as small multiples (a row per output, a column per scenario). Outputs that never vary are
     left out. ``colours`` maps scenario labels to colours (see ``style.scenario_colours``).
+    ``tables`` (output -> quantile table with scenario, date, q..., n, e.g. from
+    ``res.quantiles``) draws from aggregates instead of ``ts``, which may then be None.
     """
-    scenarios = scenario_order(ts, scenarios)
+    if tables is None:  # from the monthly table of the runs
+        scenarios = scenario_order(ts, scenarios)
+        outputs = list(outputs) if outputs is not None else default_outputs(ts)
+        sub = ts[ts["scenario"].isin(scenarios)]
+        outputs = [o for o in outputs if informative(sub[o])] or outputs[:1]
+        tables = {o: quantiles(sub, o) for o in outputs}
+    else:  # precomputed quantile tables (``res.quantiles``): the runs are never read
+        scenarios = scenario_order(next(iter(tables.values())), scenarios)
+        tables = {o: q[q["scenario"].isin(scenarios)] for o, q in tables.items()
+                  if outputs is None or o in outputs}
+        outputs = [o for o, q in tables.items()
+                   if informative(q.filter(regex=r"^q\d").to_numpy().ravel())] or list(tables)[:1]
+        tables = {o: tables[o] for o in outputs}
     colours = colours_for(scenarios, colours)
-    outputs = list(outputs) if outputs is not None else default_outputs(ts)
-    sub = ts[ts["scenario"].isin(scenarios)]
-    outputs = [o for o in outputs if informative(sub[o])] or outputs[:1]
     multiples = len(scenarios) > MAX_OVERLAID if small_multiples is None else small_multiples
-    tables = {o: quantiles(sub, o) for o in outputs}
     if multiples:
         ncol = len(scenarios)
         fig, axes = plt.subplots(len(outputs), ncol, figsize=(2.6 * ncol + 0.8, 2.6 * len(outputs) + 1),
@@ -101,7 +112,7 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
         handles, labels = axes.flat[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(scenarios)),
                    frameon=False)
-    n = int(sub.groupby("scenario", observed=True)["replication"].nunique().min())
+    n = int(min(q.groupby("scenario", observed=True)["n"].min().min() for q in tables.values()))
     fig.suptitle(title or f"Spread of outcomes by scenario ({n} runs each): median (line), "
                  "50% and 80% bands (shaded), 95% band (dashed)")
     table = pd.concat([q.assign(output=o) for o, q in tables.items()], ignore_index=True)
@@ -111,14 +122,20 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
 @styled
 def threshold_risk(ts: pd.DataFrame, output: str = "isis_members", threshold: float = 6000,
                    scenarios: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
-                   explanation: str = ""):
+                   explanation: str = "", data: pd.DataFrame | None = None):
     """Probability over time that a monthly output exceeds a threshold, with 95% intervals.
 
-    ``explanation`` says in the caption why the threshold is where it is.
+    ``explanation`` says in the caption why the threshold is where it is. ``data``: the
+    probabilities already computed (scenario, date, p, lo, hi), e.g. by
+    ``analysis.results.threshold_probability``; ``ts`` may then be None.
     """
-    scenarios = scenario_order(ts, scenarios)
+    if data is None:
+        scenarios = scenario_order(ts, scenarios)
+        data = threshold_probability(ts[ts["scenario"].isin(scenarios)], output, threshold)
+    else:
+        scenarios = scenario_order(data, scenarios)
+        data = data[data["scenario"].isin(scenarios)]
     colours = colours_for(scenarios, colours)
-    data = threshold_probability(ts[ts["scenario"].isin(scenarios)], output, threshold)
     multiples = len(scenarios) > MAX_OVERLAID
     ncol = min(len(scenarios), 4) if multiples else 1
     nrow = -(-len(scenarios) // ncol) if multiples else 1

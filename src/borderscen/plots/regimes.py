@@ -19,12 +19,19 @@ from borderscen.plots.style import (
 
 
 @styled
-def regime_chart(ts: pd.DataFrame, scenarios: Sequence[str] | None = None,
-                 colours: Mapping[str, str] | None = None):
-    """Share of runs in each regime over time; the panel title takes the scenario's colour."""
-    scenarios = scenario_order(ts, scenarios)
+def regime_chart(ts: pd.DataFrame | None = None, scenarios: Sequence[str] | None = None,
+                 colours: Mapping[str, str] | None = None, data: pd.DataFrame | None = None):
+    """Share of runs in each regime over time; the panel title takes the scenario's colour.
+
+    ``data``: the shares already computed (scenario, date and a column per regime, e.g. by
+    ``res.regime_probabilities()``); ``ts`` may then be None."""
+    if data is None:
+        scenarios = scenario_order(ts, scenarios)
+        data = regime_probabilities(ts[ts["scenario"].isin(scenarios)])
+    else:
+        scenarios = scenario_order(data, scenarios)
+        data = data[data["scenario"].isin(scenarios)]
     colours = colours_for(scenarios, colours)
-    data = regime_probabilities(ts[ts["scenario"].isin(scenarios)])
     ncol = min(2 if len(scenarios) <= 4 else 3, len(scenarios))
     nrow = -(-len(scenarios) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(5.4 * ncol, 2.9 * nrow + 0.9), sharex=True,
