@@ -264,3 +264,21 @@ def test_standard_figures_never_load_a_whole_table(smoke_results, tmp_path, monk
     pd.testing.assert_frame_equal(regimes.regime_chart(data=monthly["regimes"])[1],
                                   in_memory["regimes"], check_categorical=False, check_names=False)
     plt.close("all")
+
+
+@pytest.mark.parametrize("scenarios", [["baseline", "tehran_ascendant"], ["baseline"]])
+def test_the_differences_figure_of_a_sweep_pairs_within_points(tmp_path, scenarios):
+    import matplotlib.pyplot as plt
+
+    from borderscen.plots import differences_figure, distributions, series_view
+    from borderscen.plots.style import scenario_colours
+    cfg = {**SWEEP, "scenarios": [{"preset": p} for p in scenarios]}
+    res = run_experiment(parse_config(cfg), out=tmp_path / "r", progress=False)
+    _, runs, _, names = series_view(res, monthly=False)
+    _, table = differences_figure(res, runs, names, scenario_colours(names), "")
+    assert len(table) and (table["n_pairs"] == REPS).all()
+    # one series per (scenario, point) against another: the rows that were drawn empty before
+    assert (table["scenario"].astype(str).str.contains(" | ")).all()
+    _, pooled = distributions.differences(runs, baseline=names[0])
+    assert (pooled["n_pairs"] == 0).any()  # pairing series across points: empty rows
+    plt.close("all")

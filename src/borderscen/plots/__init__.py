@@ -87,6 +87,44 @@ def series_view(results, monthly: bool = True):
     return ts, runs, zones, names
 
 
+def reference_point(results) -> int:
+    """The design point at the registry's defaults of every swept parameter, else point 0."""
+    from borderscen.params import registry
+    reg = registry()
+    for i, point in enumerate(results.manifest.get("design_points") or [{}]):
+        if point and all(k in reg and isinstance(v, int | float) and reg[k].default is not None
+                         and float(v) == float(reg[k].default) for k, v in point.items()):
+            return i
+    return 0
+
+
+def differences_figure(results, runs: pd.DataFrame, names: list[str], colours, horizon: str):
+    """The paired-differences figure. Without a sweep: each scenario against 'baseline' (or the
+    first). On a sweep with several scenarios: each scenario against the reference scenario at
+    the same point (``res.paired_differences(by_point=True)``); with one scenario: each point
+    against :func:`reference_point` (``res.point_differences``). Never pairs runs of different
+    points, which share no seeds' inputs."""
+    series = _series_names(results) if hasattr(results, "read_arrow") else None
+    if series is None:
+        reference = "baseline" if "baseline" in names else names[0]
+        return distributions.differences(runs, baseline=reference, colours=colours, horizon=horizon)
+    series_names, n_points = series
+    metrics = [m for m in distributions.DIFF_METRICS if m in results.columns("runs")]
+    scenarios = list(results.scenarios)
+    if len(scenarios) > 1:
+        reference = "baseline" if "baseline" in scenarios else scenarios[0]
+        table = pd.concat([results.paired_differences(m, baseline=reference, by_point=True)
+                           for m in metrics], ignore_index=True)
+    else:
+        point = reference_point(results)
+        table = pd.concat([results.point_differences(m, reference=point) for m in metrics],
+                          ignore_index=True).rename(columns={"reference_mean": "baseline_mean"})
+        reference = series_names[point]
+    table = _as_series(table, results, series_names, n_points)
+    return distributions.differences(None, baseline=reference, colours=colours, horizon=horizon,
+                                     table=table)
+
+
 def monthly_tables(results, threshold: float = 6000) -> dict:
     """What the monthly figures draw, aggregated from the stored batch (``res.quantiles``,
     ``res.regime_probabilities``, threshold probabilities: one scenario and a few columns at a
@@ -180,9 +218,7 @@ def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] =
                                            if threshold == DEFAULT_THRESHOLD else ""),
                       out / "threshold_risk", rid, formats)
     if len(names) > 1:
-        reference = "baseline" if "baseline" in names else names[0]
-        files += save(*distributions.differences(runs, baseline=reference, colours=colours,
-                                                 horizon=horizon),
+        files += save(*differences_figure(results, runs, names, colours, horizon),
                       out / "differences", rid, formats)
     swept = [p for p in results.manifest.get("swept", []) if p in results.runs.columns]
     for p in swept:

@@ -105,21 +105,29 @@ def end_state(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
 
 
 @styled
-def differences(runs: pd.DataFrame, baseline: str = "baseline",
+def differences(runs: pd.DataFrame | None, baseline: str = "baseline",
                 metrics: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
-                horizon: str = ""):
+                horizon: str = "", table: pd.DataFrame | None = None):
     """Forest plot: mean paired difference from baseline (common random numbers), 95% CI,
     as a percentage of the baseline mean so metrics share one axis. Metrics with a zero
-    baseline mean (no percentage) are left out."""
-    metrics = present(runs, metrics if metrics is not None else DIFF_METRICS)
-    table = pd.concat([paired_differences(runs, m, baseline=baseline) for m in metrics],
-                      ignore_index=True)
+    baseline mean (no percentage) are left out.
+
+    ``table``: the paired differences already computed (scenario, metric, mean_diff, lo, hi,
+    baseline_mean; e.g. per point of a sweep, each series against ``baseline``); ``runs`` may
+    then be None."""
+    if table is None:
+        metrics = present(runs, metrics if metrics is not None else DIFF_METRICS)
+        table = pd.concat([paired_differences(runs, m, baseline=baseline) for m in metrics],
+                          ignore_index=True)
+    else:
+        metrics = list(dict.fromkeys(table["metric"])) if metrics is None else list(metrics)
+        table = table.reset_index(drop=True)
     scale = table["baseline_mean"].abs().replace(0, np.nan)
     for c in ("mean_diff", "lo", "hi"):
         table[f"{c}_pct"] = 100 * table[c] / scale
     shown = [m for m in metrics
              if table.loc[table["metric"] == m, "mean_diff_pct"].notna().any()] or metrics
-    scenarios = [s for s in scenario_order(runs) if s != baseline]
+    scenarios = [s for s in scenario_order(runs if runs is not None else table) if s != baseline]
     colours = colours_for(scenarios, colours)
     fig, ax = plt.subplots(figsize=(8.5, 0.3 * len(shown) * max(1, len(scenarios)) + 2.0),
                            layout="constrained")
