@@ -71,6 +71,10 @@ class BorderModel(mesa.Model):
 
     ``parameters="posterior"`` (default) gives this run its own draw of the calibrated
     parameters, chosen from its seed; ``"median"`` uses the posterior medians.
+
+    Open loop: the model starts in January 2022 and replays the history without the record
+    (as ``bs.simulate`` and experiments with ``start = "open_loop"``). Experiments default to
+    ``start = "filtered"``, continuing particles of the record assimilated to the branch month.
     """
 
     def __init__(self, scenario: Scenario | str = "baseline", seed: SeedLike = None,

@@ -8,13 +8,23 @@ arrays into the tables users see, so the Mesa face, ``simulate`` and the batch r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from borderscen.kernel.core import MONTHLY_OUTPUTS, START, ZONE_OUTPUTS, Batch, BatchResult, run_batch
+from borderscen.kernel.core import (
+    MONTHLY_OUTPUTS,
+    START,
+    ZONE_OUTPUTS,
+    Batch,
+    BatchResult,
+    State,
+    run_batch,
+)
 from borderscen.mechanisms.cooperation import REGIME_NAMES
+from borderscen.params import registry
 from borderscen.posterior import draw_for
 from borderscen.randomness import SeedLike, as_int_seed
 from borderscen.scenarios import Event, Scenario, build_scenario, history, month_index, schedule
@@ -50,6 +60,54 @@ def make_batch(scenario: Scenario | Sequence[Scenario], seeds: Sequence[int], mo
                   schedule=schedule(scenarios[0], START, months),
                   history_months=min(branch_index(), int(months)))
     return batch, rows
+
+
+# ---------------------------------------------------------------------------- a filtered start
+#: State fields of a start (everything that carries over between months, not the outputs).
+STATE_FIELDS = tuple(f.name for f in fields(State) if f.name != "outputs")
+
+
+def calibrated_values(values: Mapping[str, float]) -> dict[str, float]:
+    """The part of a parameter set that a posterior draw or a filter particle carries: the
+    calibrated parameters and the observation model's dispersions (``posterior_sample``'s rule)."""
+    reg = registry()
+    return {k: float(v) for k, v in values.items()
+            if k in reg and (reg[k].calibrate or reg[k].group == "observation")}
+
+
+@dataclass(frozen=True)
+class StartState:
+    """Where runs start instead of January 2022 (``[experiment] start = "filtered"``).
+
+    Row i is one particle: its kernel state after ``months`` months, its calibrated values
+    (``draws``: they replace the posterior draw; a scenario's own overrides still win, as in
+    ``make_batch``) and its monthly paths to there (``monthly``: name -> (N, months)), which
+    become the run's months before the branch. Plain arrays: picklable for any executor.
+    """
+
+    months: int
+    state: State
+    draws: tuple[dict[str, float], ...]
+    monthly: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.draws)
+
+    def take(self, rows: Sequence[int]) -> StartState:
+        """The particles ``rows`` (copies: a run never changes the cloud it started from)."""
+        idx = np.asarray(rows, dtype=int)
+        state = State(**{name: np.array(getattr(self.state, name)[idx]) for name in STATE_FIELDS})
+        return StartState(self.months, state, tuple(dict(self.draws[i]) for i in idx),
+                          {k: np.array(a[idx]) for k, a in self.monthly.items()})
+
+
+def fill_start(result: BatchResult, start: StartState) -> BatchResult:
+    """The months before ``start.months`` (NaN from ``run_batch(initial=...)``) become the
+    particles' own paths; zone outputs stay NaN there (the filter keeps country totals only)."""
+    T0 = min(start.months, result.monthly["isis_members"].shape[1])
+    for k, a in result.monthly.items():
+        a[:, :T0] = start.monthly[k][:, :T0]
+    return result
 
 
 def regime_labels(codes: np.ndarray) -> np.ndarray:
@@ -170,6 +228,9 @@ def simulate(scenario: Scenario | str = "baseline", seed: SeedLike = None,
 
     Columns: ``step``, ``date``, ``phase`` ("history" to the branch month, then "scenario") and
     every monthly output (see ``borderscen.outputs``). Same numbers as ``BorderModel(...).run()``.
+    Open loop: the run starts in January 2022 and replays the history without the record (an
+    experiment's default ``start = "filtered"`` continues the assimilated record instead; its
+    ``start = "open_loop"`` runs are the ones this function re-makes from their seeds).
     """
     spec = resolve_scenario(scenario, {**(overrides or {}), **params}, events)
     batch, _ = make_batch(spec, [as_int_seed(seed)], check_horizon(horizon_months), parameters)

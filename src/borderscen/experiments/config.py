@@ -44,8 +44,8 @@ from borderscen.scenarios import (
     Event,
     build_scenario,
     check_events,
-    check_start,
     event_month_errors,
+    history,
     presets,
 )
 
@@ -60,6 +60,11 @@ MAX_POINTS = 100_000
 MAX_RUNS = 1_000_000
 #: Years a config's start may fall in.
 YEARS = (1990, 2100)
+#: Values of [experiment] start.
+STARTS = ("filtered", "open_loop")
+STARTS_RULE = ("'filtered' (continue the record assimilated to the branch month by the particle "
+               "filter) or 'open_loop' (run from January 2022 without the record)")
+MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 
 
 def check_name(value: Any, where: str | Path = "<memory>", key: str = "name") -> str:
@@ -137,7 +142,10 @@ class ExperimentSection(Strict):
     description: str = ""
     replications: Int = Field(ge=1, le=100_000)
     horizon_months: Int = Field(default=DEFAULT_HORIZON, ge=1, le=MAX_HORIZON)
-    start: str = DEFAULT_START
+    #: Where runs start: "filtered" (default): every run continues a particle of the record
+    #: assimilated to the branch month (replication r of every scenario and point from particle
+    #: r); "open_loop": every run from January 2022, the history replayed without the record.
+    start: Literal["filtered", "open_loop"] = "filtered"
     #: "posterior": each replication its own draw of the calibrated parameters (paired across
     #: scenarios); "median": the posterior medians for every run.
     parameters: Literal["posterior", "median"] = "posterior"
@@ -148,10 +156,16 @@ class ExperimentSection(Strict):
     calibration: str | None = None  # a calibrated.toml (relative to this file) applied first
     chunk_size: Int = Field(default=0, ge=0, le=10_000)
 
-    @field_validator("start")
+    @field_validator("start", mode="before")
     @classmethod
-    def _start(cls, v: str) -> str:
-        return check_start(v, DEFAULT_START)
+    def _start(cls, v: Any) -> Any:
+        if v in STARTS:
+            return v
+        if isinstance(v, str) and MONTH_RE.match(v):  # what the key meant before it chose the start
+            raise ValueError(f"start now says what runs start from, not a month (the clock always "
+                             f"starts {DEFAULT_START}); allowed: {STARTS_RULE}; 'open_loop' is the "
+                             "earlier behaviour")
+        raise ValueError(f"allowed: {STARTS_RULE}")
 
 
 class ExperimentConfig(Strict):
@@ -188,6 +202,8 @@ class ExperimentConfig(Strict):
                                        for sc in self.scenarios]
         inputs = input_fingerprints()
         data["code"] = {k: inputs[k] for k in RESULT_INPUTS}
+        if self.experiment.start == "filtered":  # the filter's code makes the runs' start
+            data["filter_code"] = filter_fingerprint()
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -283,6 +299,21 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+#: Modules outside the results' code fingerprint (analysis/) that make a filtered start.
+FILTER_FILES = ("analysis/assimilate.py", "analysis/observe.py", "analysis/calibration.py")
+
+
+@functools.cache
+def filter_fingerprint() -> str:
+    """Hash of the particle filter's code (in the config hash of a filtered start)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for rel in FILTER_FILES:
+        digest.update(rel.encode())
+        digest.update((root / rel).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
     errors: list[ConfigError] = []
     reg, table = registry(), presets()
@@ -296,6 +327,7 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
         elif cfg.experiment.outputs.index(out) != i:
             errors.append(ConfigError(where, f"experiment.outputs[{i}]", out, "listed twice"))
     errors.extend(_check_horizon(cfg, where))
+    errors.extend(_check_start(cfg, where))
     errors.extend(_check_ambiguous(cfg, where))
     errors.extend(_check_booleans(cfg, where))
     labels = [s.label for s in cfg.scenarios]
@@ -369,7 +401,31 @@ def _check_horizon(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
     exp = cfg.experiment
     return [e for i, sc in enumerate(cfg.scenarios)
             for e in event_month_errors(sc.events, exp.horizon_months, where,
-                                        f"scenarios[{i}].events", exp.start)]
+                                        f"scenarios[{i}].events", DEFAULT_START)]
+
+
+def _check_start(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
+    """A filtered start gives each replication its particle's parameters and history: posterior
+    medians for every run cannot hold, and an event before the branch month would never act."""
+    exp = cfg.experiment
+    if exp.start != "filtered":
+        return []
+    errors = []
+    if exp.parameters == "median":
+        errors.append(ConfigError(where, "experiment.start", exp.start,
+                                  "allowed with parameters = 'median': 'open_loop' only (a filtered "
+                                  "start gives each replication the parameters of its particle); set "
+                                  "start = 'open_loop' or parameters = 'posterior'"))
+    branch = history().branch
+    for i, sc in enumerate(cfg.scenarios):
+        for j, ev in enumerate(sc.events):
+            if ev.month < branch:
+                errors.append(ConfigError(
+                    where, f"scenarios[{i}].events[{j}].date", ev.date,
+                    f"allowed with start = 'filtered': {branch:%Y-%m} (the branch month) or later; "
+                    "before it every run follows the filtered record, so the event would never "
+                    "act; move it, or set start = 'open_loop'"))
+    return errors
 
 
 def _check_ambiguous(cfg: ExperimentConfig, where: str) -> list[ConfigError]:

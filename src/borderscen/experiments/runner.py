@@ -7,7 +7,10 @@ run depends only on its (scenario, parameters, seed) and the store sorts rows by
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
+import io
+import json
 import logging
 import math
 import multiprocessing
@@ -21,7 +24,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,13 +49,25 @@ from borderscen.experiments.store import (
     EncodedChunk,
     Results,
     ResultsStore,
+    atomic_write_bytes,
+    atomic_write_json,
     encode_chunk,
     run_ranges,
     state,
 )
-from borderscen.kernel.core import MONTHLY_OUTPUTS, run_batch
-from borderscen.runs import make_batch, monthly_frame, summaries, zone_frame
-from borderscen.scenarios import Scenario, check_start
+from borderscen.kernel.core import MONTHLY_OUTPUTS, START, State, run_batch
+from borderscen.record import holdouts
+from borderscen.runs import (
+    STATE_FIELDS,
+    StartState,
+    calibrated_values,
+    fill_start,
+    make_batch,
+    monthly_frame,
+    summaries,
+    zone_frame,
+)
+from borderscen.scenarios import Scenario, build_scenario, check_start, history, month_index
 from borderscen.space import border_map
 
 #: Replications run together as arrays in one task. Bigger batches amortise numpy's per-call cost;
@@ -77,6 +92,8 @@ class Chunk:
     horizon_months: int
     outputs: tuple[str, ...]
     parameters: str = "posterior"
+    #: With ``start = "filtered"``: the particles these runs continue, row i for member i.
+    start: StartState | None = None
 
     @property
     def runs(self) -> tuple[RunSpec, ...]:
@@ -143,10 +160,17 @@ def _with_identity(frame: pd.DataFrame, idents: pd.DataFrame) -> pd.DataFrame:
 
 
 def _run_batch(chunk: Chunk, members) -> dict[str, pd.DataFrame]:
+    start = None
+    if chunk.start is not None:  # each run continues its own particle
+        row = {spec.index: i for i, (spec, _, _) in enumerate(chunk.members)}
+        start = chunk.start.take([row[spec.index] for spec, _, _ in members])
     batch, rows = make_batch([scenario for _, scenario, _ in members],  # shared dated inputs
                              [spec.seed for spec, _, _ in members], chunk.horizon_months,
-                             chunk.parameters)
-    result = run_batch(batch)
+                             chunk.parameters, draws=None if start is None else start.draws)
+    if start is None:
+        result = run_batch(batch)
+    else:
+        result = fill_start(run_batch(batch, initial=start.state, first_month=start.months), start)
     idents = pd.DataFrame([_identity(chunk, m) for m in members])
     columns = [c for c in chunk.outputs if c in MONTHLY_OUTPUTS]
     ts = monthly_frame(result, columns)
@@ -410,6 +434,164 @@ def versions() -> dict[str, str]:
     return out
 
 
+# ---------------------------------------------------------------------------- the filtered start
+#: The filtered cloud in a results folder: arrays (no pickle) and a JSON of parameter values and
+#: diagnostics, which is written last and names the arrays' hash.
+START_ARRAYS, START_META = "filtered_start.npz", "filtered_start.json"
+START_FORMAT = 1
+#: Spawn key of the filter's stream under the experiment's root seed. Replication r draws from
+#: spawn key (r,), r < 100,000, so the filter never shifts or shares a run's seed.
+FILTER_STREAM = 2**31 - 1
+
+
+def filter_seed(root_seed: int) -> int:
+    """The particle filter's seed: a dedicated child of the experiment's SeedSequence."""
+    state = np.random.SeedSequence(int(root_seed), spawn_key=(FILTER_STREAM,)).generate_state(2, np.uint32)
+    return int((int(state[0]) << 30) ^ int(state[1]))
+
+
+def _start_hash(start: StartState) -> str:
+    """Hash of the cloud's content (arrays and parameter values), the same on every machine."""
+    digest = hashlib.sha256()
+    for name, a in sorted(_start_arrays(start).items()):
+        a = np.ascontiguousarray(a)
+        digest.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        digest.update(a.tobytes())
+    digest.update(json.dumps([dict(sorted(d.items())) for d in start.draws]).encode())
+    return digest.hexdigest()[:16]
+
+
+def _start_arrays(start: StartState) -> dict[str, np.ndarray]:
+    return {**{f"state.{n}": np.asarray(getattr(start.state, n)) for n in STATE_FIELDS},
+            **{f"monthly.{k}": np.asarray(a) for k, a in start.monthly.items()}}
+
+
+def save_start(root: Path, start: StartState, meta: dict[str, Any]) -> str:
+    """Write the cloud atomically (arrays first, then the JSON that names their hash)."""
+    buf = io.BytesIO()
+    np.savez(buf, **_start_arrays(start))
+    digest = _start_hash(start)
+    atomic_write_bytes(root / START_ARRAYS, buf.getvalue())
+    atomic_write_json(root / START_META, {**meta, "format": START_FORMAT, "sha256": digest,
+                                          "draws": list(start.draws)})
+    return digest
+
+
+class StartUnusable(Exception):
+    """A stored cloud that cannot be used (what is wrong with it)."""
+
+
+def load_start(root: Path, key: str | None = None) -> tuple[StartState, dict[str, Any]]:
+    """The cloud stored in ``root`` and its JSON, checked (format, ``key``, shape, hash), read
+    without pickle; StartUnusable says what is wrong."""
+    meta_path, arrays_path = root / START_META, root / START_ARRAYS
+    for path in (meta_path, arrays_path):
+        if path.is_symlink():
+            raise StartUnusable(f"{path.name} is a symbolic link (never followed)")
+        if not path.is_file():
+            raise StartUnusable(f"{path.name} is missing")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != START_FORMAT:
+            raise StartUnusable(f"format {meta.get('format')!r}, not {START_FORMAT}")
+        if key is not None and meta.get("key") != key:
+            raise StartUnusable(f"made for config {meta.get('key')}, not {key}")
+        with np.load(io.BytesIO(arrays_path.read_bytes()), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        state = State(**{n: arrays[f"state.{n}"] for n in STATE_FIELDS})
+        monthly = {k: arrays[f"monthly.{k}"] for k in MONTHLY_OUTPUTS}
+        draws = tuple({str(k): float(v) for k, v in d.items()} for d in meta["draws"])
+        start = StartState(int(meta["months"]), state, draws, monthly)
+    except StartUnusable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged file of any kind is made again (or refused)
+        raise StartUnusable(f"cannot be read ({type(exc).__name__}: {exc})") from None
+    if _start_hash(start) != meta.get("sha256"):
+        raise StartUnusable("its arrays do not match the hash in its JSON")
+    return start, meta
+
+
+def assimilate_start(cfg: ExperimentConfig, progress: Callable[[int, int], None] | None = None
+                     ) -> tuple[StartState, dict[str, Any]]:
+    """Filter ``replications`` particles from January 2022 to the branch month (baseline, with
+    the config's calibration file applied), seeded by :func:`filter_seed`. Replication r of
+    every scenario and design point then continues particle r."""
+    from borderscen.analysis.assimilate import assimilate, summary  # the filter is analysis code
+
+    branch = history().branch
+    filt = build_scenario("baseline", cfg.calibration_values or None, name="filter",
+                          where=f"{cfg.source} (filtered start)")
+    seed = filter_seed(cfg.experiment.seed)
+    f = assimilate(branch, particles=cfg.experiment.replications, seed=seed, scenario=filt,
+                   progress=progress)
+    start = StartState(f.months, State(**{n: getattr(f.state, n) for n in STATE_FIELDS}),
+                       tuple(calibrated_values(v) for v in f.values),
+                       {k: np.asarray(f.monthly[k], float) for k in MONTHLY_OUTPUTS})
+    held = {o.id for o in holdouts()}
+    d = f.diagnostics
+    meta = {"origin": f"{branch:%Y-%m}", "months": f.months, "particles": len(f.values), "seed": seed,
+            "observations": [c.id for c in f.observations],
+            "holdouts_assimilated": [c.id for c in f.observations if set(c.id.split("+")) & held],
+            "summary": {k: float(v) for k, v in summary(f).items()},
+            "diagnostics": d.assign(month=d["month"].astype(str)).to_dict("records") if len(d) else []}
+    return start, meta
+
+
+def _bar_disabled(progress: bool | None) -> bool:
+    show = (not os.environ.get("CI")) and (progress if progress is not None else None)
+    return (show is None and not sys.stderr.isatty()) or show is False
+
+
+def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: bool,
+                  progress: bool | None, log: Callable[[str], None] | None,
+                  accept_changed_inputs: bool = False) -> tuple[StartState, dict[str, Any]]:
+    """The experiment's filtered start: the cloud stored in the results folder when it is whole
+    and of this config (a resumed batch reuses it), else assimilated now and stored."""
+    root = store.root
+    if not fresh and ((root / START_META).exists() or (root / START_ARRAYS).exists()):
+        try:
+            start, meta = load_start(root, None if accept_changed_inputs else key)
+            if len(start) == cfg.experiment.replications:
+                if log is not None:
+                    log(f"{root}: reusing the filtered start stored in {START_META} (record "
+                        f"assimilated to {meta['origin']}, {len(start)} particles)")
+                return start, {**meta, "reused": True}
+            problem = f"it has {len(start)} particles, not {cfg.experiment.replications}"
+        except StartUnusable as exc:
+            problem = str(exc)
+        if store.strict:
+            store.refuse_repair([f"{root / START_META}: {problem}"])
+        store.record("repaired", root / START_META, f"the stored filtered start cannot be used "
+                     f"({problem})", "assimilated again from its seed")
+    branch = history().branch
+    bar = tqdm(total=month_index(branch, START), unit="month",
+               desc=f"assimilating the record to {branch:%Y-%m}", disable=_bar_disabled(progress),
+               dynamic_ncols=True)
+    t0 = time.perf_counter()
+    with bar:
+        start, meta = assimilate_start(cfg, lambda done, total: bar.update(done - bar.n))
+    meta = {**meta, "key": key, "wall_s": time.perf_counter() - t0}
+    meta["sha256"] = save_start(root, start, meta)
+    if log is not None:
+        log(f"{root}: assimilated the record to {meta['origin']} with {len(start)} particles in "
+            f"{meta['wall_s']:.1f} s (lowest effective sample share {meta['summary']['min_ess_share']:.2f})")
+    return start, {**meta, "reused": False}
+
+
+def start_manifest(cfg: ExperimentConfig, meta: dict[str, Any] | None) -> dict[str, Any]:
+    """What the manifest says about where runs started."""
+    if meta is None:
+        return {"kind": cfg.experiment.start}
+    summ = meta.get("summary", {})
+    return {"kind": "filtered", "origin": meta["origin"], "months_filtered": meta["months"],
+            "particles": meta["particles"], "seed": meta["seed"],
+            "files": [START_ARRAYS, START_META], "sha256": meta.get("sha256"),
+            "observations": len(meta["observations"]),
+            "holdouts_assimilated": meta["holdouts_assimilated"],
+            "min_ess_share": summ.get("min_ess_share"), "degenerate_months": summ.get("degenerate_months"),
+            "reused": meta.get("reused", False)}
+
+
 # ---------------------------------------------------------------------------- the batch
 logger = logging.getLogger(__name__)
 
@@ -483,6 +665,11 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
         chunks = make_chunks(cfg, points, runs, size)
         done = store.done_chunks(runs_of=lambda i: [r.index for r in chunks[i].runs])
         todo = [c for c in chunks if c.index not in done]
+        start_meta = None
+        if cfg.experiment.start == "filtered":  # once, here; replication r continues particle r
+            start, start_meta = prepare_start(cfg, store, config_hash, fresh, progress, log,
+                                              accept_changed_inputs)
+            todo = [replace(c, start=start.take([r.replication for r in c.runs])) for c in todo]
         if rebuilt is not None and todo:
             rebuilt["runs"] = [r.index for c in todo for r in c.runs]
             say(f"{root}: runs {run_ranges(rebuilt['runs'])} are run again from their seeds")
@@ -494,7 +681,8 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
                               retries, log)
         timings["resumed_chunks"] = len(done)
         store.finalize(lambda table: {**_manifest(cfg, config_hash, points, runs, table, kind,
-                                                  n_workers, size, timings), "inputs": inputs},
+                                                  n_workers, size, timings), "inputs": inputs,
+                                      "start": start_manifest(cfg, start_meta)},
                        ["run"])
     return Results(root)
 

@@ -574,16 +574,36 @@ def apply_schedule(P: BatchParams, batch: Batch, t: int) -> frozenset[str]:
     return triggers | ({"history"} if t < batch.history_months else frozenset())
 
 
-def run_batch(batch: Batch, ctx: Context | None = None) -> BatchResult:
-    """Run every replication of ``batch`` to its horizon, all months recorded in arrays."""
+def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = None,
+              first_month: int = 0) -> BatchResult:
+    """Run every replication of ``batch`` to its horizon, all months recorded in arrays.
+
+    With ``initial`` (a state after ``first_month`` months, e.g. a filtered particle cloud), the
+    run starts there instead of January 2022: the dated settings of the earlier months are
+    applied to the parameters (their triggers are not fired again), months from ``first_month``
+    on draw from each seed's own uniforms as always, and the earlier months are left NaN for the
+    caller to fill. Without it, ``first_month`` must be 0.
+    """
     ctx = ctx or make_context()
     P = BatchParams(batch.params)
     R, T, Z = len(batch.seeds), batch.months, ctx.zmap.n
+    if initial is None and first_month:
+        raise ValueError(f"first_month = {first_month!r} needs an initial state (initial=...)")
     u = uniforms(batch.seeds, T, ctx.layout.width)
     monthly = {k: np.empty((R, T)) for k in MONTHLY_OUTPUTS}
     zones = {k: np.empty((R, T, Z)) for k in ZONE_OUTPUTS}
-    s = init_state(P, ctx, batch.seeds)
-    for t in range(T):
+    if initial is None:
+        s = init_state(P, ctx, batch.seeds)
+    else:
+        if initial.members.shape[0] != R:
+            raise ValueError(f"initial state has {initial.members.shape[0]} replications; the batch has {R}")
+        s, first_month = initial, min(int(first_month), T)
+        for t in range(first_month):
+            for name, value in batch.schedule.get(t, ({}, frozenset()))[0].items():
+                P.set(name, value)
+        for a in (*monthly.values(), *zones.values()):
+            a[:, :first_month] = np.nan
+    for t in range(first_month, T):
         s = step(s, P, u[:, t], ctx, apply_schedule(P, batch, t))
         record(s, t, monthly, zones)
     return BatchResult(monthly, zones, month_dates(T))

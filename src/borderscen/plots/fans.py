@@ -2,16 +2,21 @@
 response curves of a sweep.
 
 Up to three series share a panel; with more (a sweep's design points) each series gets its own
-panel (small multiples, shared axes) so overlapping bands never turn into grey mud.
+panel (small multiples, shared axes) so overlapping bands never turn into grey mud. A fan chart
+draws the observed record over the history months: each figure of the record for that output's
+series, through its channel, as a monthly average over its window (2022-24 targets filled,
+2025-26 hold-outs open), in black so that each scenario keeps its own colour.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from borderscen.analysis.observe import FLOWS, Comparable, comparable
 from borderscen.analysis.summaries import quantiles, threshold_probability
 from borderscen.plots.style import (
     caption,
@@ -23,6 +28,7 @@ from borderscen.plots.style import (
     scenario_order,
     styled,
 )
+from borderscen.record import HOLDOUT_START, holdouts, targets
 
 BANDS = ((0.025, 0.975, 0.0), (0.1, 0.9, 0.14), (0.25, 0.75, 0.26))  # 95 (lines), 80, 50%
 #: Outputs drawn by default, the first of each group that the results have (a config may
@@ -31,6 +37,85 @@ DEFAULT_FAN_OUTPUTS = (("attacks_tracked_iraq", "attacks_iraq"), ("attacks_track
                        ("isis_members",), ("weapons_stock",), ("cooperation",))
 #: Most series drawn in one panel before switching to small multiples.
 MAX_OVERLAID = 3
+
+
+#: The record's series an output shows: (quantity, channels, country) for "{c}" = iraq/syria.
+RECORD_SERIES = {"attacks_tracked_{c}": ("attacks", ("tracker",)),
+                 "attacks_claimed_{c}": ("attacks", ("claimed",)),
+                 "attacks_official_{c}": ("attacks", ("official",)),
+                 "partnered_operations_{c}": ("operations", ("partnered_ops",)),
+                 "partnered_neutralised_{c}": ("neutralised", ("partnered_ops",)),
+                 "isis_members_{c}": ("members", ("un_estimate", "official"))}
+#: The record's colour: the first of these that no scenario uses (scenarios keep theirs).
+RECORD_COLOURS = ("#C51B7D", "#8C510A", "#666666", "#E7298A")
+RECORD_LABEL = "record: target 2022-24 (filled), hold-out 2025-26 (open); monthly average over its window"
+
+
+def record_series(output: str) -> tuple[str, tuple[str, ...], str] | None:
+    """(quantity, channels, country) of the record's figures an output is compared with."""
+    if output == "isis_members":
+        return "members", ("un_estimate", "official"), "both"
+    for pattern, (quantity, channels) in RECORD_SERIES.items():
+        for country in ("iraq", "syria"):
+            if output == pattern.format(c=country):
+                return quantity, channels, country
+    return None
+
+
+def the_record() -> tuple[list[Comparable], set[str]]:
+    """Every comparable figure of the record (targets, then hold-outs) and the hold-outs' ids."""
+    fit, _ = comparable(targets())
+    held, _ = comparable(holdouts())
+    return [*fit, *held], {c.id for c in held}
+
+
+def record_points(output: str, observations: Sequence[Comparable], held: set[str],
+                  first=None, last=None) -> pd.DataFrame:
+    """The record's figures for ``output`` inside [first, last] as monthly averages over their
+    windows (flows divided by the months covered, pro-rated by day; stocks as they are)."""
+    key = record_series(output)
+    rows = []
+    for c in observations if key else ():
+        if (c.quantity, c.country) != (key[0], key[2]) or c.channel not in key[1]:
+            continue
+        start = pd.Timestamp(c.start + "-01")
+        end = pd.Timestamp(c.end + "-01") + pd.offsets.MonthEnd(0)
+        if (first is not None and end < first) or (last is not None and start > last):
+            continue
+        div = c.span if c.quantity in FLOWS else 1.0
+        rows.append({"output": output, "id": c.id, "role": "hold-out" if c.id in held else "target",
+                     "start": start, "end": end, "low": c.low / div,
+                     "high": c.high / div if math.isfinite(c.high) else math.nan,
+                     "observed_per_month": c.point / div})
+    return pd.DataFrame(rows, columns=["output", "id", "role", "start", "end", "low", "high",
+                                       "observed_per_month"])
+
+
+def record_colour(colours: Mapping[str, str]) -> str:
+    used = {c.lower() for c in colours.values()}
+    return next((c for c in RECORD_COLOURS if c.lower() not in used), RECORD_COLOURS[0])
+
+
+def _draw_record(ax, points: pd.DataFrame, colour: str) -> None:
+    """Lines and markers only (no collections): a bar over the window at the figure, its
+    interval as a vertical line, an arrow for an 'at least' figure, a dot at the centre."""
+    for p in points.itertuples():
+        centre = p.start + (p.end - p.start) / 2
+        fill = colour if p.role == "target" else "white"
+        ax.plot([p.start, p.end], [p.observed_per_month] * 2, color=colour, lw=1.4, zorder=4,
+                gid="record")
+        if math.isnan(p.high):
+            ax.annotate("", xy=(centre, p.low * 1.5 + 1), xytext=(centre, p.low), zorder=4,
+                        arrowprops={"arrowstyle": "->", "color": colour, "lw": 0.9})
+        elif p.high > p.low:
+            ax.plot([centre, centre], [p.low, p.high], color=colour, lw=0.9, zorder=4, gid="record")
+        ax.plot([centre], [p.observed_per_month], "o", color=colour, ms=4.5, mec=colour, mfc=fill, zorder=5,
+                gid="record")
+
+
+def _record_handle(colour: str):
+    return plt.Line2D([], [], color=colour, marker="o", mfc="white", lw=1.4, label=RECORD_LABEL,
+                      gid="record-legend")
 
 
 def default_outputs(ts: pd.DataFrame, groups=DEFAULT_FAN_OUTPUTS) -> list[str]:
@@ -57,6 +142,7 @@ def _draw_fan(ax, d: pd.DataFrame, colour: str, name: str) -> None:
 def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
               scenarios: Sequence[str] | None = None, title: str = "",
               colours: Mapping[str, str] | None = None, small_multiples: bool | None = None,
+              record: bool = True, observations: Sequence[Comparable] | None = None,
               tables: Mapping[str, pd.DataFrame] | None = None):
     """Median and 50/80/95% bands of each output over time, per scenario.
 
@@ -65,6 +151,10 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
     left out. ``colours`` maps scenario labels to colours (see ``style.scenario_colours``).
     ``tables`` (output -> quantile table with scenario, date, q..., n, e.g. from
     ``res.quantiles``) draws from aggregates instead of ``ts``, which may then be None.
+
+    With ``record`` (default) the record's figures for each output's series are drawn over the
+    months they cover (``observations``: default every comparable target and hold-out), with a
+    legend entry; their rows join the returned table (``scenario`` = "record").
     """
     if tables is None:  # from the monthly table of the runs
         scenarios = scenario_order(ts, scenarios)
@@ -81,6 +171,18 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
         tables = {o: tables[o] for o in outputs}
     colours = colours_for(scenarios, colours)
     multiples = len(scenarios) > MAX_OVERLAID if small_multiples is None else small_multiples
+    dates = pd.concat([q["date"] for q in tables.values()])
+    first, last = ((pd.Timestamp(dates.min()), pd.Timestamp(dates.max())) if len(dates)
+                   else (None, None))
+    if not record:
+        obs, held = [], set()
+    elif observations is None:
+        obs, held = the_record()
+    else:
+        obs = list(observations)
+        held = {c.id for c in obs if c.start >= HOLDOUT_START}
+    points = {o: record_points(o, obs, held, first, last) for o in outputs}
+    ink = record_colour(colours)
     if multiples:
         ncol = len(scenarios)
         fig, axes = plt.subplots(len(outputs), ncol, figsize=(2.6 * ncol + 0.8, 2.6 * len(outputs) + 1),
@@ -89,11 +191,14 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
             q = tables[out]
             for ax, sc in zip(row, scenarios, strict=True):
                 _draw_fan(ax, q[q["scenario"] == sc], colours[sc], sc)
+                _draw_record(ax, points[out], ink)
                 date_axis(ax)
             name, unit = label(out)
             row[0].set_ylabel(f"{name}\n({unit})" if unit else name, fontsize=9)
         for ax, sc in zip(axes[0], scenarios, strict=True):
             ax.set_title(sc.replace(" | ", "\n"), fontsize=9, color=colours[sc])
+        if any(len(p) for p in points.values()):
+            fig.legend(handles=[_record_handle(ink)], loc="outside lower center", frameon=False)
     else:
         ncol = 2 if len(outputs) > 1 else 1
         nrow = -(-len(outputs) // ncol)
@@ -103,6 +208,7 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
             q = tables[out]
             for sc in scenarios:
                 _draw_fan(ax, q[q["scenario"] == sc], colours[sc], sc)
+            _draw_record(ax, points[out], ink)
             name, unit = label(out)
             ax.set_title(name)
             ax.set_ylabel(unit)
@@ -110,12 +216,18 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
         for ax in list(axes.flat)[len(outputs):]:
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(scenarios)),
+        if any(len(p) for p in points.values()):
+            handles, labels = [*handles, _record_handle(ink)], [*labels, RECORD_LABEL]
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(handles)),
                    frameon=False)
     n = int(min(q.groupby("scenario", observed=True)["n"].min().min() for q in tables.values()))
     fig.suptitle(title or f"Spread of outcomes by scenario ({n} runs each): median (line), "
                  "50% and 80% bands (shaded), 95% band (dashed)")
     table = pd.concat([q.assign(output=o) for o, q in tables.items()], ignore_index=True)
+    drawn = [p for p in points.values() if len(p)]
+    if drawn:
+        table = pd.concat([table, pd.concat(drawn, ignore_index=True).assign(scenario="record")],
+                          ignore_index=True)
     return fig, table
 
 
