@@ -465,6 +465,7 @@ def cmd_backtest(args) -> int:
                               formats=args.formats)
         print(f"figures: {len([f for f in files if f.suffix != '.csv'])} files in {figures}")
     verdict["wall_s"] = round(time.perf_counter() - t0, 1)
+    (out / "verdict.json").write_text(json.dumps(verdict, indent=2) + "\n")
     if args.json:
         Path(args.json).write_text(json.dumps(verdict, indent=2) + "\n")
         print(f"verdict: {args.json}")
