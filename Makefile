@@ -1,12 +1,13 @@
 # Two commands on a fresh machine (each sets itself up first):
 #   make run    the experiments and their figures (core install only) -> results/<exp>/figures
 #   make test   the test suite
+#   make backtest   the rolling-origin backtest and validation (installs the [scoring] extra first)
 #   make notebooks  Jupyter on notebooks/ (installs the [notebooks] extra first)
 #   make explore    the interactive explorer in the browser (installs the [viz] extra first)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench clean notebooks explore
+.PHONY: setup run test lint bench clean notebooks explore backtest
 
 setup:
 	@bash scripts/setup.sh $(VENV)
@@ -14,6 +15,11 @@ setup:
 run:
 	@BORDERSCEN_EXTRAS= bash scripts/setup.sh $(VENV)
 	$(BIN)/borderscen reproduce
+
+backtest:
+	@BORDERSCEN_EXTRAS=scoring bash scripts/setup.sh $(VENV)
+	$(BIN)/borderscen backtest --out results/backtest
+	-$(BIN)/borderscen validate --json results/validate.json  # exits 1 while a stylized fact is missed
 
 notebooks: setup
 	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
