@@ -31,7 +31,7 @@ def errors_of(exc: ConfigError) -> list[ConfigError]:
 
 def config(horizon=12, scenario=None, sweep=None) -> dict:
     data = {"experiment": {"name": "amb", "replications": 1, "horizon_months": horizon, "seed": 1,
-                           "executor": "serial"},
+                           "executor": "serial", "start": "open_loop"},  # events before the branch
             "scenarios": [scenario or {"preset": "baseline"}]}
     if sweep:
         data["sweep"] = sweep

@@ -46,6 +46,8 @@ from borderscen.scenarios import (
     check_events,
     event_month_errors,
     history,
+    month_index,
+    parse_month,
     presets,
 )
 
@@ -416,10 +418,11 @@ def _check_start(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
                                   "allowed with parameters = 'median': 'open_loop' only (a filtered "
                                   "start gives each replication the parameters of its particle); set "
                                   "start = 'open_loop' or parameters = 'posterior'"))
-    branch = history().branch
+    branch, first = history().branch, parse_month(DEFAULT_START)
     for i, sc in enumerate(cfg.scenarios):
         for j, ev in enumerate(sc.events):
-            if ev.month < branch:
+            # an event outside the run's months has its own message (_check_horizon)
+            if ev.month < branch and 0 <= month_index(ev.month, first) < exp.horizon_months:
                 errors.append(ConfigError(
                     where, f"scenarios[{i}].events[{j}].date", ev.date,
                     f"allowed with start = 'filtered': {branch:%Y-%m} (the branch month) or later; "

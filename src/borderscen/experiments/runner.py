@@ -469,7 +469,7 @@ def _start_arrays(start: StartState) -> dict[str, np.ndarray]:
 def save_start(root: Path, start: StartState, meta: dict[str, Any]) -> str:
     """Write the cloud atomically (arrays first, then the JSON that names their hash)."""
     buf = io.BytesIO()
-    np.savez(buf, **_start_arrays(start))
+    np.savez_compressed(buf, **_start_arrays(start))
     digest = _start_hash(start)
     atomic_write_bytes(root / START_ARRAYS, buf.getvalue())
     atomic_write_json(root / START_META, {**meta, "format": START_FORMAT, "sha256": digest,
@@ -548,7 +548,8 @@ def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: b
     """The experiment's filtered start: the cloud stored in the results folder when it is whole
     and of this config (a resumed batch reuses it), else assimilated now and stored."""
     root = store.root
-    if not fresh and ((root / START_META).exists() or (root / START_ARRAYS).exists()):
+    # the JSON is written last: without it the cloud was never stored (nothing to repair)
+    if not fresh and ((root / START_META).exists() or (root / START_META).is_symlink()):
         try:
             start, meta = load_start(root, None if accept_changed_inputs else key)
             if len(start) == cfg.experiment.replications:
