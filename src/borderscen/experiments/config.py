@@ -164,9 +164,9 @@ class ExperimentSection(Strict):
         if v in STARTS:
             return v
         if isinstance(v, str) and MONTH_RE.match(v):  # what the key meant before it chose the start
-            raise ValueError(f"start now says what runs start from, not a month (the clock always "
-                             f"starts {DEFAULT_START}); allowed: {STARTS_RULE}; 'open_loop' is the "
-                             "earlier behaviour")
+            raise ValueError(f"start now says what runs start from, not a month (the model's clock "
+                             f"starts at {DEFAULT_START}); allowed: {STARTS_RULE}; 'open_loop' is "
+                             "the earlier behaviour")
         raise ValueError(f"allowed: {STARTS_RULE}")
 
 
