@@ -171,9 +171,14 @@ def channel_values(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
 
 
 def dispersions(values: Sequence[Mapping[str, float]], observations: Sequence[Comparable]) -> np.ndarray:
-    """(R, n) each replication's observation-model dispersion for each observation."""
-    return np.array([[float(v[observation.DISPERSION[observation.GROUP[c.quantity]]])
-                      for c in observations] for v in values])
+    """(R, n) each replication's observation-model dispersion for each observation: its own value
+    where its parameter draw has one, else the registry's default (a posterior sample straight
+    from the ABC has no dispersions: they are fitted after it)."""
+    from borderscen.params import registry
+
+    names = [observation.DISPERSION[observation.GROUP[c.quantity]] for c in observations]
+    default = {n: float(registry()[n].default) for n in set(names)}
+    return np.array([[float(v.get(n, default[n])) for n in names] for v in values])
 
 
 def published(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],

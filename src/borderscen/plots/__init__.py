@@ -206,8 +206,9 @@ def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] =
     files: list[Path] = []
     files += save(*fans.fan_chart(ts, colours=colours, tables=monthly["quantiles"]),
                   out / "fan_chart", rid, formats)
-    files += save(*regimes.regime_chart(ts, colours=colours, data=monthly["regimes"]),
-                  out / "regime_probabilities", rid, formats)
+    if len(monthly["regimes"]) and "scenario" in monthly["regimes"]:  # none before the branch month
+        files += save(*regimes.regime_chart(ts, colours=colours, data=monthly["regimes"]),
+                      out / "regime_probabilities", rid, formats)
     files += save(*distributions.end_state(runs, colours=colours, horizon=horizon),
                   out / "end_state", rid, formats)
     output = monthly["threshold_output"]
