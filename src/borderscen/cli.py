@@ -351,6 +351,7 @@ def cmd_reproduce(args) -> int:
 
 def cmd_validate(args) -> int:
     """In-sample coverage, the hold-outs scored once (docs/scoring.md), then the stylized facts."""
+    from borderscen.analysis.scoring import BASELINES, holdout_summary
     from borderscen.analysis.validation import (
         holdout_scores,
         holdout_verdict,
@@ -380,16 +381,13 @@ def cmd_validate(args) -> int:
         abm = scores[scores["forecaster"] == "abm"]
         rows = [{"hold-out": r["id"], "origin": str(r["origin"])[:7], "period": f"{r['start']}/{r['end']}",
                  "observed": _bounds_text(r["low"], r["high"]), "in 90%": "yes" if r["in90"] else "no",
-                 **{f"skill vs {b}": _num(r.get(f"skill_{b}")) for b in ("no_change", "trend", "nb_ar1")}}
+                 **{f"skill vs {b}": _num(r.get(f"skill_{b}")) for b in BASELINES}}
                 for r in abm.to_dict("records")]
         print("Hold-outs (2025-26; never used in calibration), each scored once (docs/scoring.md). "
               "Skill: 1 - CRPS/CRPS_baseline, above 0 the model is better.\n")
         print(table_text(rows, list(rows[0]) if rows else ["hold-out"], {"hold-out": 34}))
         print("\n" + holdout_verdict(scores) + "\n")
-        verdict["holdout"] = {"n": len(abm), "inside90": int(abm["in90"].sum()),
-                              "median_skill": {b: _median_or_none(abm.get(f"skill_{b}"))
-                                               for b in ("no_change", "trend", "nb_ar1")},
-                              "ids": sorted(abm["id"])}
+        verdict["holdout"] = holdout_summary(abm, BASELINES)
         verdict["filter"] = scores.attrs["filter"]
         if args.out:
             scores.to_csv(Path(args.out).with_suffix(".holdout.csv"), index=False)
@@ -425,15 +423,6 @@ def cmd_validate(args) -> int:
         Path(args.json).write_text(json.dumps(verdict, indent=2, default=_json_default) + "\n")
         print(f"verdict: {args.json}")
     return EXIT_FACTS_FAILED if status else EXIT_OK
-
-
-def _median_or_none(x):
-    import math
-    if x is None:
-        return None
-    v = x.dropna()
-    m = float(v.median()) if len(v) else math.nan
-    return m if math.isfinite(m) else None
 
 
 def _json_default(x):

@@ -229,13 +229,13 @@ def holdout_forecasts(particles: int = 1000, seed: int = 2023, first: str = FIRS
     """The forecasts that score each 2025-26 hold-out once: the backtest's origins from 2025-01
     on (with :func:`run_backtest`'s seeds, origin i drawing from ``seed + i``), until every
     hold-out has been forecast. ``attrs``: the filter's lowest ESS share and the origins used."""
-    from borderscen.analysis.scoring import HOLDOUT_FIRST_ORIGIN
+    from borderscen.analysis import scoring
 
     obs = record_observations()
-    left = {c.id for c in comparable(list(holdouts()))[0]}
+    left = set(scoring.comparable_holdout_ids())
     frames, used, ess = [], [], []
     for i, origin in enumerate(origins(first, every=every)):
-        if f"{origin:%Y-%m}" < HOLDOUT_FIRST_ORIGIN or not left:
+        if f"{origin:%Y-%m}" < scoring.HOLDOUT_FIRST_ORIGIN or not left:
             continue
         if not left & {c.id for c in after(origin, obs)}:
             continue
@@ -280,9 +280,8 @@ def report(forecasts: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
     from borderscen.analysis import scoring
 
     sc = scores(forecasts, seed=seed)
-    held = [c.id for c in comparable(list(holdouts()))[0]]
     return {"scores": sc, "aggregate": scoring.aggregate(sc),
-            "holdout": scoring.holdout_rows(sc, held)}
+            "holdout": scoring.holdout_rows(sc, scoring.comparable_holdout_ids())}
 
 
 def verdict(tables: dict[str, pd.DataFrame], out: str | Path | None = None) -> dict:

@@ -373,12 +373,21 @@ def holdout_rows(scores: pd.DataFrame, ids: Iterable[str], first: str = HOLDOUT_
     return d[d["_o"] == earliest].drop(columns="_o")
 
 
-def _holdout_ids() -> list[str]:
+def comparable_holdout_ids() -> list[str]:
+    """The ids of the comparable 2025-26 hold-outs (``data/holdout.toml``)."""
     from borderscen.analysis.observe import comparable
     from borderscen.record import holdouts
 
     kept, _ = comparable(holdouts())
     return [c.id for c in kept]
+
+
+def holdout_summary(held: pd.DataFrame, baselines: Iterable[str]) -> dict:
+    """The ``holdout`` verdict of one forecaster's hold-out rows (:func:`holdout_rows`): n,
+    inside90 (a count), median_skill {baseline: median skill or None}, ids."""
+    return {"n": len(held), "inside90": int(held["in90"].sum()),
+            "median_skill": {b: _finite(_median(held[f"skill_{b}"])) for b in baselines},
+            "ids": sorted(held["id"])}
 
 
 def verdict_dict(scores: pd.DataFrame, forecaster: str = "abm", holdout_ids: Iterable[str] | None = None,
@@ -394,15 +403,13 @@ def verdict_dict(scores: pd.DataFrame, forecaster: str = "abm", holdout_ids: Ite
     baselines = [b for b in BASELINES if f"skill_{b}" in d.columns and b != forecaster]
     skill_by = {str(h): {b: _finite(_median(d.loc[d["horizon"] == h, f"skill_{b}"])) for b in baselines}
                 for h in HORIZONS if (d["horizon"] == h).any()}
-    ids = list(_holdout_ids() if holdout_ids is None else holdout_ids)
+    ids = list(comparable_holdout_ids() if holdout_ids is None else holdout_ids)
     held = holdout_rows(d, ids, holdout_first)
     return {
         "backtest": {"coverage90": _finite(d["in90"].mean()), "coverage50": _finite(d["in50"].mean()),
                      "skill": skill_by, "origins": sorted({_month_text(o) for o in d["origin"]}),
                      "n": len(d)},
-        "holdout": {"n": len(held), "inside90": int(held["in90"].sum()),
-                    "median_skill": {b: _finite(_median(held[f"skill_{b}"])) for b in baselines},
-                    "ids": sorted(held["id"]), "origin_first": holdout_first},
+        "holdout": holdout_summary(held, baselines) | {"origin_first": holdout_first},
     }
 
 

@@ -34,7 +34,7 @@ from borderscen.analysis.facts import (
 )
 from borderscen.analysis.observe import comparable, published
 from borderscen.mechanisms.observation import GROUP
-from borderscen.record import holdouts, targets
+from borderscen.record import targets
 
 
 # ============================================================================ in sample
@@ -95,8 +95,7 @@ def holdout_scores(particles: int = 1000, seed: int = 2023) -> pd.DataFrame:
     from borderscen.analysis import backtest
 
     forecasts = backtest.holdout_forecasts(particles=particles, seed=seed)
-    held = [c.id for c in comparable(holdouts())[0]]
-    rows = scoring.holdout_rows(backtest.scores(forecasts), held)
+    rows = scoring.holdout_rows(backtest.scores(forecasts), scoring.comparable_holdout_ids())
     rows.attrs["filter"] = {"min_ess_share": forecasts.attrs.get("min_ess_share"),
                             "particles": particles, "origins": forecasts.attrs.get("origins")}
     return rows.sort_values(["id", "forecaster"]).reset_index(drop=True)
