@@ -93,7 +93,7 @@ def test_holdouts_are_scored_once_with_the_backtests_rows():
     assert (abm["origin"].astype(str).str[:7] >= "2025-01").all()
     first = min(abm["origin"])
     i = [f"{o:%Y-%m}" for o in backtest.origins()].index(str(first)[:7])
-    again = backtest.forecast_origin(pd.Timestamp(first).date(), 60, 7 + i)
+    again = backtest.forecast_origin(pd.Timestamp(first).date(), 60, 7 + i).forecasts
     mine = abm[abm["origin"] == first].sort_values("id")
     theirs = again[(again["forecaster"] == "abm") & again["id"].isin(mine["id"])].sort_values("id")
     assert len(mine) == len(theirs) >= 1

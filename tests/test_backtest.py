@@ -67,7 +67,7 @@ def test_no_forecast_sees_an_observation_after_its_origin(monkeypatch):
     monkeypatch.setattr(backtest, "assimilate", spy)
     import datetime as dt
     origin = dt.date(2024, 1, 1)
-    df = backtest.forecast_origin(origin, particles=30, seed=1, baselines=False)
+    df = backtest.forecast_origin(origin, particles=30, seed=1, baselines=False).forecasts
     (o, known), = seen
     assert known and all(pd.Timestamp(c.end + "-01") < pd.Timestamp(origin) for c in known)
     later = {c.id for c in backtest.record_observations() if c.end >= "2024-01"}

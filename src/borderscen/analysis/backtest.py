@@ -27,6 +27,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,13 +93,25 @@ def before(origin: dt.date, obs: Sequence[Comparable]) -> list[Comparable]:
 Progress = Callable[[str], None]
 
 
+@dataclass
+class OriginForecast:
+    """One origin's forecasts (a row per observation and forecaster, quantiles at LEVELS), the
+    fans of PATH_SERIES from it, and its filter's diagnostics."""
+
+    forecasts: pd.DataFrame
+    paths: pd.DataFrame
+    min_ess_share: float | None = None
+    wall_s: float = 0.0
+    degenerate: int = 0
+
+
 def forecast_origin(origin: dt.date, particles: int, seed: int, fit_end: str | None = BASE_POSTERIOR,
-                    obs: Sequence[Comparable] | None = None, baselines: bool = True) -> pd.DataFrame:
-    """One origin's forecasts: a row per (observation, forecaster) with quantiles at LEVELS."""
+                    obs: Sequence[Comparable] | None = None, baselines: bool = True) -> OriginForecast:
+    """One origin: filter the record before it, forecast 12 months, every forecaster's quantiles."""
     obs = list(obs or record_observations())
     known, todo = before(origin, obs), after(origin, obs)
     if not todo:
-        return pd.DataFrame()
+        return OriginForecast(pd.DataFrame(), pd.DataFrame())
     t0 = time.perf_counter()
     filtered = assimilate(origin, particles=particles, seed=seed, observations=known, fit_end=fit_end)
     fc = continue_from(filtered, MAX_LEAD, seed=seed + 1)
@@ -130,11 +143,8 @@ def forecast_origin(origin: dt.date, particles: int, seed: int, fit_end: str | N
                           "filtered" if t < T0 else "forecast",
                           **{f"q{lv:g}": float(qs[i, t]) for i, lv in enumerate(PATH_LEVELS)},
                           "lull_share": float((x[:, t] == 2).mean()) if k == "isis_tempo" else np.nan})
-    df.attrs["paths"] = pd.DataFrame(paths)
-    df.attrs.update(min_ess_share=filtered.min_ess_share, wall_s=wall,
-                    degenerate=(int(filtered.diagnostics["degenerate"].sum())
-                                if len(filtered.diagnostics) else 0))
-    return df
+    degenerate = int(filtered.diagnostics["degenerate"].sum()) if len(filtered.diagnostics) else 0
+    return OriginForecast(df, pd.DataFrame(paths), filtered.min_ess_share, wall, degenerate)
 
 
 def baseline_samples(c: Comparable, known: Sequence[Comparable], origin: dt.date,
@@ -188,17 +198,15 @@ def run_backtest(out: str | Path, particles: int = 1000, seed: int = 2023, first
                 if progress:
                     progress(f"origin {key} ({i + 1}/{len(todo)}): already done")
                 continue
-            df = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
-            attrs = {k: df.attrs.get(k) for k in ("min_ess_share", "wall_s", "degenerate")}
-            paths = df.attrs.get("paths", pd.DataFrame())
-            df.attrs = {}  # the diagnostics go to the manifest, the paths to their own file
-            atomic_write_bytes(parts / f"{key}-paths.parquet", parquet_bytes(paths))
-            atomic_write_bytes(parts / f"{key}.parquet", parquet_bytes(df))
-            done[key] = {"rows": len(df), **attrs}
+            fo = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
+            atomic_write_bytes(parts / f"{key}-paths.parquet", parquet_bytes(fo.paths))
+            atomic_write_bytes(parts / f"{key}.parquet", parquet_bytes(fo.forecasts))
+            done[key] = {"rows": len(fo.forecasts), "min_ess_share": fo.min_ess_share, "wall_s": fo.wall_s,
+                         "degenerate": fo.degenerate}
             manifest["done"] = done
             atomic_write_json(manifest_path, manifest)
             if progress:
-                progress(f"origin {key} ({i + 1}/{len(todo)}): {len(df)} forecasts, "
+                progress(f"origin {key} ({i + 1}/{len(todo)}): {len(fo.forecasts)} forecasts, "
                          f"filter min ESS {done[key]['min_ess_share']:.0%}, {done[key]['wall_s']:.1f} s")
         manifest["finished"] = dt.datetime.now().isoformat(timespec="seconds")
         atomic_write_json(manifest_path, manifest)
@@ -239,12 +247,11 @@ def holdout_forecasts(particles: int = 1000, seed: int = 2023, first: str = FIRS
             continue
         if not left & {c.id for c in after(origin, obs)}:
             continue
-        df = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
-        ess.append(df.attrs["min_ess_share"])
+        fo = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
+        ess.append(fo.min_ess_share)
         used.append(f"{origin:%Y-%m}")
-        df.attrs = {}
-        frames.append(df)
-        left -= set(df["id"])
+        frames.append(fo.forecasts)
+        left -= set(fo.forecasts["id"])
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     out.attrs.update(min_ess_share=float(min(ess)) if ess else None, origins=used)
     return out
@@ -257,8 +264,6 @@ def scores(forecasts: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
     if forecasts.empty:
         raise ValueError("the backtest stored no forecasts: no origin has an observation after it")
-    forecasts = forecasts.copy()
-    forecasts.attrs = {}  # forecast_origin's diagnostics (a table among them) are not carried on
     return scoring.score_table(scoring.ensemble(forecasts), seed=seed)
 
 
@@ -295,6 +300,6 @@ def verdict(tables: dict[str, pd.DataFrame], out: str | Path | None = None) -> d
     return v
 
 
-__all__ = ["HORIZONS", "LEVELS", "START", "after", "before", "filter_summary", "forecast_origin",
-           "holdout_forecasts", "lead", "load_forecasts", "load_paths", "origins", "report", "run_backtest",
-           "scores", "verdict"]
+__all__ = ["HORIZONS", "LEVELS", "START", "OriginForecast", "after", "before", "filter_summary",
+           "forecast_origin", "holdout_forecasts", "lead", "load_forecasts", "load_paths", "origins",
+           "report", "run_backtest", "scores", "verdict"]
