@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -352,6 +353,40 @@ def test_a_worker_killed_mid_chunk_is_reported_and_the_batch_stops_or_retries(po
         assert not (out / "manifest.json").exists()
         res = run_experiment(path, out=out, progress=False)
     assert_same(ref, tables(res))
+
+
+def test_a_pool_that_breaks_at_submit_loses_no_chunk():
+    """Once a worker has died, ``submit`` itself raises BrokenProcessPool. The chunk being
+    submitted then was neither in flight nor pending, so a retry skipped it (CI: "runs.parquet
+    holds 76 distinct runs of 80"). Every chunk not written must come back as unfinished."""
+    from concurrent.futures import Executor, Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from borderscen.experiments import runner
+
+    class BreaksOnThirdSubmit(Executor):
+        def __init__(self):
+            self.calls = 0
+
+        def submit(self, fn, *args, **kwargs):
+            self.calls += 1
+            if self.calls >= 3:
+                raise BrokenProcessPool("a worker died")
+            fut: Future = Future()
+            fut.set_result(types.SimpleNamespace(encoded=args[0], model_s=0.0))
+            return fut
+
+    class Store:
+        written: list = []
+
+        def write_encoded(self, encoded):
+            self.written.append(encoded)
+
+    chunks = list(range(6))  # _drive only passes chunks through
+    store = Store()
+    with pytest.raises(runner._PoolBroke) as broke:
+        runner._drive(BreaksOnThirdSubmit(), chunks, store, 2, lambda result, s: None)
+    assert sorted(store.written + broke.value.unfinished) == chunks, (store.written, broke.value.unfinished)
 
 
 # ---------------------------------------------------------------------------- after the results

@@ -723,10 +723,18 @@ def _drive(pool: Executor, chunks: list[Chunk], store: ResultsStore, window: int
     interrupt has little to cancel), writing each as it finishes."""
     pending = iter(chunks)
     in_flight: dict[Future, Chunk] = {}
+    held: list[Chunk] = []  # taken from pending, not yet accepted by the pool
 
     def top_up() -> None:
-        while len(in_flight) < window and (chunk := next(pending, None)) is not None:
-            in_flight[pool.submit(run_chunk_for_store, chunk)] = chunk
+        while len(in_flight) < window:
+            if not held:
+                chunk = next(pending, None)
+                if chunk is None:
+                    return
+                held.append(chunk)
+            # submit raises BrokenProcessPool once a worker has died: the chunk stays held
+            in_flight[pool.submit(run_chunk_for_store, held[0])] = held[0]
+            held.clear()
 
     try:
         top_up()
@@ -742,7 +750,7 @@ def _drive(pool: Executor, chunks: list[Chunk], store: ResultsStore, window: int
     except BrokenProcessPool:
         running = list(in_flight.values())
         _stop(pool, in_flight)
-        raise _PoolBroke(running, running + list(pending)) from None
+        raise _PoolBroke(running, running + held + list(pending)) from None
     except BaseException:
         _stop(pool, in_flight)
         raise
