@@ -58,7 +58,7 @@ MONTHLY_OUTPUTS = (
     "tehran_camp", "pragmatic_camp", "openness_baghdad", "willingness_damascus",
     "damascus_capacity", "us_troops_iraq", "us_troops_syria", "camp_population",
     "alhol_iraqis", "repatriated", "detainees", "breakouts", "escapees", "guard",
-    "isis_tempo", "coalition_tempo_iraq", "coalition_tempo_syria",
+    "isis_tempo", "isis_tempo_multiplier", "coalition_tempo_iraq", "coalition_tempo_syria",
 )
 #: Months run before January 2022 so that ISIS's state (pool, excitation, what forces have seen,
 #: security, tempo) starts on its own dynamics rather than at zero (ODD 5).
@@ -523,7 +523,8 @@ def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozen
         "camp_population": alhol + roj, "alhol_iraqis": alhol_iraqis, "repatriated": repatriated,
         "detainees": detainees, "breakouts": breakout.astype(float),
         "escapees": escaped_detainees + escaped_alhol + escaped_roj, "guard": guard,
-        "isis_tempo": isis_tempo, "coalition_tempo_iraq": coal_factor[:, :1],
+        "isis_tempo": isis_tempo, "isis_tempo_multiplier": tempo_mult,
+        "coalition_tempo_iraq": coal_factor[:, :1],
         "coalition_tempo_syria": coal_factor[:, 1:],
         "zone_attacks": zone_attacks, "zone_security": security, "zone_intel": intel,
     }

@@ -34,7 +34,8 @@ BANDS = ((0.025, 0.975, 0.0), (0.1, 0.9, 0.14), (0.25, 0.75, 0.26))  # 95 (lines
 #: Outputs drawn by default, the first of each group that the results have (a config may
 #: record only some outputs: the true attacks stand in for the tracked ones).
 DEFAULT_FAN_OUTPUTS = (("attacks_tracked_iraq", "attacks_iraq"), ("attacks_tracked_syria", "attacks_syria"),
-                       ("isis_members",), ("weapons_stock",), ("cooperation",))
+                       ("isis_members",), ("isis_tempo_multiplier",), ("coalition_tempo_syria",),
+                       ("damascus_capacity",), ("weapons_stock",), ("cooperation",))
 #: Most series drawn in one panel before switching to small multiples.
 MAX_OVERLAID = 3
 
