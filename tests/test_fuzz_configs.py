@@ -1,17 +1,19 @@
 """Issue 12 item 6: property-based fuzzing of configs. Random valid configs run or are rejected
 cleanly; random invalid ones and random bytes are always a ConfigError, never a traceback.
-Kept fast: few examples, tiny horizons (raise max_examples locally for a longer hunt)."""
+Kept fast: few examples, tiny horizons. BORDERSCEN_FUZZ_SCALE=N multiplies every example count
+for a longer hunt (the README's reliability figures come from such a run)."""
 
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from borderscen.errors import ConfigError
+from borderscen.errors import BorderscenError, ConfigError
 from borderscen.experiments import run_experiment
 from borderscen.experiments.config import parse_config
 from borderscen.experiments.design import expand
@@ -21,7 +23,14 @@ from borderscen.scenarios import preset_names
 REG = registry()
 NAMES = sorted(REG)
 SAFE = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=12)
-FAST = settings(max_examples=12, deadline=None,
+SCALE = int(os.environ.get("BORDERSCEN_FUZZ_SCALE", "1"))
+
+
+def scaled(n: int) -> int:
+    return n * SCALE
+
+
+FAST = settings(max_examples=scaled(12), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -100,7 +109,7 @@ def test_random_valid_configs_run_or_are_rejected_cleanly(data):
         assert sorted(res.runs["run"]) == list(range(len(runs)))
 
 
-@settings(max_examples=80, deadline=None,
+@settings(max_examples=scaled(80), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(broken_configs())
 def test_random_broken_configs_are_a_config_error_never_a_traceback(data):
@@ -111,7 +120,7 @@ def test_random_broken_configs_are_a_config_error_never_a_traceback(data):
         assert text.startswith("fuzz.toml") and "pydantic" not in text
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(st.binary(max_size=200))
 def test_random_bytes_as_a_config_file_are_a_config_error(blob):
     from borderscen.experiments import load_config
@@ -122,3 +131,50 @@ def test_random_bytes_as_a_config_file_are_a_config_error(blob):
             load_config(path)
         except ConfigError as exc:
             assert str(path) in str(exc)
+
+
+# ------------------------------------------------------------------------- the Python API
+def _junk_or(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(strategy, strategy, JUNK)
+
+
+@st.composite
+def api_calls(draw) -> dict:
+    """Keyword arguments for bs.simulate / bs.BorderModel: mostly valid, some junk anywhere."""
+    names = st.one_of(st.sampled_from(NAMES), SAFE)
+    valid = st.lists(st.sampled_from(NAMES), max_size=2, unique=True).flatmap(
+        lambda chosen: st.fixed_dictionaries({n: value_of(n) for n in chosen}))
+    junk = st.dictionaries(names, st.one_of(st.floats(-2, 2), st.integers(-3, 3), JUNK), max_size=3)
+    overrides = draw(st.one_of(valid, valid, valid, junk))
+    event = st.fixed_dictionaries(
+        {"date": _junk_or(st.sampled_from(["2022-03", "2025-01", "2026-05", "2031-01", "1999-12",
+                                           "2026-13", "March"]))},
+        optional={"set": st.dictionaries(names, st.floats(-1, 2), max_size=2),
+                  "trigger": st.sampled_from(["election", "state_change", "campaign_announced",
+                                              "leadership_strike", "coup"])})
+    return {"scenario": draw(_junk_or(st.sampled_from(preset_names()) | SAFE)),
+            "seed": draw(_junk_or(st.integers(0, 2**63))),
+            "horizon_months": draw(_junk_or(st.integers(1, 6) | st.integers(-2, 0))),
+            "overrides": overrides, "events": draw(st.lists(event, max_size=2))}
+
+
+@settings(max_examples=scaled(40), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(api_calls(), st.booleans())
+def test_random_api_calls_run_or_raise_one_error_family_never_a_traceback(call, mesa_face):
+    """The API refuses what a config refuses, with a BorderscenError (never pydantic's, numpy's or
+    a bare KeyError/TypeError); what it accepts runs to the horizon."""
+    import borderscen as bs
+    try:
+        events = [bs.Event(**e) for e in call.pop("events")]
+        if mesa_face:
+            model = bs.BorderModel(**call, events=events)
+            model.run()
+            assert len(model.datacollector.get_model_vars_dataframe()) >= 1
+        else:
+            frame = bs.simulate(**call, events=events)
+            assert len(frame) == call["horizon_months"]
+        event("ran")
+    except BorderscenError as exc:
+        assert str(exc)
+        event(f"refused: {type(exc).__name__}")

@@ -12,6 +12,8 @@ import numbers
 
 import numpy as np
 
+from borderscen.errors import ConfigError
+
 SeedLike = int | np.integer | np.random.SeedSequence | None
 
 
@@ -22,8 +24,8 @@ def as_int_seed(seed: SeedLike) -> int:
     if isinstance(seed, np.random.SeedSequence):
         return int(seed.generate_state(1, np.uint64)[0] >> 1)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
-        raise ValueError(f"seed = {seed!r}; allowed: a non-negative integer, a numpy "
-                         "SeedSequence, or None")
+        raise ConfigError("borderscen", "seed", seed, "allowed: a non-negative integer, a numpy "
+                          "SeedSequence, or None")
     return int(seed)
 
 

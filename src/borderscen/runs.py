@@ -7,6 +7,7 @@ arrays into the tables users see, so the Mesa face, ``simulate`` and the batch r
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from borderscen.errors import ConfigError
 from borderscen.kernel.core import (
     MONTHLY_OUTPUTS,
     START,
@@ -27,7 +29,15 @@ from borderscen.mechanisms.cooperation import REGIME_NAMES
 from borderscen.params import registry
 from borderscen.posterior import draw_for
 from borderscen.randomness import SeedLike, as_int_seed
-from borderscen.scenarios import Event, Scenario, build_scenario, history, month_index, schedule
+from borderscen.scenarios import (
+    Event,
+    Scenario,
+    build_scenario,
+    history,
+    month_index,
+    preset_names,
+    schedule,
+)
 
 #: ISIS "resurges" when its members at the horizon exceed this multiple of those at the branch.
 RESURGENCE_FACTOR = 2.0
@@ -208,17 +218,22 @@ def resolve_scenario(scenario: Scenario | str, overrides: Mapping[str, Any] | No
                      events: Sequence[Event]) -> Scenario:
     if isinstance(scenario, str):
         return build_scenario(scenario, overrides, events)
+    if not isinstance(scenario, Scenario):
+        raise ConfigError("borderscen", "scenario", scenario,
+                          f"allowed: a preset name ({', '.join(preset_names())}) or a Scenario "
+                          "(borderscen.build_scenario)")
     if overrides or events:
         return scenario.with_changes(overrides, events)
     return scenario
 
 
 def check_horizon(horizon_months: int) -> int:
-    h = int(horizon_months)
-    if not 1 <= h <= MAX_HORIZON:
-        raise ValueError(f"horizon_months = {horizon_months!r}; allowed: 1 to {MAX_HORIZON} "
-                         "(months from January 2022; 108 is December 2030)")
-    return h
+    if (isinstance(horizon_months, bool) or not isinstance(horizon_months, numbers.Integral)
+            or not 1 <= int(horizon_months) <= MAX_HORIZON):
+        raise ConfigError("borderscen", "horizon_months", horizon_months,
+                          f"allowed: 1 to {MAX_HORIZON}, a whole number of months from January "
+                          "2022 (108 is December 2030)")
+    return int(horizon_months)
 
 
 def simulate(scenario: Scenario | str = "baseline", seed: SeedLike = None,

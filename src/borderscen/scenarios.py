@@ -52,6 +52,13 @@ class Event(BaseModel):
     evidence: tuple[str, ...] = ()
     why: str = ""
 
+    def __init__(self, **data: Any) -> None:
+        """``Event(date=..., set=..., trigger=...)``; a bad field is a ConfigError (as in a config)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise from_pydantic("Event", exc, Event) from None
+
     @field_validator("date")
     @classmethod
     def _date(cls, v: str) -> str:
