@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib import pyplot as plt
@@ -55,6 +56,33 @@ def test_fan_chart_has_a_panel_per_output_and_a_median_per_scenario(smoke_result
     assert len(axes[0].collections) == 2 * len(SCENARIOS)  # 50% and 80% bands each
     assert set(data["output"]) == {"attacks_tracked_syria", "cooperation"}
     assert {"q0.025", "q0.5", "q0.975"} <= set(data.columns)
+    plt.close(fig)
+
+
+def test_the_tempo_state_is_drawn_as_shares_of_runs_not_quantiles(smoke_results):
+    """A categorical state has no meaningful quantiles: its row shows the share of runs in each
+    state with a Wilson band, the same shares the stored batch gives streamed."""
+    from borderscen.analysis.results import state_shares
+    from borderscen.analysis.summaries import state_shares as in_memory
+    ts = smoke_results.timeseries
+    states = fans.STATE_OUTPUTS["isis_tempo"]
+    fig, data = fans.fan_chart(ts, outputs=("isis_tempo", "cooperation"))
+    tempo = data[data["output"] == "isis_tempo"]
+    assert set(tempo["state"]) == set(states) and tempo["p"].between(0, 1).all()
+    assert (tempo["lo"] <= tempo["p"]).all() and (tempo["p"] <= tempo["hi"]).all()
+    one = tempo[(tempo["scenario"] == "baseline") & (tempo["state"] == "lull")].set_index("date")["p"]
+    base = ts[ts["scenario"] == "baseline"]
+    expected = (base["isis_tempo"] == states["lull"]).groupby(base["date"]).mean()
+    assert np.allclose(one.to_numpy(), expected.loc[one.index].to_numpy())
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert axes[0].get_ylim() == (0, 1)
+    assert {t.get_text() for t in axes[0].get_legend().get_texts()} == set(states)
+    streamed = state_shares(smoke_results, "isis_tempo", states, by=("scenario", "date"))
+    keys = ["scenario", "date", "state"]
+    both = (streamed.astype({"scenario": str}).merge(
+        in_memory(ts, "isis_tempo", states).astype({"scenario": str}), on=keys, suffixes=("", "_mem")))
+    assert len(both) == len(streamed) == len(tempo) > 0
+    assert np.allclose(both["p"], both["p_mem"]) and (both["n"] == both["n_mem"]).all()
     plt.close(fig)
 
 

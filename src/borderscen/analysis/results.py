@@ -15,7 +15,7 @@ with the whole batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -137,6 +137,15 @@ def threshold_probability(res: Results, output: str, threshold: float,
     """P(output > threshold) with a Wilson interval per scenario and date (and point)."""
     by = _by(res, by)
     return _monthly(res, lambda df, by: summaries.threshold_probability(df, output, threshold, by=by),
+                    [output], by)
+
+
+def state_shares(res: Results, output: str, states: Mapping[str, float],
+                 by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Share of runs in each named state of a categorical monthly output, with a Wilson
+    interval, per scenario and date (and point): :func:`summaries.state_shares`, streamed."""
+    by = _by(res, by)
+    return _monthly(res, lambda df, by: summaries.state_shares(df, output, states, by=by),
                     [output], by)
 
 

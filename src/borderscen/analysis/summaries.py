@@ -7,7 +7,7 @@ stored batch one scenario at a time and splits a sweep by design point (``res.qu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,24 @@ def threshold_probability(ts: pd.DataFrame, output: str, threshold: float,
     lo, hi = wilson_interval(k.to_numpy(), n.to_numpy())
     return pd.DataFrame({"p": (k / n).to_numpy(), "lo": lo, "hi": hi, "n": n.to_numpy()},
                         index=k.index).reset_index()
+
+
+def state_shares(ts: pd.DataFrame, output: str, states: Mapping[str, float],
+                 by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
+    """Share of runs in each named state of a categorical output (e.g. ``isis_tempo``: 1
+    campaign, 2 lull) per scenario and date, with a Wilson 95% interval: one row per group and
+    state (columns ``state``, ``p``, ``lo``, ``hi``, ``n``)."""
+    require(ts, [*by, output])
+    parts = []
+    for name, value in states.items():
+        g = ts.assign(_in=ts[output] == value).groupby(list(by), observed=True)["_in"]
+        k, n = g.sum(), g.size()
+        lo, hi = wilson_interval(k.to_numpy(), n.to_numpy())
+        parts.append(pd.DataFrame({"state": name, "p": (k / n).to_numpy(), "lo": lo, "hi": hi,
+                                   "n": n.to_numpy()}, index=k.index).reset_index())
+    out = pd.concat(parts, keys=range(len(parts)), names=["_state", None]).reset_index(level=0)
+    # by group, then the states in the order given (the same order a streamed read stacks)
+    return out.sort_values([*by, "_state"], kind="stable").drop(columns="_state").reset_index(drop=True)
 
 
 def wilson_interval(k: np.ndarray, n: np.ndarray, z: float = 1.96):

@@ -135,10 +135,13 @@ def monthly_tables(results, threshold: float = 6000) -> dict:
     series = _series_names(results)
     by = ("scenario", "date") if series is None else ("scenario", "point", "date")
     if hasattr(results, "read_arrow"):
-        from borderscen.analysis.results import threshold_probability
+        from borderscen.analysis.results import state_shares, threshold_probability
         have = results.columns("timeseries")
         quantile = results.quantiles
         regimes_of = results.regime_probabilities
+
+        def shares(output, by):
+            return state_shares(results, output, fans.STATE_OUTPUTS[output], by=by)
 
         def risk(output, by):
             return threshold_probability(results, output, threshold, by=by)
@@ -148,6 +151,9 @@ def monthly_tables(results, threshold: float = 6000) -> dict:
 
         def quantile(output, by):
             return summaries.quantiles(ts, output, by=by)
+
+        def shares(output, by):
+            return summaries.state_shares(ts, output, fans.STATE_OUTPUTS[output], by=by)
 
         def regimes_of(by):
             return summaries.regime_probabilities(ts, by=by)
@@ -163,7 +169,8 @@ def monthly_tables(results, threshold: float = 6000) -> dict:
     outputs = [o for g in fans.DEFAULT_FAN_OUTPUTS
                for o in [next((c for c in ((g,) if isinstance(g, str) else g) if c in have), None)]
                if o is not None]
-    quantiles = {o: shaped(quantile(o, by=by)) for o in outputs}
+    quantiles = {o: shaped(shares(o, by=by) if o in fans.STATE_OUTPUTS else quantile(o, by=by))
+                 for o in outputs}
     output = next((o for o in THRESHOLD_OUTPUTS if o in have), None)
     dates = pd.concat([q["date"] for q in quantiles.values()]) if quantiles else pd.Series([])
     return {"quantiles": quantiles, "regimes": shaped(regimes_of(by=by)),

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from borderscen.analysis.observe import FLOWS, Comparable, comparable
-from borderscen.analysis.summaries import quantiles, threshold_probability
+from borderscen.analysis.summaries import quantiles, state_shares, threshold_probability
 from borderscen.plots.style import (
     caption,
     colours_for,
@@ -34,10 +34,14 @@ BANDS = ((0.025, 0.975, 0.0), (0.1, 0.9, 0.14), (0.25, 0.75, 0.26))  # 95 (lines
 #: Outputs drawn by default, the first of each group that the results have (a config may
 #: record only some outputs: the true attacks stand in for the tracked ones).
 DEFAULT_FAN_OUTPUTS = (("attacks_tracked_iraq", "attacks_iraq"), ("attacks_tracked_syria", "attacks_syria"),
-                       ("isis_members",), ("isis_tempo_multiplier",), ("coalition_tempo_syria",),
+                       ("isis_members",), ("isis_tempo",), ("coalition_tempo_syria",),
                        ("damascus_capacity",), ("weapons_stock",), ("cooperation",))
 #: Most series drawn in one panel before switching to small multiples.
 MAX_OVERLAID = 3
+#: Categorical outputs: their row shows the share of runs in each named state (a line per
+#: state, a Wilson 95% band), not quantiles, which mean nothing for a state.
+STATE_OUTPUTS = {"isis_tempo": {"campaign": 1.0, "lull": 2.0}}
+STATE_STYLES = {"campaign": "-", "lull": ":"}
 
 
 #: The record's series an output shows: (quantity, channels, country) for "{c}" = iraq/syria.
@@ -129,6 +133,21 @@ def default_outputs(ts: pd.DataFrame, groups=DEFAULT_FAN_OUTPUTS) -> list[str]:
     return out
 
 
+def _draw_states(ax, d: pd.DataFrame, colour: str, name: str) -> None:
+    """Share of runs in each state over time (line style per state), with its Wilson band."""
+    for i, (state, part) in enumerate(d.groupby("state", sort=False)):
+        ax.fill_between(part["date"], part["lo"], part["hi"], color=colour, alpha=0.18, linewidth=0)
+        ax.plot(part["date"], part["p"], color=colour, lw=1.6, ls=STATE_STYLES.get(str(state), "-"),
+                label=name if i == 0 else f"_{name}: {state}")  # one legend entry per series
+    ax.set_ylim(0, 1)
+
+
+def _state_legend(ax, states) -> None:
+    from matplotlib.lines import Line2D
+    ax.legend(handles=[Line2D([], [], color="0.3", ls=STATE_STYLES.get(s, "-"), label=s)
+                       for s in states], frameon=False, fontsize=8, loc="upper left")
+
+
 def _draw_fan(ax, d: pd.DataFrame, colour: str, name: str) -> None:
     for lo, hi, alpha in BANDS[1:]:
         ax.fill_between(d["date"], d[f"q{lo:g}"], d[f"q{hi:g}"], color=colour, alpha=alpha,
@@ -162,13 +181,15 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
         outputs = list(outputs) if outputs is not None else default_outputs(ts)
         sub = ts[ts["scenario"].isin(scenarios)]
         outputs = [o for o in outputs if informative(sub[o])] or outputs[:1]
-        tables = {o: quantiles(sub, o) for o in outputs}
-    else:  # precomputed quantile tables (``res.quantiles``): the runs are never read
+        tables = {o: state_shares(sub, o, STATE_OUTPUTS[o]) if o in STATE_OUTPUTS
+                  else quantiles(sub, o) for o in outputs}
+    else:  # precomputed tables (``res.quantiles``, ``state_shares``): the runs are never read
         scenarios = scenario_order(next(iter(tables.values())), scenarios)
         tables = {o: q[q["scenario"].isin(scenarios)] for o, q in tables.items()
                   if outputs is None or o in outputs}
         outputs = [o for o, q in tables.items()
-                   if informative(q.filter(regex=r"^q\d").to_numpy().ravel())] or list(tables)[:1]
+                   if informative(q["p"].to_numpy() if o in STATE_OUTPUTS
+                                  else q.filter(regex=r"^q\d").to_numpy().ravel())] or list(tables)[:1]
         tables = {o: tables[o] for o in outputs}
     colours = colours_for(scenarios, colours)
     multiples = len(scenarios) > MAX_OVERLAID if small_multiples is None else small_multiples
@@ -190,12 +211,15 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
                                  sharex=True, sharey="row", squeeze=False, layout="constrained")
         for row, out in zip(axes, outputs, strict=True):
             q = tables[out]
+            draw = _draw_states if out in STATE_OUTPUTS else _draw_fan
             for ax, sc in zip(row, scenarios, strict=True):
-                _draw_fan(ax, q[q["scenario"] == sc], colours[sc], sc)
+                draw(ax, q[q["scenario"] == sc], colours[sc], sc)
                 _draw_record(ax, points[out], ink)
                 date_axis(ax)
             name, unit = label(out)
             row[0].set_ylabel(f"{name}\n({unit})" if unit else name, fontsize=9)
+            if out in STATE_OUTPUTS:
+                _state_legend(row[0], STATE_OUTPUTS[out])
         for ax, sc in zip(axes[0], scenarios, strict=True):
             ax.set_title(sc.replace(" | ", "\n"), fontsize=9, color=colours[sc])
         if any(len(p) for p in points.values()):
@@ -207,9 +231,12 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
                                  squeeze=False, layout="constrained")
         for ax, out in zip(axes.flat, outputs, strict=False):
             q = tables[out]
+            draw = _draw_states if out in STATE_OUTPUTS else _draw_fan
             for sc in scenarios:
-                _draw_fan(ax, q[q["scenario"] == sc], colours[sc], sc)
+                draw(ax, q[q["scenario"] == sc], colours[sc], sc)
             _draw_record(ax, points[out], ink)
+            if out in STATE_OUTPUTS:
+                _state_legend(ax, STATE_OUTPUTS[out])
             name, unit = label(out)
             ax.set_title(name)
             ax.set_ylabel(unit)

@@ -59,6 +59,7 @@ LABELS = {
     "camp_population": ("Camp population (al-Hol + Roj)", "persons"),
     "us_troops_iraq": ("US troops in Iraq", "troops"),
     "us_troops_syria": ("US troops in Syria", "troops"),
+    "isis_tempo": ("ISIS tempo (latent state)", "share of runs"),
     "isis_tempo_multiplier": ("ISIS tempo (latent state)", "attack multiplier, 1 = steady"),
     "coalition_tempo_syria": ("Coalition tempo in Syria", "factor on partnered operations"),
     "coalition_tempo_iraq": ("Coalition tempo in Iraq", "factor on partnered operations"),
