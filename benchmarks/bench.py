@@ -1,8 +1,11 @@
 """borderscen benchmark: speed against mesa.batch_run on the same model, memory, executors.
 
-Run:  python benchmarks/bench.py [--quick] [--json FILE] [--fresh-clone]
+Run:  python benchmarks/bench.py [--quick] [--full] [--json FILE] [--fresh-clone]
 
 Reports, in one run on this machine (all with the default 2022-2030 clock, baseline preset):
+  0. the headline: `borderscen run experiments/three_scenarios.toml` as a user types it (filtered
+     start, runs, store, summary and every figure) at 1,000 and 10,000 runs (and 100,000 with
+     --full): wall time, runs/s against mesa.batch_run, the parent's peak RSS
   1. runs per second: the batched kernel (one process), the Mesa face (BorderModel.run, one
      process), and mesa.batch_run on BorderModel with the same cores: the ratio of
      `borderscen run` end to end (store and all) to mesa.batch_run is the headline
@@ -12,11 +15,15 @@ Reports, in one run on this machine (all with the default 2022-2030 clock, basel
      alternating pairs)
   5. the default scenario experiment (4 presets x 500 replications) end to end
   6. the tail of `borderscen run` on experiments/three_scenarios.toml (summary and every figure)
-     at 1,000 and 4,000 runs: wall time and peak RSS of that stage alone (--tail-only: just this)
+     at 1,000 and 10,000 runs: wall time and peak RSS of that stage alone, and its share of the
+     command's wall time (--tail-only: just this)
   7. optionally, `make run` from a fresh clone to its first figure (--fresh-clone)
-Targets (issue 13; reported, never asserted in tests): `borderscen run` at least 5x
-mesa.batch_run at 1,000+ runs; memory at 10,000 runs within 1.25x of that at 1,000; the default
-experiment under a minute on 2 cores; `make run` to its first figure under 2 minutes.
+Targets (issues 13 and 23; reported, never asserted in tests): `borderscen run` with figures at
+least 50x mesa.batch_run at 10,000 runs; its parent's peak RSS at 100,000 runs within 1.25x of
+that at 1,000 and under 1.5 GB; summary and figures under 10% of the wall at 10,000 runs;
+memory at 10,000 runs within 1.25x of that at 1,000; the default experiment under a minute on
+2 cores; the full ABC-SMC under 2 minutes; the backtest under 15 minutes; `make run` to its
+first figure no later than 63 s.
 """
 
 from __future__ import annotations
@@ -190,6 +197,44 @@ TAIL = textwrap.dedent("""
 """)
 
 
+CLI = textwrap.dedent("""
+    import json, sys, time
+    from borderscen.cli import main
+    if __name__ == "__main__":
+        t0 = time.perf_counter()
+        code = main(sys.argv[1:])
+        wall = time.perf_counter() - t0
+        peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
+        print(json.dumps({"exit": code, "wall_s": wall, "peak_rss_mb": peak}))
+""")
+
+
+def cli_run(runs: int, workers: int) -> dict:
+    """`borderscen run experiments/three_scenarios.toml` as a user types it (filtered start,
+    the runs, the store, the summary and every figure), scaled to ``runs`` runs, in a fresh
+    process: wall time from the command's start to its exit, and that process's peak RSS (the
+    parent's VmHWM; the workers are other processes). Import time is outside the wall."""
+    from borderscen.experiments import load_config
+    cfg = load_config(ROOT / "experiments" / "three_scenarios.toml")
+    reps = max(1, runs // len(cfg.scenarios))
+    with tempfile.TemporaryDirectory() as tmp:
+        src = (ROOT / "experiments" / "three_scenarios.toml").read_text()
+        toml = Path(tmp) / "three_scenarios.toml"
+        toml.write_text(src.replace("replications = 500", f"replications = {reps}"))
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", CLI, "run", str(toml), "--out", str(Path(tmp) / "out"),
+                               "--figures", str(Path(tmp) / "figs"), "--workers", str(workers),
+                               "--quiet"], capture_output=True, text=True, check=True, cwd=ROOT)
+        process_wall = time.perf_counter() - t0
+        got = json.loads(proc.stdout.strip().splitlines()[-1])
+        manifest = json.loads((Path(tmp) / "out" / "manifest.json").read_text())
+        figures = len(list((Path(tmp) / "figs").glob("*.png")))
+    n = reps * len(cfg.scenarios)
+    return {"runs": n, "workers": workers, "wall_s": got["wall_s"], "process_wall_s": process_wall,
+            "runs_per_s": n / got["wall_s"], "parent_peak_rss_mb": got["peak_rss_mb"],
+            "run_wall_s": manifest["timings"]["run_wall_s"], "figures": figures}
+
+
 def tail_stage(sizes: tuple[int, ...], folder: Path | None = None) -> list[dict]:
     """The tail of `borderscen run experiments/three_scenarios.toml` (summary and figures) at
     each total number of runs, in a fresh process each (wall time and that process's peak RSS,
@@ -228,9 +273,11 @@ def main(argv=None) -> int:
     ap.add_argument("--tail-only", action="store_true",
                     help="only the tail stage (summary and figures of `borderscen run`)")
     ap.add_argument("--tail-dir", type=Path, help="where the tail stage keeps (and reuses) its results")
+    ap.add_argument("--full", action="store_true",
+                    help="also `borderscen run` at 100,000 runs (several minutes, ~GBs of disk)")
     args = ap.parse_args(argv)
     if args.tail_only:
-        rows = tail_stage((1000, 4000), args.tail_dir)
+        rows = tail_stage((1000, 10_000), args.tail_dir)
         _print_tail(rows)
         print(json.dumps(rows, indent=2))
         return 0
@@ -246,6 +293,16 @@ def main(argv=None) -> int:
     print(f"  Mesa face (one process) {res['mesa_face']['runs_per_s']:8.1f} runs/s", flush=True)
     res["mesa_batch_run"] = mesa_batch_run_rate(20 if q else 100, n_cores)
     print(f"  mesa.batch_run, {n_cores} procs {res['mesa_batch_run']['runs_per_s']:8.1f} runs/s", flush=True)
+    # the headline: the command users type, figures included, against mesa.batch_run
+    sizes = (250, 1000) if q else (1000, 10_000, 100_000) if args.full else (1000, 10_000)
+    res["cli"] = [cli_run(n, n_cores) for n in sizes]
+    for r in res["cli"]:
+        r["vs_mesa_batch_run"] = r["runs_per_s"] / res["mesa_batch_run"]["runs_per_s"]
+        print(f"  borderscen run three_scenarios, {r['runs']:,} runs, figures included: "
+              f"{r['wall_s']:.1f} s ({r['runs_per_s']:.0f} runs/s, x{r['vs_mesa_batch_run']:.1f} "
+              f"mesa.batch_run; runs {r['run_wall_s']:.1f} s), parent peak RSS "
+              f"{r['parent_peak_rss_mb']:.0f} MB", flush=True)
+    res["cli_memory_ratio"] = res["cli"][-1]["parent_peak_rss_mb"] / res["cli"][0]["parent_peak_rss_mb"]
     n = 250 if q else 1000
     res["run_all_cores"] = borderscen_run(n, n_cores)
     res["run_one_worker"] = borderscen_run(n, 1)
@@ -295,8 +352,14 @@ def main(argv=None) -> int:
               f"JSON): {b['wall_s']:.1f} s", flush=True)
     except subprocess.CalledProcessError as exc:  # the backtest needs the [scoring] extra
         res["backtest"] = {"error": exc.stderr[-500:]}
-    res["tail"] = tail_stage((250, 1000) if q else (1000, 4000))
+    res["tail"] = tail_stage((250, 1000) if q else (1000, 10_000))
     _print_tail(res["tail"])
+    for t in res["tail"]:  # the figure and summary stage's share of the command's wall time
+        whole = next((r for r in res["cli"] if r["runs"] == t["runs"]), None)
+        if whole is not None:
+            t["share_of_cli_wall"] = t["wall_s"] / whole["wall_s"]
+            print(f"  summary and figures at {t['runs']:,} runs: {t['share_of_cli_wall']:.0%} of the "
+                  "command's wall time", flush=True)
     if args.fresh_clone:
         res["fresh_clone"] = fresh_clone_make_run()
         print(f"  make run on a fresh clone: first figure after {res['fresh_clone']['first_figure_s']} s")
