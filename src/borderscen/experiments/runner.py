@@ -154,7 +154,11 @@ def _identity(chunk: Chunk, member) -> dict[str, Any]:
 
 
 def _with_identity(frame: pd.DataFrame, idents: pd.DataFrame) -> pd.DataFrame:
+    """The run's identity beside each row. A swept parameter named like an output of this table
+    (``us_troops_syria``, ``legitimacy_iraq``: a level set and the same level each month) is
+    left to the output here; its swept value stays in the runs table and the design."""
     body = frame.drop(columns="replication")
+    idents = idents.drop(columns=[c for c in idents.columns if c in body.columns])
     ident = idents.iloc[frame["replication"].to_numpy()].reset_index(drop=True)
     return pd.concat([ident, body.reset_index(drop=True)], axis=1)
 
