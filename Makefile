@@ -4,10 +4,11 @@
 #   make backtest   the rolling-origin backtest and validation (installs the [scoring] extra first)
 #   make notebooks  Jupyter on notebooks/ (installs the [notebooks] extra first)
 #   make explore    the interactive explorer in the browser (installs the [viz] extra first)
+#   make docs       the docs site in site/ (runs the notebooks on small settings first)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench clean notebooks explore backtest
+.PHONY: setup run test lint bench clean notebooks explore backtest docs
 
 setup:
 	@bash scripts/setup.sh $(VENV)
@@ -31,7 +32,13 @@ explore: setup
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+docs: setup
+	$(BIN)/python scripts/run_notebooks.py build/notebooks
+	BORDERSCEN_NOTEBOOKS=build/notebooks NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	@echo "docs: open site/index.html"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -40,4 +47,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) results figures .pytest_cache
+	rm -rf $(VENV) results figures .pytest_cache site build/notebooks

@@ -25,6 +25,33 @@ def smoke_results(tmp_path_factory):
     return run_experiment(ROOT / "experiments" / "smoke.toml", out=out, progress=False)
 
 
+class ExecutedNotebooks:
+    """Each notebook executed once per session on small settings (scripts/run_notebooks.py),
+    on first request; the copies (with outputs) live in ``folder``."""
+
+    def __init__(self, folder: Path):
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+        self.runner = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.runner)
+        self.folder, self._done = folder, {}
+
+    def __getitem__(self, name: str):
+        if name not in self._done:
+            self._done[name] = self.runner.execute(name, self.folder)
+        return self._done[name]
+
+    def all(self) -> Path:
+        for name in self.runner.names():
+            self[name]
+        return self.folder
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory) -> ExecutedNotebooks:
+    return ExecutedNotebooks(tmp_path_factory.mktemp("notebooks"))
+
+
 @pytest.fixture
 def seeds_copy(tmp_path, repo_root) -> Path:
     """A writable copy of seeds/ to break on purpose."""

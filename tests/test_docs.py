@@ -3,8 +3,14 @@ names every parameter and every submodel module, and the README keeps its two co
 
 from __future__ import annotations
 
+import doctest
+import importlib
+import os
+import re
 import subprocess
 import sys
+
+import pytest
 
 from borderscen.params import registry
 
@@ -29,3 +35,58 @@ def test_readme_states_the_two_commands_and_ci_runs_the_test_one(repo_root):
     assert "make run" in readme and "make test" in readme
     ci = (repo_root / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+# ------------------------------------------------------------------ the docs site (issue 24, item 6)
+#: Modules whose docstrings hold examples (>>>); each runs as a test.
+DOCTEST_MODULES = ("borderscen.model", "borderscen.params", "borderscen.plots.style",
+                   "borderscen.randomness", "borderscen.runs", "borderscen.scenarios")
+
+
+def test_every_module_with_examples_is_doctested(repo_root):
+    src = repo_root / "src"
+    with_examples = {".".join(p.relative_to(src).with_suffix("").parts)
+                     for p in (src / "borderscen").rglob("*.py") if ">>>" in p.read_text()}
+    assert with_examples == set(DOCTEST_MODULES)
+
+
+@pytest.mark.parametrize("name", DOCTEST_MODULES)
+def test_docstring_examples_run(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {name} fail (output above)"
+
+
+def mkdocs(repo_root, *args, env=None):
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", *args],
+                          cwd=repo_root, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})})
+
+
+@pytest.mark.slow
+def test_docs_site_builds_strictly_with_executed_notebooks(repo_root, executed_notebooks, tmp_path):
+    """mkdocs build --strict (every warning, broken link or anchor fails) into a temporary folder,
+    rendering the notebooks executed once for tests/test_notebooks.py."""
+    site = tmp_path / "site"
+    out = mkdocs(repo_root, "--site-dir", str(site),
+                 env={"BORDERSCEN_NOTEBOOKS": str(executed_notebooks.all())})
+    assert out.returncode == 0, out.stderr[-4000:]
+    quickstart = (site / "notebooks" / "01_quickstart" / "index.html").read_text()
+    assert "data:image/png;base64" in quickstart, "notebooks are rendered with their figures"
+    api = (site / "api" / "experiments" / "index.html").read_text()
+    assert "run_experiment" in api and "load_results" in api, "the API reference is generated"
+    index = (site / "index.html").read_text()
+    assert 'href="odd/"' in index, "the README's links to docs/ are rewritten for the site"
+    gallery = (site / "gallery" / "index.html").read_text()
+    shown = set(re.findall(r'src="\.\./figures/([\w.]+\.png)"', gallery))
+    assert shown == {p.name for p in (repo_root / "docs" / "figures").glob("*.png")}
+
+
+def test_docs_build_fails_on_a_broken_link(tmp_path):
+    """The strict build is what catches broken links: a page linking to a missing page fails."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\nSee [the model](no-such-page.md).\n")
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\nstrict: true\n")
+    out = mkdocs(tmp_path, "--site-dir", str(tmp_path / "site"))
+    assert out.returncode != 0 and "no-such-page.md" in out.stderr

@@ -31,6 +31,9 @@ class ExecutorError(BorderscenError, RuntimeError):
 class ConfigError(BorderscenError, ValueError):
     """Bad input in a file or call: names the file, the key, the bad value and what is allowed."""
 
+    #: The line of ``where`` that holds ``key``, once found (``experiments.config.with_lines``).
+    line: int | None = None
+
     def __init__(self, where: str | Path, key: str, value: Any, allowed: str, hint: str = ""):
         self.where, self.key, self.value, self.allowed, self.hint = str(where), key, value, allowed, hint
         msg = f"{where}: {key} = {value!r}: {allowed}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -45,7 +46,7 @@ class Catalogue(BaseModel):
     sources: dict[str, Source]
     evidence: dict[str, Evidence]
 
-    def require(self, ids, where: str, key: str) -> None:
+    def require(self, ids: Iterable[str], where: str | Path, key: str) -> None:
         """Raise ConfigError for the first evidence id that is not in the table."""
         for eid in ids:
             if eid not in self.evidence:
@@ -62,12 +63,12 @@ def seeds_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "seeds"
 
 
-def _entries(path: Path, table: str, model: type[BaseModel]) -> dict[str, BaseModel]:
+def _entries[M: (Source, Evidence)](path: Path, table: str, model: type[M]) -> dict[str, M]:
     data = read_toml(path)
     extra = set(data) - {table}
     if extra:
         raise ConfigError(path, sorted(extra)[0], "...", f"unknown top-level key; allowed: {table}")
-    out: dict[str, BaseModel] = {}
+    out: dict[str, M] = {}
     errors: list[ConfigError] = []
     for i, raw in enumerate(data.get(table, [])):
         try:
@@ -101,8 +102,9 @@ def load_catalogue(directory: str | Path | None = None) -> Catalogue:
     return Catalogue(sources=sources, evidence=evidence)
 
 
-def _merged(directory: Path, stem: str, table: str, model: type[BaseModel]) -> dict[str, BaseModel]:
-    out: dict[str, BaseModel] = {}
+def _merged[M: (Source, Evidence)](directory: Path, stem: str, table: str,
+                                   model: type[M]) -> dict[str, M]:
+    out: dict[str, M] = {}
     for path in sorted(directory.glob(f"{stem}*.toml")):
         for key, entry in _entries(path, table, model).items():
             if key in out:

@@ -95,7 +95,7 @@ def load_registry(path: str | Path | None = None, cat: Catalogue | None = None) 
         except ValidationError as exc:
             errors.extend(from_pydantic(path, exc, ParamSpec, prefix=f"{name}.").errors)
             continue
-        collect(errors, lambda spec=spec: cat.require(spec.evidence, path, f"{spec.name}.evidence"))
+        collect(errors, functools.partial(cat.require, spec.evidence, path, f"{spec.name}.evidence"))
         specs[name] = spec
     if errors:
         raise ConfigErrors(errors)
@@ -104,7 +104,12 @@ def load_registry(path: str | Path | None = None, cat: Catalogue | None = None) 
 
 @functools.cache
 def registry() -> dict[str, ParamSpec]:
-    """The package's registry, loaded once per process."""
+    """The package's registry, loaded once per process.
+
+    >>> spec = registry()["coalition_isr"]
+    >>> (spec.min, spec.max), spec.unit, spec.provenance
+    ((0.0, 1.0), 'detection probability', 'evidence+assumption')
+    """
     return load_registry()
 
 

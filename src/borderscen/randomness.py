@@ -34,6 +34,9 @@ def run_seed(root_seed: int, replication: int) -> int:
 
     It is the same for every scenario and design point, so scenarios are compared under common
     random numbers, and it is recorded with every run so any run can be re-made alone.
+
+    >>> run_seed(42, 0) == run_seed(42, 0) != run_seed(42, 1)
+    True
     """
     a, b = np.random.SeedSequence(root_seed, spawn_key=(replication,)).generate_state(2, np.uint32)
     return int((int(a) << 31) ^ int(b))

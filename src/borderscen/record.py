@@ -136,6 +136,7 @@ class Observation(BaseModel):
             return self.lower, math.inf
         if self.upper is not None:
             return 0.0, self.upper
+        assert self.value is not None  # the validator allows exactly one of the four forms
         return self.value, self.value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -106,7 +106,8 @@ class StartState:
     def take(self, rows: Sequence[int]) -> StartState:
         """The particles ``rows`` (copies: a run never changes the cloud it started from)."""
         idx = np.asarray(rows, dtype=int)
-        state = State(**{name: np.array(getattr(self.state, name)[idx]) for name in STATE_FIELDS})
+        state = replace(self.state, outputs={},
+                        **{name: np.array(getattr(self.state, name)[idx]) for name in STATE_FIELDS})
         return StartState(self.months, state, tuple(dict(self.draws[i]) for i in idx),
                           {k: np.array(a[idx]) for k, a in self.monthly.items()})
 
@@ -246,6 +247,13 @@ def simulate(scenario: Scenario | str = "baseline", seed: SeedLike = None,
     Open loop: the run starts in January 2022 and replays the history without the record (an
     experiment's default ``start = "filtered"`` continues the assimilated record instead; its
     ``start = "open_loop"`` runs are the ones this function re-makes from their seeds).
+
+    >>> import borderscen as bs
+    >>> df = bs.simulate("covert_channel", seed=42, horizon_months=24)
+    >>> len(df), f"{df['date'].iloc[-1]:%Y-%m}", df["phase"].unique().tolist()  # before the branch
+    (24, '2023-12', ['history'])
+    >>> df.equals(bs.simulate("covert_channel", seed=42, horizon_months=24))   # a seed re-makes it
+    True
     """
     spec = resolve_scenario(scenario, {**(overrides or {}), **params}, events)
     batch, _ = make_batch(spec, [as_int_seed(seed)], check_horizon(horizon_months), parameters)

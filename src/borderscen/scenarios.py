@@ -163,10 +163,15 @@ def load_preset_file(path: str | Path) -> Preset:
         raise from_pydantic(path, exc, Preset) from None
     errors: list[ConfigError] = []
     cat = catalogue()
+
+    def set_evidence() -> None:
+        for k, s in preset.set.items():
+            cat.require(s.evidence, path, f"set.{k}.evidence")
+
     for check in (
         lambda: cat.require(preset.evidence, path, "evidence"),
         lambda: make_params({k: s.value for k, s in preset.set.items()}, where=path, prefix="set."),
-        lambda: [cat.require(s.evidence, path, f"set.{k}.evidence") for k, s in preset.set.items()],
+        set_evidence,
         lambda: check_events(preset.events, path),
     ):
         collect(errors, check)
@@ -229,7 +234,16 @@ class Scenario:
 def build_scenario(preset: str = BASELINE, overrides: Mapping[str, Any] | None = None,
                    events: Sequence[Event | Mapping[str, Any]] = (), name: str | None = None,
                    where: str | Path = "build_scenario") -> Scenario:
-    """Baseline, then the preset's differences, then user overrides and extra events."""
+    """Baseline, then the preset's differences, then user overrides and extra events.
+
+    >>> s = build_scenario("covert_channel", overrides={"coalition_isr": 0.3})
+    >>> s.preset, s.params.coalition_isr
+    ('covert_channel', 0.3)
+    >>> build_scenario("covert_chanel")
+    Traceback (most recent call last):
+    borderscen.errors.ConfigError: build_scenario: preset = 'covert_chanel': not a known preset; ...
+    (did you mean 'covert_channel'?)
+    """
     table = presets()
     if preset not in table:
         raise unknown_name(where, "preset", preset, table, "preset")

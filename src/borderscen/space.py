@@ -94,7 +94,7 @@ class BorderMap:
         self.nbr_mask = np.zeros((self.n, deg), bool)
         self.nbr_cross = np.zeros((self.n, deg), bool)
         for i, zid in enumerate(self.ids):
-            for j, other in enumerate(sorted(self.graph.neighbors(zid), key=self.index.get)):
+            for j, other in enumerate(sorted(self.graph.neighbors(zid), key=self.index.__getitem__)):
                 self.nbr[i, j] = self.index[other]
                 self.nbr_mask[i, j] = True
                 self.nbr_cross[i, j] = self.graph.edges[zid, other]["cross_border"]

@@ -37,7 +37,8 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,11 +134,11 @@ def systematic_resample(w: np.ndarray, u: float) -> np.ndarray:
 
 
 def _take(s: State, idx: np.ndarray) -> State:
-    kw = {}
+    kw: dict[str, Any] = {}
     for f in fields(State):
         v = getattr(s, f.name)
         kw[f.name] = {k: a[idx] for k, a in v.items()} if f.name == "outputs" else v[idx]
-    return State(**kw)
+    return replace(s, **kw)
 
 
 def _jitter_parameters(P: BatchParams, values: list[dict[str, float]], w: np.ndarray,
@@ -202,7 +203,7 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
     P = BatchParams(batch.params)
     s = init_state(P, ctx, seeds)
     dates = month_dates(T)
-    ends = {}
+    ends: dict[int, list[int]] = {}
     for j, c in enumerate(obs):
         ends.setdefault(month_index(parse_month(c.end), START), []).append(j)
     gw = _group_weights(obs)

@@ -123,7 +123,7 @@ def forecast_origin(origin: dt.date, particles: int, seed: int, fit_end: str | N
         base = {"origin": origin, "id": c.id, "quantity": c.quantity, "channel": c.channel,
                 "country": c.country, "start": c.start, "end": c.end, "low": c.low, "high": c.high,
                 "lead": lead(origin, c)}
-        forecasts = {"abm": abm[:, j]}
+        forecasts: dict[str, np.ndarray | None] = {"abm": abm[:, j]}
         if baselines:
             forecasts |= baseline_samples(c, known, origin, rng)
         for name, sample in forecasts.items():
@@ -248,7 +248,8 @@ def holdout_forecasts(particles: int = 1000, seed: int = 2023, first: str = FIRS
         if not left & {c.id for c in after(origin, obs)}:
             continue
         fo = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
-        ess.append(fo.min_ess_share)
+        if fo.min_ess_share is not None:
+            ess.append(fo.min_ess_share)
         used.append(f"{origin:%Y-%m}")
         frames.append(fo.forecasts)
         left -= set(fo.forecasts["id"])

@@ -46,7 +46,7 @@ def _value(node: ast.AST, df: pd.DataFrame, expr: str):
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str | bool):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
-            and isinstance(node.operand, ast.Constant):
+            and isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, int | float):
         return -node.operand.value
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
         return [_value(e, df, expr) for e in node.elts]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from borderscen.mechanisms import observation
+from borderscen.record import Observation
 
 #: Share of UN "members" (members and supporters) who are fighters: the UN's own wording ranges
 #: from "about half" (February 2023) to "most" (August 2023). The model counts fighters and
@@ -87,14 +88,14 @@ def _fractions(o) -> tuple[float, ...]:
     return tuple(o.month_fractions) if getattr(o, "days", None) else ()
 
 
-def comparable(observations: Sequence) -> tuple[list[Comparable], list[tuple[str, str]]]:
+def comparable(observations: Sequence[Observation]) -> tuple[list[Comparable], list[tuple[str, str]]]:
     """The observations the model can reproduce, and (id, reason) for those it cannot.
 
     Killed and detained rows of the same country and period are merged into one neutralised
     observation (the model does not separate killing from capture).
     """
     kept, skipped = [], []
-    pairs: dict[tuple[str, str, str], dict[str, object]] = {}
+    pairs: dict[tuple[str, str, str], dict[str, Observation]] = {}
     for o in observations:
         if o.id in EXCLUDED:
             skipped.append((o.id, EXCLUDED[o.id]))
@@ -143,7 +144,7 @@ def model_value(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
         return None
     pattern = _SERIES[(c.quantity, c.channel)] if c.quantity != "neutralised" else "partnered_neutralised_{c}"
     countries = ("iraq", "syria") if c.country == "both" else (c.country,)
-    series = sum(monthly[pattern.format(c=k)][:, idx] for k in countries)
+    series = np.sum([monthly[pattern.format(c=k)][:, idx] for k in countries], axis=0)
     if c.quantity not in FLOWS:
         return series.mean(axis=1)
     if c.fractions:  # a window of days: each month counts by the share of it covered

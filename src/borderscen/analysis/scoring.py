@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,8 @@ HORIZONS = (1, 3, 6, 12)
 #: First origin of the hold-out scores (the month after the calibration targets end).
 HOLDOUT_FIRST_ORIGIN = "2025-01"
 ENSEMBLE = "ensemble"
+#: Quantile levels in (0, 1), increasing: a list or an array.
+type Levels = Sequence[float] | np.ndarray
 _ID = ("origin", "id")
 _META = ("quantity", "channel", "country", "start", "end", "low", "high", "lead")
 
@@ -61,7 +64,7 @@ def _sample_dist(samples: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
     return x, np.full(x.size, 1.0 / x.size)
 
 
-def level_weights(levels: Sequence[float]) -> np.ndarray:
+def level_weights(levels: Levels) -> np.ndarray:
     """Probability carried by each quantile level: half the gap to each neighbour, the tails
     below the first and above the last level going to the first and the last."""
     a = np.asarray(levels, float).ravel()
@@ -73,7 +76,7 @@ def level_weights(levels: Sequence[float]) -> np.ndarray:
     return np.diff(edges)
 
 
-def _quantile_dist(q: Iterable[float], levels: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _quantile_dist(q: Iterable[float], levels: Levels) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(q, float).ravel()
     w = level_weights(levels)
     if x.size != w.size:
@@ -88,7 +91,7 @@ def _quantile_dist(q: Iterable[float], levels: Sequence[float]) -> tuple[np.ndar
     return np.maximum.accumulate(x), w
 
 
-def _dist(forecast: Iterable[float], levels: Sequence[float] | None) -> tuple[np.ndarray, np.ndarray]:
+def _dist(forecast: Iterable[float], levels: Levels | None) -> tuple[np.ndarray, np.ndarray]:
     return _sample_dist(forecast) if levels is None else _quantile_dist(forecast, levels)
 
 
@@ -107,6 +110,10 @@ def _crps_step(x: np.ndarray, w: np.ndarray, low: float, high: float) -> float:
     return total
 
 
+@overload
+def _log1p(x: float) -> float: ...
+@overload
+def _log1p(x: np.ndarray) -> np.ndarray: ...
 def _log1p(x: np.ndarray | float) -> np.ndarray | float:
     return np.log1p(np.maximum(x, 0.0))
 
@@ -120,7 +127,7 @@ def crps_sample(samples: Iterable[float], low: float, high: float | None = None)
     return _crps_step(x, w, lo, hi)
 
 
-def crps_quantiles(q: Iterable[float], levels: Sequence[float], low: float,
+def crps_quantiles(q: Iterable[float], levels: Levels, low: float,
                    high: float | None = None) -> float:
     """CRPS of a quantile-grid forecast (values ``q`` at ``levels``) for an observation in
     [low, high], the grid read as the step distribution of :func:`level_weights`."""
@@ -135,7 +142,7 @@ def crps_log_sample(samples: Iterable[float], low: float, high: float | None = N
     return crps_sample(_log1p(np.asarray(samples, float)), _log1p(lo), _log1p(hi))
 
 
-def crps_log_quantiles(q: Iterable[float], levels: Sequence[float], low: float,
+def crps_log_quantiles(q: Iterable[float], levels: Levels, low: float,
                        high: float | None = None) -> float:
     """:func:`crps_quantiles` on the log1p scale (quantiles transform exactly: log1p is monotone)."""
     lo, hi = _bounds(low, high)
@@ -143,7 +150,7 @@ def crps_log_quantiles(q: Iterable[float], levels: Sequence[float], low: float,
 
 
 def pit(forecast: Iterable[float], low: float, high: float | None = None,
-        levels: Sequence[float] | None = None, rng: np.random.Generator | None = None) -> float:
+        levels: Levels | None = None, rng: np.random.Generator | None = None) -> float:
     """PIT of an observation in [low, high]: a uniform draw on [F(low-), F(high)] with ``rng``
     (the randomised PIT; for an exact value, the usual one for ties), or the midpoint of that
     range without ``rng``. ``forecast`` is a sample, or quantiles at ``levels``."""
@@ -158,7 +165,7 @@ def pit(forecast: Iterable[float], low: float, high: float | None = None,
 
 
 def central_interval(forecast: Iterable[float], width: float,
-                     levels: Sequence[float] | None = None) -> tuple[float, float]:
+                     levels: Levels | None = None) -> tuple[float, float]:
     """The central ``width`` interval: quantiles (1 - width)/2 and (1 + width)/2 (linear in the
     level between grid points; ``np.quantile``'s default for a sample)."""
     if not 0 < width < 1:
@@ -177,7 +184,7 @@ def central_interval(forecast: Iterable[float], width: float,
     return float(lo), float(hi)
 
 
-def covered(q: Iterable[float], levels: Sequence[float] | None, low: float, high: float | None,
+def covered(q: Iterable[float], levels: Levels | None, low: float, high: float | None,
             width: float) -> bool:
     """Whether the central ``width`` interval overlaps the observation's bounds [low, high]."""
     lo, hi = _bounds(low, high)

@@ -23,6 +23,7 @@ METHODS = ("morris", "sobol")
 
 
 def _for_method(cfg: ExperimentConfig, method: str) -> ExperimentConfig:
+    assert cfg.sweep is not None  # run_sensitivity checks it first
     sweep = cfg.sweep.model_copy(update={"method": method})
     section = cfg.experiment.model_copy(update={"name": f"{cfg.name}_{method}"})
     return cfg.model_copy(update={"sweep": sweep, "experiment": section})

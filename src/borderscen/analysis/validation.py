@@ -45,9 +45,11 @@ def insample_scores(replications: int = 300, seed: int = 3,
     and the PIT as ``docs/scoring.md`` defines them, and its channel group. ``overrides`` sets
     parameters in every draw (e.g. the observation model's dispersions, to switch its noise off)."""
     from borderscen.analysis.calibration import FIT_MONTHS, _predictive_draws, posterior_predictive
-    from borderscen.posterior import posterior_sample
+    from borderscen.posterior import posterior_path, posterior_sample
 
     draws = posterior_sample()
+    if draws is None:
+        raise FileNotFoundError(f"no posterior draws at {posterior_path()}: run `borderscen calibrate` first")
     if overrides:
         draws = draws.assign(**{k: float(v) for k, v in overrides.items()})
     fit, _ = comparable(targets())

@@ -375,6 +375,8 @@ def _check_corners(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
     """Rules across parameters (checked when parameters are built) must hold at every corner of
     the sweep box, under every scenario: a batch must not fail half way on a corner."""
     sweep = cfg.sweep
+    if sweep is None:
+        return []
     names = list(sweep.parameters)[:MAX_CORNER_DIMS]
     bounds = []
     for n in names:

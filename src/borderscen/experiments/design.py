@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from borderscen.errors import ConfigError
-from borderscen.experiments.config import ExperimentConfig, Range
+from borderscen.experiments.config import ExperimentConfig, Range, SweepConfig
 from borderscen.params import registry
 from borderscen.randomness import run_seed
 
@@ -25,10 +25,38 @@ class RunSpec:
     seed: int
 
 
+def _sweep(cfg: ExperimentConfig) -> SweepConfig:
+    if cfg.sweep is None:
+        raise ValueError(f"experiment {cfg.name!r} has no [sweep] section; its design needs one")
+    return cfg.sweep
+
+
+def _ranges(sweep: SweepConfig) -> dict[str, Range]:
+    """The swept {min, max} ranges that LHS, Sobol and Morris designs sample inside."""
+    out = {}
+    for name, v in sweep.parameters.items():
+        if not isinstance(v, Range):
+            raise ValueError(f"sweep.parameters.{name} = {v!r}: a {sweep.method} design needs a "
+                             "{min, max} range, not a list of values")
+        out[name] = v
+    return out
+
+
+def _grid(sweep: SweepConfig) -> dict[str, list[float | bool]]:
+    """The swept lists of values that a grid design crosses."""
+    out = {}
+    for name, v in sweep.parameters.items():
+        if isinstance(v, Range):
+            raise ValueError(f"sweep.parameters.{name} = {{min = {v.min}, max = {v.max}}}: a grid "
+                             "design needs a list of values, not a range")
+        out[name] = v
+    return out
+
+
 def salib_problem(cfg: ExperimentConfig) -> dict:
-    names = list(cfg.sweep.parameters)
-    bounds = [[r.min, r.max] for r in cfg.sweep.parameters.values()]
-    return {"num_vars": len(names), "names": names, "bounds": bounds}
+    ranges = _ranges(_sweep(cfg))
+    return {"num_vars": len(ranges), "names": list(ranges),
+            "bounds": [[r.min, r.max] for r in ranges.values()]}
 
 
 def _integral(names: list[str], values: np.ndarray) -> np.ndarray:
@@ -55,9 +83,9 @@ def _sweep_points(cfg: ExperimentConfig) -> list[dict[str, float]]:
         return [{}]
     names = list(sweep.parameters)
     if sweep.method == "grid":
-        grids = [sweep.parameters[n] for n in names]
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grids)]
-    ranges: list[Range] = [sweep.parameters[n] for n in names]
+        grids = _grid(sweep)
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grids.values())]
+    ranges = list(_ranges(sweep).values())
     lo, hi = np.array([r.min for r in ranges]), np.array([r.max for r in ranges])
     if sweep.method == "lhs":
         from scipy.stats import qmc  # scipy.stats costs 0.7 s to import: only Latin hypercubes need it
@@ -76,8 +104,8 @@ def _salib_sample(cfg: ExperimentConfig) -> np.ndarray:
     except ImportError as exc:  # optional extra
         raise ImportError("Sobol and Morris designs need SALib: "
                           "pip install 'borderscen[sensitivity]'") from exc
-    problem, n, seed = salib_problem(cfg), cfg.sweep.samples, cfg.experiment.seed
-    if cfg.sweep.method == "sobol":
+    problem, n, seed = salib_problem(cfg), _sweep(cfg).samples, cfg.experiment.seed
+    if _sweep(cfg).method == "sobol":
         return sobol.sample(problem, n, calc_second_order=False, seed=seed)
     return morris.sample(problem, n, num_levels=4, seed=seed)
 

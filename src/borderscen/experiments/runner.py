@@ -224,7 +224,7 @@ def make_chunks(cfg: ExperimentConfig, points, runs: list[RunSpec], size: int) -
                        [e.model_dump() for e in scenario.events]))
         groups.setdefault((spec.scenario, inputs), []).append((spec, scenario, points[spec.point]))
     exp = cfg.experiment
-    chunks = []
+    chunks: list[Chunk] = []
     for (si, _), members in groups.items():
         label = cfg.scenarios[si].label
         for i in range(0, len(members), size):
@@ -473,7 +473,8 @@ def _start_arrays(start: StartState) -> dict[str, np.ndarray]:
 def save_start(root: Path, start: StartState, meta: dict[str, Any]) -> str:
     """Write the cloud atomically (arrays first, then the JSON that names their hash)."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **_start_arrays(start))
+    # the keys are 'state.*' and 'monthly.*', never savez's own keyword allow_pickle
+    np.savez_compressed(buf, **_start_arrays(start))  # type: ignore[arg-type]
     digest = _start_hash(start)
     atomic_write_bytes(root / START_ARRAYS, buf.getvalue())
     atomic_write_json(root / START_META, {**meta, "format": START_FORMAT, "sha256": digest,

@@ -45,7 +45,7 @@ replications = solara.reactive(8)
 horizon = solara.reactive(DEFAULT_HORIZON)  # January 2022 to December 2030
 seed = solara.reactive(1)
 compare = solara.reactive(True)
-job = solara.reactive(None)
+job: solara.Reactive[core.EnsembleJob | None] = solara.reactive(None)
 progress = solara.reactive(0.0)
 
 

@@ -93,7 +93,7 @@ def evidence_span(name: str) -> tuple[float, float]:
     for preset in bs.presets().values():
         setting = preset.set.get(name)
         if setting is not None:
-            values.append(float(getattr(setting, "value", setting)))
+            values.append(float(setting.value))
     return min(values), max(values)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from borderscen.plots import axes, distributions, fans, maps, regimes
-from borderscen.plots.style import horizon_text, save, scenario_colours
+from borderscen.plots.style import FigureAndTable, horizon_text, save, scenario_colours
 
 __all__ = ["draw_standard_figures", "fans", "regimes", "distributions", "maps", "axes"]
 
@@ -98,7 +98,8 @@ def reference_point(results) -> int:
     return 0
 
 
-def differences_figure(results, runs: pd.DataFrame, names: list[str], colours, horizon: str):
+def differences_figure(results, runs: pd.DataFrame, names: list[str], colours,
+                       horizon: str) -> FigureAndTable:
     """The paired-differences figure. Without a sweep: each scenario against 'baseline' (or the
     first). On a sweep with several scenarios: each scenario against the reference scenario at
     the same point (``res.paired_differences(by_point=True)``); with one scenario: each point
@@ -201,11 +202,11 @@ def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] =
     if axes.is_axes_design(results):  # presets x 2026-30 axes: the axes figure, then the set at the defaults
         ts = results.timeseries
         period = f"{ts.loc[ts['phase'] == 'scenario', 'date'].min():%b %Y} - {horizon_text(ts['date'])}"
-        files = save(*axes.axes_chart(results.runs, swept=results.manifest["swept"], period=period,
+        chart = save(*axes.axes_chart(results.runs, swept=results.manifest["swept"], period=period,
                                       horizon=horizon_text(ts["date"]),
                                       colours=scenario_colours(results.scenarios)),
                      out / "axes", rid, formats)
-        return files + draw_standard_figures(axes.at_defaults(results), out, formats, threshold)
+        return chart + draw_standard_figures(axes.at_defaults(results), out, formats, threshold)
     ts, runs, zones, names = series_view(results, monthly=False)
     colours = scenario_colours(names)
     monthly = monthly_tables(results, threshold)

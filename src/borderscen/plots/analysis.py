@@ -8,14 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from borderscen.plots.style import OKABE_ITO, label, styled
+from borderscen.plots.style import OKABE_ITO, FigureAndTable, label, styled
 
 INDEX_LABELS = {"mu_star": "Morris mu* (mean |elementary effect|)", "S1": "Sobol first order S1",
                 "ST": "Sobol total ST"}
 
 
 @styled
-def sensitivity_bars(table: pd.DataFrame, method: str):
+def sensitivity_bars(table: pd.DataFrame, method: str) -> FigureAndTable:
     """One panel per output: horizontal bars of the indices with 95% intervals."""
     shown = ["mu_star"] if method == "morris" else ["S1", "ST"]
     outputs = list(dict.fromkeys(table["output"]))
@@ -43,7 +43,7 @@ def sensitivity_bars(table: pd.DataFrame, method: str):
 
 
 @styled
-def calibration_fit(fit: pd.DataFrame):
+def calibration_fit(fit: pd.DataFrame) -> FigureAndTable:
     """Each target's observed interval against prior and posterior predictive summaries."""
     fig, axes = plt.subplots(1, len(fit), figsize=(2.6 * len(fit), 3.6))
     for ax, (_, r) in zip(np.atleast_1d(axes), fit.iterrows(), strict=True):

@@ -28,7 +28,15 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from borderscen.analysis.summaries import paired
 from borderscen.params import registry
-from borderscen.plots.style import caption, colours_for, label, present, scenario_order, styled
+from borderscen.plots.style import (
+    FigureAndTable,
+    caption,
+    colours_for,
+    label,
+    present,
+    scenario_order,
+    styled,
+)
 
 #: The 2026-30 axes in the registry (ODD 7.1b): exit timetable, residual forces, Damascus's path.
 AXES = ("us_exit_delay_months", "residual_troops_syria", "residual_troops_iraq",
@@ -155,7 +163,7 @@ def axis_effects(runs: pd.DataFrame, metrics: Sequence[str] = HEADLINE,
 @styled
 def axes_chart(runs: pd.DataFrame, metrics: Sequence[str] = HEADLINE,
                swept: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
-               period: str = "", horizon: str = "", reference: str = REFERENCE):
+               period: str = "", horizon: str = "", reference: str = REFERENCE) -> FigureAndTable:
     """Dot-and-interval chart, one panel per headline metric: each row an axis at one value
     (a dot per scenario) or a preset against baseline; rows ordered by the size of their
     largest effect on the first metric. ``period`` (e.g. 'Feb 2026 - Dec 2030') names the

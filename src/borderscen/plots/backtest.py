@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from borderscen.analysis.observe import FLOWS, Comparable
-from borderscen.plots.style import date_axis, styled
+from borderscen.plots.style import FigureAndTable, date_axis, styled
 
 SERIES_TITLES = {
     "attacks_tracked_iraq": ("Iraq: tracked attacks", "attacks per month", ("attacks", "tracker", "iraq")),
@@ -50,7 +50,7 @@ def _observed_segments(obs: Sequence[Comparable], key: tuple[str, str, str]):
 @styled
 def origin_fans(paths: pd.DataFrame, observations: Sequence[Comparable],
                 series: Sequence[str] = ("attacks_tracked_syria", "attacks_tracked_iraq",
-                                         "partnered_operations_syria", "isis_members")):
+                                         "partnered_operations_syria", "isis_members")) -> FigureAndTable:
     """(figure, data): for each series, the filtered months and the 12-month forecast from every
     origin (median line, 90% band), with the record's figures as monthly averages over their windows."""
     series = [s for s in series if s in set(paths["series"])]
@@ -88,7 +88,7 @@ def origin_fans(paths: pd.DataFrame, observations: Sequence[Comparable],
 
 
 @styled
-def skill_by_horizon(agg: pd.DataFrame):
+def skill_by_horizon(agg: pd.DataFrame) -> FigureAndTable:
     """(figure, data): median CRPS skill of the ABM (and the ensemble) against each baseline, by
     horizon, pooled over channel groups; a second panel: the share of observations won.
 
@@ -114,7 +114,7 @@ def skill_by_horizon(agg: pd.DataFrame):
 
 
 @styled
-def coverage_by_horizon(cov: pd.DataFrame):
+def coverage_by_horizon(cov: pd.DataFrame) -> FigureAndTable:
     """(figure, data): share of observations inside the central 50% and 90% intervals, by horizon
     and forecaster, against the nominal levels. ``cov`` columns: forecaster, horizon, coverage50,
     coverage90, n."""
@@ -133,7 +133,7 @@ def coverage_by_horizon(cov: pd.DataFrame):
 
 
 @styled
-def pit_histogram(pit: pd.DataFrame, bins: int = 10):
+def pit_histogram(pit: pd.DataFrame, bins: int = 10) -> FigureAndTable:
     """(figure, data): PIT histogram per forecaster (flat: calibrated; U: too narrow; hump: too wide).
     ``pit`` columns: forecaster, pit."""
     names = list(pit["forecaster"].unique())

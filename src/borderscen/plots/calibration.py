@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from borderscen.analysis.observe import _SERIES, FLOWS, Comparable
-from borderscen.plots.style import date_axis, styled
+from borderscen.plots.style import FigureAndTable, date_axis, styled
 
 HOLDOUT_START = pd.Timestamp("2025-01-01")
 CHANNEL_NAMES = {"tracker": "independent tracker", "claimed": "claimed by ISIS", "official": "official count",
@@ -42,7 +42,8 @@ def _span(c: Comparable) -> tuple[pd.Timestamp, pd.Timestamp, float, float, floa
 
 @styled
 def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequence[Comparable],
-                    held: Sequence[Comparable], smooth: int = 3, predictive: np.ndarray | None = None):
+                    held: Sequence[Comparable], smooth: int = 3,
+                    predictive: np.ndarray | None = None) -> FigureAndTable:
     """(figure, data) of the posterior predictive fit, one panel per observed series.
 
     ``predictive`` (replications x observations, in the order ``fit`` then ``held``) holds the
@@ -120,7 +121,7 @@ def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequen
 
 
 @styled
-def posterior_pairs(draws: pd.DataFrame, priors: dict):
+def posterior_pairs(draws: pd.DataFrame, priors: dict) -> FigureAndTable:
     """Corner plot of the posterior sample: histograms on the diagonal, scatter below it."""
     names = list(draws.columns)
     k = len(names)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from borderscen.analysis.summaries import paired_differences, wilson_interval
 from borderscen.plots.style import (
+    FigureAndTable,
     colours_for,
     informative,
     label,
@@ -38,7 +39,7 @@ def _ticks(ax, scenarios: Sequence[str]) -> None:
 @styled
 def end_state(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
               scenarios: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
-              horizon: str = "", stage_column: str = "final_pipeline_stage"):
+              horizon: str = "", stage_column: str = "final_pipeline_stage") -> FigureAndTable:
     """Violins of end-of-run outcomes, plus the pipeline stage reached.
 
     Metrics whose values are all equal, and the pipeline panel when every run ends at the same
@@ -53,9 +54,9 @@ def end_state(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
     show_stage = stage_column in ok.columns and informative(ok[stage_column])
     npanel = max(1, len(metrics) + int(show_stage))
     width = max(3.4, 0.55 * len(scenarios) + 1.4)
-    fig, axes = plt.subplots(1, npanel, figsize=(width * npanel, 4.4), squeeze=False,
+    fig, grid = plt.subplots(1, npanel, figsize=(width * npanel, 4.4), squeeze=False,
                              layout="constrained")
-    axes = list(axes[0])
+    axes = list(grid[0])
     rows = []
     for ax, m in zip(axes, metrics, strict=False):
         data = [ok.loc[ok["scenario"] == sc, m].to_numpy(float) for sc in scenarios]
@@ -107,7 +108,7 @@ def end_state(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
 @styled
 def differences(runs: pd.DataFrame | None, baseline: str = "baseline",
                 metrics: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
-                horizon: str = "", table: pd.DataFrame | None = None):
+                horizon: str = "", table: pd.DataFrame | None = None) -> FigureAndTable:
     """Forest plot: mean paired difference from baseline (common random numbers), 95% CI,
     as a percentage of the baseline mean so metrics share one axis. Metrics with a zero
     baseline mean (no percentage) are left out.
@@ -131,7 +132,7 @@ def differences(runs: pd.DataFrame | None, baseline: str = "baseline",
     colours = colours_for(scenarios, colours)
     fig, ax = plt.subplots(figsize=(8.5, 0.3 * len(shown) * max(1, len(scenarios)) + 2.0),
                            layout="constrained")
-    y = 0
+    y = 0.0
     ticks, labels_ = [], []
     for m in shown:
         for sc in scenarios:

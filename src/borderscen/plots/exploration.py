@@ -7,11 +7,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from borderscen.plots.style import OKABE_ITO, label, scenario_colours, scenario_order, styled
+from borderscen.plots.style import OKABE_ITO, FigureAndTable, label, scenario_colours, scenario_order, styled
 
 
 @styled
-def response_curve(curve: pd.DataFrame, metric: str, parameter: str, by: str = "scenario"):
+def response_curve(curve: pd.DataFrame, metric: str, parameter: str, by: str = "scenario") -> FigureAndTable:
     """Median and 80% band of a run-level metric against a swept parameter, one line per
     scenario, or per ``by`` (``curve`` from :func:`borderscen.analysis.sweeps.response_curve`)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -26,13 +26,13 @@ def response_curve(curve: pd.DataFrame, metric: str, parameter: str, by: str = "
     lo, hi = (band[0], band[-1]) if len(band) >= 2 else (None, None)
     for sc in names:
         d = curve[curve[by].astype(str) == sc].sort_values(parameter)
-        if lo:
+        if lo is not None and hi is not None:
             ax.fill_between(d[parameter], d[lo], d[hi], color=colours[sc], alpha=0.18, lw=0)
         ax.plot(d[parameter], d["q0.5"], marker="o", ms=3.5, color=colours[sc], label=sc)
     title, unit = label(metric)
     ax.set_xlabel(parameter)
     ax.set_ylabel(f"{title}" + (f" ({unit})" if unit else ""))
-    span = f"{lo[1:]}-{hi[1:]} quantile band" if lo else ""
+    span = f"{lo[1:]}-{hi[1:]} quantile band" if lo is not None and hi is not None else ""
     ax.set_title(f"{title} against {parameter}: median and {span}", fontsize=10)
     ax.legend(frameon=False, fontsize=8, title=None if by == "scenario" else by)
     fig.tight_layout()
@@ -41,7 +41,7 @@ def response_curve(curve: pd.DataFrame, metric: str, parameter: str, by: str = "
 
 @styled
 def prim_tradeoff(trajectory: pd.DataFrame, chosen: int | None = None,
-                  pruned: tuple[float, float] | None = None):
+                  pruned: tuple[float, float] | None = None) -> FigureAndTable:
     """PRIM's peeling trajectory: density against coverage, coloured by restricted dimensions;
     ``pruned`` marks (coverage, density) of the chosen box without its weak restrictions."""
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
@@ -68,7 +68,7 @@ def prim_tradeoff(trajectory: pd.DataFrame, chosen: int | None = None,
 
 
 @styled
-def box_limits(limits: pd.DataFrame):
+def box_limits(limits: pd.DataFrame) -> FigureAndTable:
     """The chosen box's limits on each restricted dimension, normalised to the sampled range,
     with quasi-p-values (``limits`` from :func:`borderscen.analysis.discovery.prim`)."""
     fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.55 * max(len(limits), 1)))
@@ -94,7 +94,7 @@ def box_limits(limits: pd.DataFrame):
 
 
 @styled
-def robustness_ranking(table: pd.DataFrame):
+def robustness_ranking(table: pd.DataFrame) -> FigureAndTable:
     """Policies ranked by satisficing robustness (bars) with their maximum regret (dots)."""
     t = table.sort_values("robustness")
     fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.45 * len(t)))

@@ -19,6 +19,7 @@ import pandas as pd
 from borderscen.analysis.observe import FLOWS, Comparable, comparable
 from borderscen.analysis.summaries import quantiles, state_shares, threshold_probability
 from borderscen.plots.style import (
+    FigureAndTable,
     caption,
     colours_for,
     date_axis,
@@ -78,10 +79,10 @@ def record_points(output: str, observations: Sequence[Comparable], held: set[str
                   first=None, last=None) -> pd.DataFrame:
     """The record's figures for ``output`` inside [first, last] as monthly averages over their
     windows (flows divided by the months covered, pro-rated by day; stocks as they are)."""
-    key = record_series(output)
+    quantity, channels, country = record_series(output) or ("", (), "")  # none: no points
     rows = []
-    for c in observations if key else ():
-        if (c.quantity, c.country) != (key[0], key[2]) or c.channel not in key[1]:
+    for c in observations:
+        if (c.quantity, c.country) != (quantity, country) or c.channel not in channels:
             continue
         start = pd.Timestamp(c.start + "-01")
         end = pd.Timestamp(c.end + "-01") + pd.offsets.MonthEnd(0)
@@ -163,7 +164,7 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
               scenarios: Sequence[str] | None = None, title: str = "",
               colours: Mapping[str, str] | None = None, small_multiples: bool | None = None,
               record: bool = True, observations: Sequence[Comparable] | None = None,
-              tables: Mapping[str, pd.DataFrame] | None = None):
+              tables: Mapping[str, pd.DataFrame] | None = None) -> FigureAndTable:
     """Median and 50/80/95% bands of each output over time, per scenario.
 
     Up to :data:`MAX_OVERLAID` scenarios are overlaid in one panel per output; more are drawn
@@ -196,6 +197,8 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
     dates = pd.concat([q["date"] for q in tables.values()])
     first, last = ((pd.Timestamp(dates.min()), pd.Timestamp(dates.max())) if len(dates)
                    else (None, None))
+    obs: list[Comparable]
+    held: set[str]
     if not record:
         obs, held = [], set()
     elif observations is None:
@@ -262,7 +265,7 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
 @styled
 def threshold_risk(ts: pd.DataFrame, output: str = "isis_members", threshold: float = 6000,
                    scenarios: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
-                   explanation: str = "", data: pd.DataFrame | None = None):
+                   explanation: str = "", data: pd.DataFrame | None = None) -> FigureAndTable:
     """Probability over time that a monthly output exceeds a threshold, with 95% intervals.
 
     ``explanation`` says in the caption why the threshold is where it is. ``data``: the
@@ -311,7 +314,7 @@ def threshold_risk(ts: pd.DataFrame, output: str = "isis_members", threshold: fl
 @styled
 def response_curves(runs: pd.DataFrame, parameter: str, metrics: Sequence[str],
                     scenarios: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
-                    horizon: str = ""):
+                    horizon: str = "") -> FigureAndTable:
     """End-of-run outcomes against a swept parameter: median and 50%/90% bands per scenario.
 
     ``runs`` has a column named ``parameter`` (the runner stores swept values there) and a

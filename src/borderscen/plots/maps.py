@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
-from borderscen.plots.style import styled
+from borderscen.plots.style import FigureAndTable, styled
 from borderscen.space import border_map
 
 #: Approximate Iraq-Syria border (lon, lat), schematic only: Fishkhabour to the Jordan tripoint.
@@ -59,7 +59,7 @@ def zone_map(zones: pd.DataFrame, scenario: str, start=None, end=None,
              value: str = "attacks", title: str = "", vmax: float | None = None,
              size_max: float | None = None, size: str = "members",
              value_label: str = "mean attacks per month (true, not only reported)",
-             ax=None):
+             ax=None) -> FigureAndTable:
     """Mean monthly ``value`` per zone over [start, end] for one scenario; marker size shows
     mean ``size`` (ISIS members).
 

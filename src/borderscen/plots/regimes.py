@@ -11,6 +11,7 @@ from borderscen.analysis.summaries import regime_probabilities
 from borderscen.mechanisms.cooperation import REGIMES
 from borderscen.plots.style import (
     REGIME_COLOURS,
+    FigureAndTable,
     colours_for,
     date_axis,
     scenario_order,
@@ -20,12 +21,15 @@ from borderscen.plots.style import (
 
 @styled
 def regime_chart(ts: pd.DataFrame | None = None, scenarios: Sequence[str] | None = None,
-                 colours: Mapping[str, str] | None = None, data: pd.DataFrame | None = None):
+                 colours: Mapping[str, str] | None = None,
+                 data: pd.DataFrame | None = None) -> FigureAndTable:
     """Share of runs in each regime over time; the panel title takes the scenario's colour.
 
     ``data``: the shares already computed (scenario, date and a column per regime, e.g. by
     ``res.regime_probabilities()``); ``ts`` may then be None."""
     if data is None:
+        if ts is None:
+            raise ValueError("regime_chart needs the monthly results `ts` or the shares `data`")
         scenarios = scenario_order(ts, scenarios)
         data = regime_probabilities(ts[ts["scenario"].isin(scenarios)])
     else:

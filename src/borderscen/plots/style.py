@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # the names of rcParams (matplotlib >= 3.10 types them)
+    from matplotlib.typing import RcKeyType
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -31,11 +35,13 @@ SCENARIO_COLOURS = {"baseline": "#000000", "cohesive_baghdad": "#009E73", "cover
                     "tehran_ascendant": "#D55E00"}
 REGIME_COLOURS = {"deterioration": "#D55E00", "limited": "#56B4E9", "partnership": "#009E73"}
 #: The look of every figure, applied inside the plotting functions only.
-STYLE: dict[str, Any] = {
+STYLE: dict[RcKeyType, Any] = {
     "figure.dpi": 110, "savefig.dpi": 200, "font.size": 10, "axes.titlesize": 11,
     "axes.labelsize": 10, "legend.fontsize": 9, "axes.spines.top": False,
     "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
 }
+#: What every plotting function returns: the figure and the table of the numbers it shows.
+type FigureAndTable = tuple[Figure, pd.DataFrame]
 #: Footer stamp font size (points): readable when a figure is printed at column width.
 STAMP_SIZE = 9
 #: Human labels and units of outputs used in figures.
@@ -85,7 +91,7 @@ def label(name: str) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def style_context(style: Mapping[str, Any] | None = None):
+def style_context(style: Mapping[RcKeyType, Any] | None = None) -> Iterator[None]:
     """Apply ``style`` (default :data:`STYLE`) to matplotlib and restore exactly those keys.
 
     Unlike ``matplotlib.rc_context`` this leaves every other setting alone, in particular
@@ -111,7 +117,11 @@ def styled[F: Callable[..., Any]](func: F) -> F:
 
 
 def base_scenario(name: str) -> str:
-    """'limited | coalition_isr=0.2' -> 'limited' (a sweep point's label keeps its scenario)."""
+    """The scenario of a series label (a sweep point's label starts with its scenario).
+
+    >>> base_scenario("limited | coalition_isr=0.2")
+    'limited'
+    """
     return str(name).split(" | ", 1)[0]
 
 
@@ -188,7 +198,7 @@ def stamp(fig, results_id: str) -> None:
              ha="right", va="top", fontsize=STAMP_SIZE, color="#333333", gid="borderscen-stamp")
 
 
-def save(fig, data: pd.DataFrame, stem: Path, results_id: str,
+def save(fig: Figure, data: pd.DataFrame, stem: Path, results_id: str,
          formats: Sequence[str] = ("png",)) -> list[Path]:
     """Write the figure in each format plus ``stem.csv`` with the data it shows."""
     stem.parent.mkdir(parents=True, exist_ok=True)
