@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from types import ModuleType
 
 import numpy as np
 
 from borderscen.kernel.layout import Layout, make_layout, uniforms
 from borderscen.kernel.stage import Month, Stage, country_sum
 from borderscen.kernel.stages import MONTHLY_OUTPUTS, STAGES, monthly_outputs  # noqa: F401  (re-exported)
-from borderscen.mechanisms import cooperation, recruitment, tempo
+from borderscen.mechanisms import cooperation, draws, recruitment, tempo
 from borderscen.space import BorderMap, border_map
 
 START = dt.date(2022, 1, 1)
@@ -59,6 +60,8 @@ class Context:
     stages: tuple[Stage, ...]
     layout: Layout
     outputs: tuple[str, ...]
+    #: the exact discrete draws: ``mechanisms.fast_draws`` (compiled) or ``mechanisms.draws``
+    draws: ModuleType
     is_syria: np.ndarray
     at_risk: np.ndarray
     initial_share_iraq: np.ndarray
@@ -78,7 +81,24 @@ class Context:
 FEDERAL_BASES = ("Ain al-Asad", "Baghdad airport")
 
 
-def make_context(zmap: BorderMap | None = None, stages: Sequence[Stage] = STAGES) -> Context:
+def draw_backend(compiled: bool | None = None) -> ModuleType:
+    """The module of exact discrete draws: the compiled one (the ``fast`` extra, numba) when
+    ``compiled`` is True, or None and numba is installed; else the numpy/scipy reference."""
+    if compiled is False:
+        return draws
+    try:
+        from borderscen.mechanisms import fast_draws
+    except ImportError as err:
+        if compiled:
+            raise ImportError("compiled=True needs numba: pip install 'borderscen[fast]'") from err
+        return draws
+    return fast_draws
+
+
+def make_context(zmap: BorderMap | None = None, stages: Sequence[Stage] = STAGES,
+                 compiled: bool | None = None) -> Context:
+    """The static context of a run: the map, the month's stages and what they imply, and the
+    draws (``compiled``: see :func:`draw_backend`)."""
     zmap = zmap or border_map()
     stages = tuple(stages)
     share = zmap.isis_share
@@ -93,7 +113,7 @@ def make_context(zmap: BorderMap | None = None, stages: Sequence[Stage] = STAGES
     camp_ids = {z.camp: zmap.index[z.id] for z in zmap.zones if z.camp}
     return Context(
         zmap=zmap, stages=stages, layout=make_layout(zmap.n, len(zmap.smuggling_routes), stages),
-        outputs=monthly_outputs(stages),
+        outputs=monthly_outputs(stages), draws=draw_backend(compiled),
         is_syria=zmap.is_syria, at_risk=zmap.susceptible,
         initial_share_iraq=iraq_share / iraq_share.sum(),
         initial_share_syria=syria_share / syria_share.sum(),
@@ -266,7 +286,7 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
     if initial is None and first_month:
         raise ValueError(f"first_month = {first_month!r} needs an initial state (initial=...)")
     u = uniforms(batch.seeds, T, ctx.layout)
-    monthly = {k: np.empty((R, T)) for k in ctx.outputs}
+    by_month = np.empty((T, len(ctx.outputs), R))  # month-major while running: contiguous writes
     zones = {k: np.empty((R, T, Z)) for k in ZONE_OUTPUTS}
     if initial is None:
         s = init_state(P, ctx, batch.seeds)
@@ -277,11 +297,14 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
         for t in range(first_month):
             for name, value in batch.schedule.get(t, ({}, frozenset()))[0].items():
                 P.set(name, value)
-        for a in (*monthly.values(), *zones.values()):
+        by_month[:first_month] = np.nan
+        for a in zones.values():
             a[:, :first_month] = np.nan
     for t in range(first_month, T):
         s = step(s, P, u[:, t], ctx, apply_schedule(P, batch, t))
-        record(s, t, monthly, zones)
+        by_month[t] = np.concatenate([s.outputs[k] for k in ctx.outputs], axis=1).T
+        record_zones(s, t, zones)
+    monthly = {k: np.ascontiguousarray(by_month[:, i].T) for i, k in enumerate(ctx.outputs)}
     return BatchResult(monthly, zones, month_dates(T))
 
 
@@ -289,6 +312,10 @@ def record(s: State, t: int, monthly: dict[str, np.ndarray], zones: dict[str, np
     """Write month ``t`` of state ``s`` into the preallocated output arrays."""
     for k, column in monthly.items():
         column[:, t] = s.outputs[k][:, 0]
+    record_zones(s, t, zones)
+
+
+def record_zones(s: State, t: int, zones: dict[str, np.ndarray]) -> None:
     zones["attacks"][:, t] = s.outputs["zone_attacks"]
     zones["members"][:, t] = s.members
     zones["security"][:, t] = s.security

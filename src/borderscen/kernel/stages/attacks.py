@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from borderscen.kernel.stage import Draw, Month, Stage, country_sum
-from borderscen.mechanisms import attacks, draws
+from borderscen.mechanisms import attacks
 
 
 def run(m: Month) -> None:
@@ -16,7 +16,7 @@ def run(m: Month) -> None:
     rate = np.where(ctx.is_syria, P.attack_rate_syria, P.attack_rate_iraq)
     lam = m.tempo_multiplier * attacks.intensity(m.members, rate, P.attack_scale_exponent, m.security, boost,
                                                  m.disruption, m.s.excitation, P.hawkes_branching)
-    m.zone_attacks = draws.poisson(m.u["attacks"], lam)
+    m.zone_attacks = m.ctx.draws.poisson(m.u["attacks"], lam)
     m.excitation = attacks.next_excitation(m.s.excitation, m.zone_attacks, P.hawkes_memory)
     m.attacks_iraq, m.attacks_syria = country_sum(m.zone_attacks, ctx.is_syria)
     m.out.update(attacks_iraq=m.attacks_iraq, attacks_syria=m.attacks_syria, zone_attacks=m.zone_attacks)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from borderscen.kernel.stage import Draw, Month, Stage, country_sum
-from borderscen.mechanisms import attrition, draws
+from borderscen.mechanisms import attrition
 
 
 def run(m: Month) -> None:
     P, syria = m.P, m.ctx.is_syria
     yield_z = np.where(syria, P.yield_per_operation_syria, P.yield_per_operation_iraq)
     hazard = attrition.member_hazard(m.ops_z, m.intel, yield_z)
-    m.neutralised = draws.binomial(m.u["attrition"], m.members, hazard)
+    m.neutralised = m.ctx.draws.binomial(m.u["attrition"], m.members, hazard)
     m.members = m.members - m.neutralised
-    exits = draws.binomial(m.u["exits"], m.members, attrition.exit_probability(P.disengagement_rate))
+    exits = m.ctx.draws.binomial(m.u["exits"], m.members, attrition.exit_probability(P.disengagement_rate))
     m.members = m.members - exits
     partnered_share = np.divide(m.coalition_ops_z, m.ops_z, out=np.zeros_like(m.ops_z), where=m.ops_z > 0)
     n_iraq, n_syria = country_sum(m.neutralised, syria)

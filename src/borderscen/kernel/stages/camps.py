@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from borderscen.kernel.stage import Draw, Month, Stage, country_sum
-from borderscen.mechanisms import camps, draws
+from borderscen.mechanisms import camps
 
 
 def run(m: Month) -> None:
@@ -14,7 +14,8 @@ def run(m: Month) -> None:
     alhol, members = m.alhol_residents, m.members
     residents = np.zeros_like(members)
     residents[:, ctx.alhol], residents[:, ctx.roj] = alhol[:, 0], s.roj_residents[:, 0]
-    spill = draws.poisson(u["spillover"], camps.expected_spillover(residents, m.guard, P.camp_spillover_rate))
+    spill = ctx.draws.poisson(u["spillover"],
+                              camps.expected_spillover(residents, m.guard, P.camp_spillover_rate))
     near = members[:, ctx.camp_zones].sum(-1, keepdims=True)
     p_break = camps.breakout_hazard(m.guard, P.breakout_base_hazard, P.breakout_guard_sensitivity,
                                     near, P.breakout_half_members)
@@ -26,8 +27,8 @@ def run(m: Month) -> None:
     m.detainees = m.detainees - escaped_detainees
     m.alhol_iraqis = m.alhol_iraqis - camps.escaped_iraqis(escaped_alhol, m.alhol_iraqis, alhol)
     m.alhol_residents, m.roj_residents = alhol - escaped_alhol, s.roj_residents - escaped_roj
-    joiners = (draws.binomial(u["detainee_joiners"], escaped_detainees, P.detainee_join_prob)
-               + draws.binomial(u["resident_joiners"], escaped_alhol + escaped_roj, P.resident_join_prob))
+    joiners = (ctx.draws.binomial(u["detainee_joiners"], escaped_detainees, P.detainee_join_prob)
+               + ctx.draws.binomial(u["resident_joiners"], escaped_alhol + escaped_roj, P.resident_join_prob))
     m.members = members + m.recruits + spill
     m.members[:, ctx.alhol] += joiners[:, 0]
 

@@ -41,7 +41,7 @@ def run(m: Month) -> None:
     m.seen_partner = (seen * m.partner_zones_syria).sum(-1, keepdims=True)
     expected_syria = forces.effort(P.coalition_ops_syria_per_month, m.seen_partner, ref_sdf,
                                    P.response_elasticity_coalition, surge, m.presence_syria * has_partner)
-    coal_ops = draws.poisson(m.u["coalition_ops"],
+    coal_ops = m.ctx.draws.poisson(m.u["coalition_ops"],
                              np.concatenate([expected_iraq, expected_syria], axis=-1) * tempo)
     coal_iraq, coal_syria = coal_ops[:, :1], coal_ops[:, 1:]
     m.coalition_ops_z = (forces.allocate(coal_iraq, m.iraq_area, seen)

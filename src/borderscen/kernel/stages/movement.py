@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from borderscen.kernel.stage import Draw, Month, Stage
-from borderscen.mechanisms import draws, movement
+from borderscen.mechanisms import movement
 
 
 def run(m: Month) -> None:
@@ -13,7 +13,7 @@ def run(m: Month) -> None:
     cross = P.cross_border_permeability * np.exp(-(P.fortification + m.coordination))
     weights = movement.neighbour_weights(zmap.nbr, zmap.nbr_mask, zmap.nbr_cross, cross, zmap.hospitality,
                                          m.s.security, P.movement_security_aversion)
-    movers = draws.binomial(m.u["movement"], m.s.members, P.member_mobility)
+    movers = m.ctx.draws.binomial(m.u["movement"], m.s.members, P.member_mobility)
     m.members = movement.apply(m.s.members, movement.split(movers, weights), m.ctx.nbr_onehot)
 
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from borderscen.kernel.stage import Draw, Month, Stage
-from borderscen.mechanisms import coalition, draws, forces
+from borderscen.mechanisms import coalition, forces
 
 
 def run(m: Month) -> None:
     s, P, u, syria = m.s, m.P, m.u, m.ctx.is_syria
     attacks = m.zone_attacks
-    tracked = draws.binomial(u["tracked"], attacks, P.tracker_detection)
-    claimed = draws.binomial(u["claimed"], attacks, P.claim_probability)
-    official = draws.binomial(u["official"], attacks * ~syria, P.official_detection_iraq)
+    tracked = m.ctx.draws.binomial(u["tracked"], attacks, P.tracker_detection)
+    claimed = m.ctx.draws.binomial(u["claimed"], attacks, P.claim_probability)
+    official = m.ctx.draws.binomial(u["official"], attacks * ~syria, P.official_detection_iraq)
     tracked_partner = np.concatenate([(tracked * m.iraq_area).sum(-1, keepdims=True),
                                       (tracked * m.partner_zones_syria).sum(-1, keepdims=True)], axis=-1)
     seen_coalition = np.concatenate([m.seen_iraq, m.seen_partner], axis=-1)

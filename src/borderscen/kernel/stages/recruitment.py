@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from borderscen.kernel.stage import Draw, Month, Stage
-from borderscen.mechanisms import draws, recruitment
+from borderscen.mechanisms import recruitment
 
 
 def run(m: Month) -> None:
@@ -19,7 +19,7 @@ def run(m: Month) -> None:
     pool = recruitment.renew_pool(m.s.pool, ceiling, P.pool_renewal_rate, returnees)
     expected = recruitment.expected_recruits(m.members, pool, ctx.at_risk, P.susceptible_fraction,
                                              P.recruitment_contact_rate, m.s.disruption)
-    m.recruits = draws.poisson(m.u["recruitment"], expected)
+    m.recruits = m.ctx.draws.poisson(m.u["recruitment"], expected)
     m.pool = recruitment.deplete_pool(pool, m.recruits, m.neutralised, P.facilitators_per_neutralised)
     m.out["recruitable_pool"] = m.pool.sum(-1, keepdims=True)
 

@@ -24,7 +24,7 @@ def run(m: Month) -> None:
     m.sharing = cooperation.intel_sharing(m.cooperation, m.regime, P.intel_sharing_quality, P.channel_floor)
     m.coordination = (P.coordination_centre_interdiction * P.coordination_centres
                       * (m.regime == cooperation.PARTNERSHIP))
-    m.joint_ops = draws.poisson(u["joint_ops"], cooperation.expected_joint_operations(
+    m.joint_ops = m.ctx.draws.poisson(u["joint_ops"], cooperation.expected_joint_operations(
         m.cooperation, m.regime, P.joint_ops_per_month, P.joint_ops_ceiling))
     m.out.update(cooperation=np.where(m.regime == cooperation.NONE, np.nan, m.cooperation),
                  regime=m.regime.astype(float), joint_operations=m.joint_ops, intel_sharing=m.sharing)

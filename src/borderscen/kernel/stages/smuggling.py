@@ -19,7 +19,7 @@ def run(m: Month) -> None:
     demand = smuggling.demand(P.smuggling_demand, P.smuggling_demand_sd,
                               draws.normal(m.u["smuggling_demand"]))
     flow = smuggling.attempted_flow(demand, share, p_stop, P.smuggling_deterrence_elasticity)
-    stopped = draws.binomial(m.u["interdiction"], np.round(flow * share), p_stop).sum(-1, keepdims=True)
+    stopped = m.ctx.draws.binomial(m.u["interdiction"], np.round(flow * share), p_stop).sum(-1, keepdims=True)
     m.weapons = smuggling.next_weapons_stock(m.s.weapons, P.weapons_decay, P.weapons_share, flow, stopped)
     m.out.update(smuggling_flow=flow, interdictions=stopped, weapons_stock=m.weapons)
 
