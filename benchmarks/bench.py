@@ -6,7 +6,9 @@ Reports, in one run on this machine (all with the default 2022-2030 clock, basel
   0. the headline: `borderscen run experiments/three_scenarios.toml` as a user types it (filtered
      start, runs, store, summary and every figure) at 1,000 and 10,000 runs (and 100,000 with
      --full): wall time, runs/s against mesa.batch_run, the parent's peak RSS
-  1. runs per second: the batched kernel (one process), the Mesa face (BorderModel.run, one
+  1. runs per second: the batched kernel (one process; with the compiled draws when numba is
+     installed, and the numpy/scipy reference month for the ratio), the Mesa face
+     (BorderModel.run, one
      process), and mesa.batch_run on BorderModel with the same cores: the ratio of
      `borderscen run` end to end (store and all) to mesa.batch_run is the headline
   2. parallel efficiency of `borderscen run`: 1 worker against all cores
@@ -47,17 +49,19 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def kernel_rate(n: int) -> dict:
+def kernel_rate(n: int, compiled: bool | None = None) -> dict:
+    """One process: the month with the compiled draws (``compiled``, the fast extra) or the
+    numpy/scipy reference (False); None: compiled when numba is installed."""
     from borderscen.kernel.core import make_context, run_batch
     from borderscen.runs import make_batch
     from borderscen.scenarios import build_scenario
-    ctx = make_context()
+    ctx = make_context(compiled=compiled)
     batch, _ = make_batch(build_scenario("baseline"), list(range(n)), 108)
     run_batch(make_batch(build_scenario("baseline"), [0], 12)[0], ctx)
     t0 = time.perf_counter()
     run_batch(batch, ctx)
     dt = time.perf_counter() - t0
-    return {"runs": n, "wall_s": dt, "runs_per_s": n / dt}
+    return {"runs": n, "wall_s": dt, "runs_per_s": n / dt, "draws": ctx.draws.__name__.rsplit(".", 1)[-1]}
 
 
 def mesa_face_rate(n: int) -> dict:
@@ -288,7 +292,12 @@ def main(argv=None) -> int:
                              "date": time.strftime("%Y-%m-%d")}}
     print(f"borderscen benchmark on {n_cores} cores (python {platform.python_version()})", flush=True)
     res["kernel"] = kernel_rate(200 if q else 1000)
-    print(f"  batched kernel          {res['kernel']['runs_per_s']:8.1f} runs/s", flush=True)
+    print(f"  batched kernel          {res['kernel']['runs_per_s']:8.1f} runs/s "
+          f"({res['kernel']['draws']})", flush=True)
+    res["kernel_reference"] = kernel_rate(200 if q else 1000, compiled=False)
+    res["kernel_speedup_vs_reference"] = res["kernel"]["runs_per_s"] / res["kernel_reference"]["runs_per_s"]
+    print(f"  numpy reference month   {res['kernel_reference']['runs_per_s']:8.1f} runs/s "
+          f"(kernel x{res['kernel_speedup_vs_reference']:.2f})", flush=True)
     res["mesa_face"] = mesa_face_rate(5 if q else 20)
     print(f"  Mesa face (one process) {res['mesa_face']['runs_per_s']:8.1f} runs/s", flush=True)
     res["mesa_batch_run"] = mesa_batch_run_rate(20 if q else 100, n_cores)

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from borderscen.kernel import core
 from borderscen.kernel.core import month_dates, run_batch
 from borderscen.mechanisms import coalition
 from borderscen.randomness import run_seed
@@ -41,7 +40,7 @@ def schedule_as_written(scheduled, previous, months_out, delay, residual):
 
 @pytest.fixture
 def axes_off(monkeypatch):
-    monkeypatch.setattr(core.coalition, "troops_after_exit", schedule_as_written)
+    monkeypatch.setattr(coalition, "troops_after_exit", schedule_as_written)
 
 
 def same(a, b) -> bool:
@@ -78,7 +77,7 @@ def test_defaults_are_todays_behaviour_bit_for_bit(preset, monkeypatch):
     explicit = run(preset, reps=12, us_exit_delay_months=0, residual_troops_syria=0,
                    residual_troops_iraq=0)
     assert same(default, explicit)
-    monkeypatch.setattr(core.coalition, "troops_after_exit", schedule_as_written)
+    monkeypatch.setattr(coalition, "troops_after_exit", schedule_as_written)
     assert same(default, run(preset, reps=12))
     # the comparison can fail: the mechanism switched off ignores a residual force the axes honour
     monkeypatch.undo()

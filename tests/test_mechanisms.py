@@ -257,3 +257,40 @@ def test_movers_split_exactly_and_avoid_secure_neighbours():
                                     zmap.hospitality, secured, np.array([[2.0]]))
     into_anbar = (zmap.nbr == zmap.index["anbar_desert"]) & zmap.nbr_mask
     assert (w2[0][into_anbar] < w[0][into_anbar]).all()
+
+
+# ----------------------------------------------------------------------------- maths moved out of the month
+def test_a_hazard_breakout_frees_a_share_of_every_stock_and_a_recorded_one_only_its_detainees():
+    args = (np.array([[0.3]]), np.array([[0.1]]), np.array([[1000.0]]), np.array([[4000.0]]),
+            np.array([[800.0]]))
+    det, alhol, roj = camps.breakout_escapes(np.array([[True]]), False, np.array([[50.0]]), *args[1:])
+    assert (det[0, 0], alhol[0, 0], roj[0, 0]) == (100.0, 400.0, 80.0)
+    det, alhol, roj = camps.breakout_escapes(np.array([[True]]), True, np.array([[50.0]]), *args[1:])
+    assert (det[0, 0], alhol[0, 0], roj[0, 0]) == (50.0, 0.0, 0.0)
+    none = camps.breakout_escapes(np.array([[False]]), False, np.array([[50.0]]), *args[1:])
+    assert all(x[0, 0] == 0 for x in none)
+    # Iraqis escape in proportion to their share of al-Hol, never more than there are
+    assert camps.escaped_iraqis(np.array(400.0), np.array(1000.0), np.array(4000.0)) == 100.0
+    assert camps.escaped_iraqis(np.array(400.0), np.array(50.0), np.array(0.0)) == 50.0
+
+
+def test_smuggling_demand_has_its_mean_and_route_hazard_adds_its_parts():
+    z = draws.normal((np.arange(200_000) + 0.5) / 200_000)
+    assert smuggling.demand(np.array(40.0), np.array(0.5), z).mean() == pytest.approx(40.0, rel=1e-3)
+    h = smuggling.route_hazard(np.array([True, False]), np.array(0.4), np.array(0.1), np.array(0.2),
+                               np.array(0.05), np.array([[0.2, 0.4], [0.0, 0.0]]))
+    np.testing.assert_allclose(h, [0.4 + 0.2 + 0.05 + 0.3, 0.1 + 0.2 + 0.05 + 0.0])
+    stock = smuggling.next_weapons_stock(np.array(10.0), np.array(0.1), np.array(0.5), np.array(8.0),
+                                         np.array(10.0))
+    assert stock == pytest.approx(9.0)  # nothing got through: only decay
+
+
+def test_syria_legitimacy_target_and_strike_reach_follow_their_drivers():
+    new = np.array([False, True, True])
+    target = recruitment.syria_legitimacy_target(new, np.array(0.4), np.array(0.2),
+                                                 np.array([0.9, 0.5, 1.0]), np.array(0.1))
+    np.testing.assert_allclose(target, [0.1, 0.4, 0.5])
+    reach = leadership.strike_reach(np.array([0.2, 1.0]), np.array([0.6, 0.0]), np.array(0.5),
+                                    np.array(0.3), np.array(0.5))
+    np.testing.assert_allclose(reach, [0.6 * 0.5 + 0.15, 1.0 * 0.5 + 0.15])
+    assert politics.militia_fear(np.array(0.8), np.array(0.7), np.array(0.6)) == pytest.approx(0.8)

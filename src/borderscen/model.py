@@ -33,7 +33,6 @@ from borderscen.actors import (
     Turkey,
 )
 from borderscen.kernel.core import (
-    MONTHLY_OUTPUTS,
     ZONE_OUTPUTS,
     BatchParams,
     BatchResult,
@@ -93,7 +92,7 @@ class BorderModel(mesa.Model):
         self.map = self.ctx.zmap
         self.params = BatchParams(self.batch.params)
         self.state = init_state(self.params, self.ctx, [self.seed])
-        self._u = uniforms([self.seed], self.horizon, self.ctx.layout.width)
+        self._u = uniforms([self.seed], self.horizon, self.ctx.layout)
         self.dates = month_dates(self.horizon)
         self.month_index = 0
         self.triggers: frozenset[str] = frozenset()
@@ -106,10 +105,10 @@ class BorderModel(mesa.Model):
         self.sdf = SDF(self, cell["hasakah"])
         self.camps = tuple(Camp(self, cell[z.id], z.camp) for z in self.map.zones if z.camp)
         self.isis = tuple(IsisPresence(self, cell[zid], i) for i, zid in enumerate(self.map.ids))
-        self._monthly = {k: np.empty((1, self.horizon)) for k in MONTHLY_OUTPUTS}
+        self._monthly = {k: np.empty((1, self.horizon)) for k in self.ctx.outputs}
         self._zones = {k: np.empty((1, self.horizon, self.map.n)) for k in ZONE_OUTPUTS}
         reporters: dict[str, Any] = {"date": "date"}
-        reporters.update({k: (lambda m, k=k: m.last(k)) for k in MONTHLY_OUTPUTS if k != "regime"})
+        reporters.update({k: (lambda m, k=k: m.last(k)) for k in self.ctx.outputs if k != "regime"})
         reporters["regime"] = "regime"
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
 

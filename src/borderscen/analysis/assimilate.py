@@ -306,7 +306,7 @@ def continue_from(filtered: Filtered, horizon: int, seed: int = 0,
         settings, _ = batch.schedule.get(t, ({}, frozenset()))
         for name, value in settings.items():
             P.set(name, value)
-    u = uniforms(seeds, total, ctx.layout.width)
+    u = uniforms(seeds, total, ctx.layout)
     s = filtered.state
     monthly = {k: np.empty((N, total)) for k in MONTHLY_OUTPUTS}
     for k in MONTHLY_OUTPUTS:

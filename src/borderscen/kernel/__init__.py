@@ -1,5 +1,7 @@
 """The month function, batched: R replications of one scenario advanced together as arrays.
 
+A month is the named stages of :mod:`borderscen.kernel.stages`, run in order over the state.
+
 ``run_batch`` is what the runner calls; :class:`borderscen.model.BorderModel` calls the same
 ``init_state`` and ``step`` with R = 1, so the Mesa face and the batch give identical numbers.
 """

@@ -1,56 +1,65 @@
 """Where each month's random numbers come from: one uniform matrix per replication.
 
 A replication's stream is ``default_rng(seed).random((months, WIDTH))``: row t holds month t's
-uniforms, and each mechanism reads its own fixed columns. A run's noise therefore depends only on
+uniforms, and each stage reads its own fixed columns: the blocks its declaration names, laid
+out by :func:`borderscen.kernel.stages.draw_blocks` (a block added later goes after every
+existing one, so no earlier draw moves). A run's noise therefore depends only on
 its seed, never on its state, scenario, batch size or executor (common random numbers), and the
 first T rows are the same whatever the horizon.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from borderscen.mechanisms.attacks import SEVERITY_SLOTS
+from borderscen.kernel.stage import Stage
+from borderscen.kernel.stages import STAGES, draw_blocks
+
+#: Blocks of revisions up to this one share the run's first stream, one row of uniforms per
+#: month: the layout the month had when it was split into stages. Each later revision draws from a
+#: stream of its own (a child of the run's seed), so adding a stage moves no number of another.
+SHARED_REVISIONS = 4
 
 
 @dataclass(frozen=True)
 class Layout:
+    """Columns of each block in a month's row of uniforms, and the streams that fill them:
+    ``streams`` holds (revision, first column, width), revision 0 for the shared stream."""
+
     blocks: dict[str, slice]
     width: int
+    streams: tuple[tuple[int, int, int], ...]
 
     def __getitem__(self, name: str) -> slice:
         return self.blocks[name]
 
 
-def make_layout(n_zones: int, n_routes: int) -> Layout:
-    widths = {
-        "faction_noise": 1, "election_noise": 1, "strike": 1, "cooperation": 1,
-        "joint_ops": 1, "movement": n_zones, "attrition": n_zones, "exits": n_zones,
-        "recruitment": n_zones, "spillover": n_zones, "breakout": 1, "detainee_joiners": 1,
-        "resident_joiners": 1, "smuggling_demand": 1, "interdiction": n_routes,
-        "attacks": n_zones, "tracked": n_zones, "claimed": n_zones, "official": n_zones,
-        "severity_iraq": SEVERITY_SLOTS, "severity_syria": SEVERITY_SLOTS,
-        "pipeline_advance": 1, "pipeline_regress": 1,
-        "tempo_shock": 1, "tempo_move": 1, "coalition_tempo": 2, "coalition_ops": 2,
-        "capacity_noise": 1,
-    }
-    blocks, start = {}, 0
-    for name, w in widths.items():
-        blocks[name] = slice(start, start + w)
-        start += w
-    return Layout(blocks, start)
+def make_layout(n_zones: int, n_routes: int, stages: Sequence[Stage] = STAGES) -> Layout:
+    """The columns of each block the stages draw from (:func:`borderscen.kernel.stages.draw_blocks`)."""
+    blocks, streams, start = {}, {}, 0
+    for draw in draw_blocks(stages):
+        width = draw.columns(n_zones, n_routes)
+        blocks[draw.name] = slice(start, start + width)
+        key = 0 if draw.revision <= SHARED_REVISIONS else draw.revision
+        first, w = streams.get(key, (start, 0))
+        streams[key] = (first, w + width)
+        start += width
+    return Layout(blocks, start, tuple((key, first, w) for key, (first, w) in streams.items()))
 
 
-def uniforms(seeds: list[int] | np.ndarray, months: int, width: int, stream: int = 0) -> np.ndarray:
-    """(R, months, width) uniforms, each replication from its own seed.
+def uniforms(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, stream: int = 0) -> np.ndarray:
+    """(R, months, layout.width) uniforms, each replication from its own seed.
 
     ``stream`` 0 is the run's months from January 2022; stream 1 is the spin-up before it
     (a child of the same seed, so a run's spin-up never shares numbers with its months).
     """
-    out = np.empty((len(seeds), months, width))
+    out = np.empty((len(seeds), months, layout.width))
     for r, seed in enumerate(seeds):
-        ss = np.random.SeedSequence(int(seed), spawn_key=(stream,) if stream else ())
-        out[r] = np.random.default_rng(ss).random((months, width))
+        for revision, first, width in layout.streams:
+            key = (stream, revision) if revision else ((stream,) if stream else ())
+            ss = np.random.SeedSequence(int(seed), spawn_key=key)
+            out[r, :, first:first + width] = np.random.default_rng(ss).random((months, width))
     return out

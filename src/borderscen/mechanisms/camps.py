@@ -31,3 +31,29 @@ def breakout_hazard(guard: np.ndarray, base: np.ndarray, sensitivity: np.ndarray
 def sdf_guard(capacity: np.ndarray, us_dependence: np.ndarray, us_share: np.ndarray,
               turkey_sensitivity: np.ndarray, turkey: np.ndarray) -> np.ndarray:
     return capacity * (1.0 - us_dependence * (1.0 - us_share)) * (1.0 - turkey_sensitivity * turkey)
+
+
+def transfer(detainees: np.ndarray, per_month: np.ndarray) -> np.ndarray:
+    """Detainees left after this month's transfers out of the north-east's prisons."""
+    return np.maximum(detainees - per_month, 0.0)
+
+
+def breakout_escapes(breakout: np.ndarray, recorded: bool, forced_escapees: np.ndarray,
+                     escape_fraction: np.ndarray, detainees: np.ndarray, alhol: np.ndarray,
+                     roj: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(escaped detainees, al-Hol residents, Roj residents) after a breakout.
+
+    A breakout of the hazard frees a fraction of every stock; a recorded breakout (a dated
+    event) frees the recorded number of detainees and no camp residents.
+    """
+    from_hazard = breakout & (not recorded)
+    escaped_detainees = np.minimum(detainees, np.where(
+        recorded, forced_escapees, np.round(breakout * escape_fraction * detainees)))
+    escaped_alhol = np.round(from_hazard * escape_fraction * alhol)
+    escaped_roj = np.round(from_hazard * escape_fraction * roj)
+    return escaped_detainees, escaped_alhol, escaped_roj
+
+
+def escaped_iraqis(escaped_alhol: np.ndarray, iraqis: np.ndarray, alhol: np.ndarray) -> np.ndarray:
+    """Iraqis among al-Hol's escapees, in proportion to their share of its residents."""
+    return np.minimum(iraqis, np.round(escaped_alhol * iraqis / np.maximum(alhol, 1.0)))

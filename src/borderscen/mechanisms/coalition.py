@@ -64,3 +64,20 @@ def troops_after_exit(scheduled: np.ndarray, previous: np.ndarray, months_out: n
     out = np.where(scheduled > 0, 0.0, months_out + 1.0)
     after = np.where(out <= delay, previous, residual)
     return np.where(scheduled > 0, scheduled, after), out
+
+
+def coverage(level: np.ndarray) -> np.ndarray:
+    """ISR, guarding support and strike reach are shares: they saturate at full presence."""
+    return np.minimum(1.0, level)
+
+
+def base_strength(coverage_iraq: np.ndarray, coverage_syria: np.ndarray, base_in_syria: np.ndarray,
+                  base_federal: np.ndarray, federal_bases: np.ndarray) -> np.ndarray:
+    """(R, B) strength of each base: its country's coverage, times the use of federal Iraqi bases."""
+    strength = np.where(base_in_syria, coverage_syria, coverage_iraq)
+    return strength * np.where(base_federal, federal_bases, 1.0)
+
+
+def innovation_sd(stationary_sd: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """The AR(1) shock's sd that gives the log tempo the stationary sd ``stationary_sd``."""
+    return stationary_sd * np.sqrt(1.0 - phi * phi)

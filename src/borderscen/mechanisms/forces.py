@@ -48,3 +48,21 @@ def isr_coverage(strength: np.ndarray, hops_from_base: np.ndarray, quality: np.n
 
 def smooth(previous: np.ndarray, current: np.ndarray, memory: float) -> np.ndarray:
     return memory * previous + (1.0 - memory) * current
+
+
+def syrian_state_base(new_government: np.ndarray, damascus_ops: np.ndarray, capacity: np.ndarray,
+                      assad_ops: np.ndarray, assad_weakened: np.ndarray,
+                      assad_decline: np.ndarray) -> np.ndarray:
+    """The Syrian state's base tempo: Assad's (less its 2024 decline once weakened), then the new
+    government's in proportion to its capacity."""
+    assad = assad_ops * (1.0 - assad_weakened * assad_decline)
+    return np.where(new_government, damascus_ops * capacity, assad)
+
+
+def own_intel(iraq_area: np.ndarray, damascus_area: np.ndarray, sdf_area: np.ndarray,
+              iraq_base: np.ndarray, syria_base: np.ndarray, sdf_base: np.ndarray,
+              new_government: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """(R, Z) intelligence of the force that holds each zone; the new Syrian government's in
+    proportion to its capacity."""
+    syria = syria_base * np.where(new_government, capacity, 1.0)
+    return iraq_area * iraq_base + damascus_area * syria + sdf_area * sdf_base

@@ -21,3 +21,10 @@ def strike_probability(base_rate: np.ndarray, reach: np.ndarray) -> np.ndarray:
 def next_disruption(disruption: np.ndarray, strike: np.ndarray, size: np.ndarray,
                     recovery_months: np.ndarray) -> np.ndarray:
     return np.minimum((1.0 - 1.0 / recovery_months) * disruption + size * strike, 0.9)
+
+
+def strike_reach(coverage_iraq: np.ndarray, coverage_syria: np.ndarray, isr_quality: np.ndarray,
+                 partner_intel: np.ndarray, partner_share: np.ndarray) -> np.ndarray:
+    """The intelligence reach behind a strike: the coalition's best coverage times its ISR, plus
+    what partners contribute."""
+    return np.maximum(coverage_iraq, coverage_syria) * isr_quality + partner_intel * partner_share

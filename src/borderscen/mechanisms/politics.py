@@ -81,3 +81,13 @@ def turkey_pressure(opposition, cooperation, influence, stage) -> np.ndarray:
 
 def gulf_support(pull, influence, tolerance) -> np.ndarray:
     return pull * np.clip(1.0 - influence / tolerance, -1.0, 1.0)
+
+
+def us_encouragement(weight: np.ndarray, influence: np.ndarray) -> np.ndarray:
+    """Washington's push on Baghdad towards cooperation, blunted by Iran's influence."""
+    return weight * (1.0 - influence)
+
+
+def militia_fear(weight: np.ndarray, influence: np.ndarray, militia: np.ndarray) -> np.ndarray:
+    """Damascus's fear that cooperation lets Iran and the militias back in."""
+    return weight * np.minimum(1.0, influence + militia)

@@ -66,3 +66,10 @@ def next_legitimacy(legitimacy: np.ndarray, target: np.ndarray, rate: np.ndarray
                     harm: np.ndarray, harm_cost: np.ndarray) -> np.ndarray:
     """L' = L + kappa (L* - L) - b * harm: governance pulls toward its level, civilian harm erodes it."""
     return np.clip(legitimacy + rate * (target - legitimacy) - harm_cost * harm, 0.0, 1.0)
+
+
+def syria_legitimacy_target(new_government: np.ndarray, level: np.ndarray, governance_gain: np.ndarray,
+                            capacity: np.ndarray, level_assad: np.ndarray) -> np.ndarray:
+    """Where legitimacy in Syria tends: Assad's level, then the new government's, raised or lowered
+    by how far its capacity is above or below one half."""
+    return np.where(new_government, level + governance_gain * (capacity - 0.5), level_assad)

@@ -71,3 +71,11 @@ def initial_state(u: np.ndarray, p_sc, p_sl, p_cs, p_ls) -> np.ndarray:
 
 def multiplier(state: np.ndarray, campaign: np.ndarray, lull: np.ndarray) -> np.ndarray:
     return np.where(state == CAMPAIGN, campaign, np.where(state == LULL, lull, 1.0))
+
+
+def shock_probabilities(leadership_loss: np.ndarray, state_change: bool, campaign_announced: bool,
+                        q_lead: np.ndarray, q_state: np.ndarray,
+                        q_campaign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """This month's (lull, campaign) shock probabilities from its leadership loss and dated shocks."""
+    lull = np.clip(q_lead * leadership_loss + q_state * state_change, 0.0, 1.0)
+    return lull, q_campaign * campaign_announced

@@ -1,0 +1,65 @@
+"""The compiled draws (the ``fast`` extra) against the numpy/scipy reference, the oracle: the same
+quantile at the same uniform, draw by draw and over whole months of hundreds of replications."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import borderscen.mechanisms
+from borderscen.kernel.core import make_context, run_batch
+from borderscen.mechanisms import draws
+from borderscen.randomness import run_seed
+from borderscen.runs import make_batch
+from borderscen.scenarios import build_scenario
+
+fast_draws = pytest.importorskip("borderscen.mechanisms.fast_draws", reason="needs the fast extra (numba)")
+
+RNG = np.random.default_rng(23)
+
+
+@pytest.mark.parametrize(("n_max", "p_max"), [(5, 1.0), (60, 0.3), (400, 0.2), (20_000, 1.0)])
+def test_compiled_binomial_draws_are_the_reference_quantiles(n_max, p_max):
+    size = 100_000
+    u, n, p = RNG.random(size), RNG.integers(0, n_max + 1, size), RNG.random(size) * p_max
+    p[:50] = (0.0, 1.0, 1e-12, 1 - 1e-12, 0.5) * 10  # the edges: certain, impossible, extreme
+    got, want = fast_draws.binomial(u, n, p), draws.binomial(u, n, p)
+    assert np.mean(got == want) >= 1 - 1e-5, np.flatnonzero(got != want)[:5]
+    assert got.shape == want.shape and np.all((got >= 0) & (got <= n))
+
+
+@pytest.mark.parametrize("lam_max", [1e-6, 12.5, 20.0, 5e4])
+def test_compiled_poisson_draws_are_the_reference_quantiles(lam_max):
+    u, lam = RNG.random((400, 250)), RNG.random((400, 250)) * lam_max
+    got, want = fast_draws.poisson(u, lam), draws.poisson(u, lam)
+    assert np.mean(got == want) >= 1 - 1e-5
+    assert got.shape == (400, 250)
+
+
+def test_compiled_months_equal_the_reference_months_on_hundreds_of_replications():
+    """300 replications x 60 months (history and scenario): every integer output equals the
+    reference on at least 99.9% of replication-months, every float output is within 1e-9
+    relative on as many (a differing draw would change its replication from then on)."""
+    batch, _ = make_batch(build_scenario("tehran_ascendant"), [run_seed(31, r) for r in range(300)], 60)
+    ref = run_batch(batch, make_context(compiled=False))
+    fast = run_batch(batch, make_context(compiled=True))
+    assert make_context(compiled=True).draws is fast_draws
+    for k, want in ref.monthly.items():
+        got = fast.monthly[k]
+        both_nan = np.isnan(want) & np.isnan(got)
+        integer = np.all((want[~np.isnan(want)] % 1) == 0)
+        same = both_nan | ((got == want) if integer else np.isclose(got, want, rtol=1e-9, atol=0.0))
+        assert same.mean() >= 0.999, (k, same.mean())
+    for k, want in ref.zones.items():
+        assert np.mean(fast.zones[k] == want) >= 0.999, k
+
+
+def test_without_numba_the_reference_runs_and_asking_for_compiled_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # numba not installed
+    monkeypatch.delitem(sys.modules, "borderscen.mechanisms.fast_draws")
+    monkeypatch.delattr(borderscen.mechanisms, "fast_draws")
+    assert make_context().draws is draws
+    with pytest.raises(ImportError, match=r"compiled=True needs numba: pip install 'borderscen\[fast\]'"):
+        make_context(compiled=True)
