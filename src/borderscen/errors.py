@@ -36,7 +36,9 @@ class ConfigError(BorderscenError, ValueError):
 
     def __init__(self, where: str | Path, key: str, value: Any, allowed: str, hint: str = ""):
         self.where, self.key, self.value, self.allowed, self.hint = str(where), key, value, allowed, hint
-        msg = f"{where}: {key} = {value!r}: {allowed}"
+        # a key with control characters, or blank, is quoted so the message stays one line
+        shown = key if key and key.isprintable() and key.strip() == key else repr(key)
+        msg = f"{where}: {shown} = {value!r}: {allowed}"
         if hint:
             msg += f" ({hint})"
         super().__init__(msg)
