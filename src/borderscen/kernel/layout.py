@@ -39,7 +39,9 @@ class Layout:
 
 def make_layout(n_zones: int, n_routes: int, stages: Sequence[Stage] = STAGES) -> Layout:
     """The columns of each block the stages draw from (:func:`borderscen.kernel.stages.draw_blocks`)."""
-    blocks, streams, start = {}, {}, 0
+    blocks: dict[str, slice] = {}
+    streams: dict[int, tuple[int, int]] = {}
+    start = 0
     for draw in draw_blocks(stages):
         width = draw.columns(n_zones, n_routes)
         blocks[draw.name] = slice(start, start + width)

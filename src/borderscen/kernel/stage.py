@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -93,6 +93,9 @@ class Month:
 
     def __getattr__(self, name: str) -> np.ndarray:  # only for names no stage has set yet
         raise AttributeError(f"this month's {name!r} is not set: no earlier stage writes it")
+
+    if TYPE_CHECKING:  # stages set this month's values as attributes of any name
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
 
 def country_sum(x: np.ndarray, syria: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

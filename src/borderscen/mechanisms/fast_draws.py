@@ -46,7 +46,7 @@ def _binomial_one(u: float, n: float, p: float) -> float:
             k += 1.0
             cdf += pk
         return k
-    mode = math.floor((n + 1.0) * p)
+    mode = float(math.floor((n + 1.0) * p))
     mode = min(max(mode, 0.0), n)
     log_pmf = (math.lgamma(n + 1.0) - math.lgamma(mode + 1.0) - math.lgamma(n - mode + 1.0)
                + mode * math.log(p) + (n - mode) * math.log1p(-p))
@@ -88,7 +88,7 @@ def _poisson_one(u: float, lam: float) -> float:
             if pk == 0.0 and k > lam:
                 break
         return k
-    mode = math.floor(lam)
+    mode = float(math.floor(lam))
     pmf_mode = math.exp(-lam + mode * math.log(lam) - math.lgamma(mode + 1.0))
     cdf, term, j = pmf_mode, pmf_mode, mode
     while j > 0.0:

@@ -20,7 +20,7 @@ import numpy as np
 
 
 def effort(base: np.ndarray, observed: np.ndarray, reference: np.ndarray, elasticity: np.ndarray,
-           surge_capacity: np.ndarray, presence: np.ndarray) -> np.ndarray:
+           surge_capacity: np.ndarray, presence: np.ndarray | float) -> np.ndarray:
     response = ((observed + 0.5) / (reference + 0.5)) ** elasticity
     return base * np.minimum(response, surge_capacity) * presence
 
@@ -33,10 +33,10 @@ def allocate(total: np.ndarray, area: np.ndarray, seen: np.ndarray) -> np.ndarra
 
 
 def combine_intel(*qualities: np.ndarray) -> np.ndarray:
-    miss = 1.0
+    miss: np.ndarray | float = 1.0
     for q in qualities:
         miss = miss * (1.0 - np.clip(q, 0.0, 1.0))
-    return 1.0 - miss
+    return np.asarray(1.0 - miss)
 
 
 def isr_coverage(strength: np.ndarray, hops_from_base: np.ndarray, quality: np.ndarray,
