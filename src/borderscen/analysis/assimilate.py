@@ -56,6 +56,7 @@ from borderscen.kernel.core import (
 )
 from borderscen.kernel.layout import uniforms
 from borderscen.mechanisms import observation
+from borderscen.params import calibration_priors
 from borderscen.posterior import posterior_sample
 from borderscen.record import holdouts, targets
 from borderscen.runs import make_batch
@@ -112,8 +113,8 @@ def _group_weights(obs: Sequence[Comparable]) -> np.ndarray:
 
 
 def _free() -> dict[str, tuple[str, float, float]]:
-    from borderscen.analysis.calibration import PRIORS
-    return PRIORS
+    """The calibrated parameters' priors from the registry: name -> (kind, low, high)."""
+    return {name: (p.kind, p.min, p.max) for name, p in calibration_priors().items()}
 
 
 def _initial_values(n: int, rng: np.random.Generator, fit_end: str | None) -> list[dict[str, float]]:
@@ -145,7 +146,11 @@ def _jitter_parameters(P: BatchParams, values: list[dict[str, float]], w: np.nda
     """Liu-West kernel on the calibrated parameters, in the prior's coordinates (after resampling,
     ``w`` is uniform)."""
     a = math.sqrt(1.0 - h * h)
-    for name, (kind, lo, hi) in _free().items():
+    free = _free()
+    # the posterior sample's column order first: it fixes the order of the draws below
+    order = [n for n in (values[0] if values else {}) if n in free] + list(free)
+    for name in dict.fromkeys(order):
+        kind, lo, hi = free[name]
         if name not in P._values:
             continue
         x = P._values[name][:, 0]
