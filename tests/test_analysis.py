@@ -211,6 +211,21 @@ def test_the_wave_sampler_accepts_and_weighs_as_pyabc_does(tmp_path):
         np.testing.assert_allclose(w_now, expected / expected.sum(), rtol=1e-9)
 
 
+def test_calibration_stops_at_pyabcs_evaluation_budget(tmp_path):
+    """min_acceptance_rate sets pyabc's max_eval (here 20 / 0.4 = 50 evaluations a generation):
+    a generation that cannot reach 20 acceptances within it stops there, and the run ends on the
+    last complete generation; when not even the first completes, the error says what to change."""
+    pytest.importorskip("pyabc")
+    from borderscen.analysis.calibration import calibrate
+    report = calibrate(tmp_path / "a", population=20, generations=4, seed=1, workers=1,
+                       min_acceptance_rate=0.4)
+    assert 1 <= report["generations"] < 4
+    assert report["simulations"] <= 20 + 50 * report["generations"]  # prior sample + budgets
+    with pytest.raises(ValueError, match="lower min_acceptance_rate"):
+        calibrate(tmp_path / "b", population=20, generations=4, seed=1, workers=1,
+                  min_acceptance_rate=0.95)
+
+
 @pytest.mark.slow
 def test_calibration_is_reproducible_whatever_the_workers_and_leaves_numpys_global_state(tmp_path):
     pytest.importorskip("pyabc")

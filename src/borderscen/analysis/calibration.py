@@ -208,7 +208,9 @@ def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
     (pyabc's uniform acceptor) and weighted prior density / kernel density (``pdf``), as pyabc's
     own samplers do. Proposals are taken in the order drawn and the generation stops at the
     n-th acceptance, so the acceptance rate pyabc records is that of a sequential sampler; runs
-    of a wave past that point are counted in ``waves.simulated`` only.
+    of a wave past that point are counted in ``waves.simulated`` only. It stops at pyabc's
+    ``max_eval`` (a generation that would fall below ``min_acceptance_rate``) with the sample
+    marked not ok, so pyabc ends the run on the last complete generation.
 
     Bind it to its ``ABCSMC`` with :meth:`bind` before running.
     """
@@ -251,7 +253,10 @@ def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
                 # epsilon, the median of the prior sample's distances, accepts about half at t = 0)
                 rate = 1.0 if all_accepted else (accepted / evaluations if accepted else self.rate)
                 want = (n - accepted) / max(rate, 1e-3) * (1.0 if evaluations == 0 else 1.2)
-                size = int(min(max(want, WAVE_MIN), WAVE_MAX, max_eval - evaluations))
+                # pyabc's max_eval (population / min_acceptance_rate) may be fractional
+                budget = max_eval - evaluations
+                size = int(min(max(want, WAVE_MIN), WAVE_MAX,
+                               math.ceil(budget) if math.isfinite(budget) else WAVE_MAX))
                 proposals = self._proposals(size, t, from_prior)
                 errors = waves(natural(proposals))
                 distance = problem.distance(errors)
@@ -346,6 +351,10 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
             history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations,
                               min_acceptance_rate=min_acceptance_rate)
     wall = time.perf_counter() - t0
+    if history.max_t < 0:
+        raise ValueError(f"no ABC-SMC generation reached {population} acceptances within pyabc's "
+                         f"budget of population / min_acceptance_rate = {population} / "
+                         f"{min_acceptance_rate:g} evaluations: lower min_acceptance_rate")
     report = summarise(history, problem, wall, population, seed) | {
         "fit_end": fit_end, "simulated_this_session": waves.simulated - before,
         "workers": workers, "simulations_per_s": round((waves.simulated - before) / wall, 1)}
