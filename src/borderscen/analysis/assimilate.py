@@ -147,8 +147,10 @@ def _jitter_parameters(P: BatchParams, values: list[dict[str, float]], w: np.nda
     ``w`` is uniform)."""
     a = math.sqrt(1.0 - h * h)
     free = _free()
-    # the posterior sample's column order first: it fixes the order of the draws below
-    order = [n for n in (values[0] if values else {}) if n in free] + list(free)
+    # the shipped posterior's column order fixes the order of the draws below (it is the order
+    # the priors had in code before they moved to the registry: the same filter, draw for draw)
+    shipped = posterior_sample()
+    order = [n for n in (shipped.columns if shipped is not None else []) if n in free] + list(free)
     for name in dict.fromkeys(order):
         kind, lo, hi = free[name]
         if name not in P._values:
