@@ -228,10 +228,11 @@ def test_every_subcommand_help_has_the_same_shape():
     for name, p in subs.items():
         text = p.format_help()
         assert p.description and p.description[0].isupper() and p.description.endswith("."), name
-        heads = [text.find(h) for h in (f"usage: borderscen {name}", p.description[:40], "options:",
+        heads = [text.find(h) for h in (f"usage: borderscen {name}", p.description[:20], "options:",
                                         "example", "exit status:")]
         assert -1 not in heads and heads == sorted(heads), (name, heads)
         assert p.formatter_class is cli._formatter, name
+        assert max(len(line) for line in text.splitlines()) <= cli.HELP_WIDTH, name
         examples = text.split("exit status:")[0].split("example")[-1].splitlines()[1:]
         examples = [e.strip() for e in examples if e.strip()]
         assert examples and all(e.startswith(f"borderscen {name}") for e in examples), name

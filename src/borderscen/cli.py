@@ -732,8 +732,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, help: str, examples: Sequence[str]) -> argparse.ArgumentParser:
         """A subcommand with the shared shape: description, options, examples, exit status."""
-        return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
-                              epilog=_epilog(examples), formatter_class=_formatter)
+        description = textwrap.fill(help[0].upper() + help[1:] + ".", HELP_WIDTH)
+        return sub.add_parser(name, help=help, description=description, epilog=_epilog(examples),
+                              formatter_class=_formatter)
 
     p = add("params", "the parameter registry with provenance; one parameter in full with NAME",
             ["borderscen params --group isis", "borderscen params attack_rate_iraq"])
@@ -883,7 +884,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--install", action="store_true",
                    help="ship the result: copy posterior.csv into the package, medians as registry defaults "
                         "(with an earlier --fit-end: ship it as that window's posterior, defaults unchanged)")
-    common(p, "out", *LONG_RUNNING, out="results/calibration", executor="process")
+    common(p, "out", *LONG_RUNNING, out="results/calibration",
+           executor="process; with one worker, this process")
     p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
     p.set_defaults(func=cmd_calibrate, out=Path("results/calibration"))
 
