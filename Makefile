@@ -20,7 +20,7 @@ run:
 backtest:
 	@BORDERSCEN_EXTRAS=scoring bash scripts/setup.sh $(VENV)
 	$(BIN)/borderscen backtest --out results/backtest
-	-$(BIN)/borderscen validate --json results/validate.json  # exits 1 while a stylized fact is missed
+	-$(BIN)/borderscen validate --out results/validate  # exits 1 while a stylized fact is missed
 
 notebooks: setup
 	$(BIN)/python -m pip install --quiet -e ".[notebooks]"

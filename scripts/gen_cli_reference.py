@@ -11,7 +11,7 @@ from pathlib import Path
 
 from generated_doc import write_or_check  # scripts/ is on the path when a script runs
 
-from borderscen.cli import build_parser
+from borderscen.cli import COMMON_OPTIONS, build_parser
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
@@ -23,15 +23,28 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
+def _common_table(subs: dict[str, argparse.ArgumentParser]) -> list[str]:
+    """Each shared option, its one meaning, and the commands that take it (read from the parser)."""
+    rows = ["| option | meaning | commands |", "|---|---|---|"]
+    for flag, kwargs in COMMON_OPTIONS.values():
+        takers = [c for c, p in subs.items() if any(flag in a.option_strings for a in p._actions)]
+        meaning = kwargs["help"].split(" (default")[0]
+        rows.append(f"| `{flag}` | {meaning} | {', '.join(f'`{c}`' for c in takers)} |")
+    return rows
+
+
 def render() -> str:
     parser = build_parser()
+    subs = _subparsers(parser)
     lines = ["# Command-line reference", "",
              "Generated from the parser in `src/borderscen/cli.py` by "
              "`python scripts/gen_cli_reference.py`; do not edit by hand.", "",
-             "Every command takes `--out` for where results go and `--figures` for where figures "
-             "go (by default `results/<experiment>/figures`).", "",
+             "Every command's `--help` has the same shape: what it does, its options, an example "
+             "and the exit status. The options below are shared: each has one meaning wherever it "
+             "appears (its default is given in each command's help).", "",
+             *_common_table(subs), "",
              "## borderscen", "", "```text", parser.format_help().rstrip(), "```", ""]
-    for name, sub in _subparsers(parser).items():
+    for name, sub in subs.items():
         lines += [f"## borderscen {name}", "", "```text", sub.format_help().rstrip(), "```", ""]
     return "\n".join(lines)
 

@@ -1,9 +1,9 @@
 """Print the README's validation tables from a stored backtest and validate verdict (never typed
 by hand).
 
-    borderscen backtest --out results/backtest --json results/backtest/verdict.json
-    borderscen validate --json results/validate.json
-    python scripts/validation_tables.py [--backtest results/backtest] [--validate results/validate.json]
+    borderscen backtest --out results/backtest      # writes results/backtest/verdict.json
+    borderscen validate --out results/validate      # writes results/validate/verdict.json
+    python scripts/validation_tables.py [--backtest DIR] [--validate results/validate/verdict.json]
 
 Prints Markdown: in-sample coverage per channel group, the backtest's coverage and median skill by
 horizon and by group against every baseline (the ABM and the ensemble), the hold-outs scored once
@@ -130,7 +130,7 @@ def targets(v: dict, agg: pd.DataFrame) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backtest", type=Path, default=Path("results/backtest"))
-    ap.add_argument("--validate", type=Path, default=Path("results/validate.json"))
+    ap.add_argument("--validate", type=Path, default=Path("results/validate/verdict.json"))
     args = ap.parse_args(argv)
     v = json.loads((args.backtest / "verdict.json").read_text())
     if args.validate.exists():

@@ -8,18 +8,41 @@ import numpy as np
 import pytest
 
 from borderscen.analysis import observe, validation
-from borderscen.analysis.calibration import PRIORS, Problem, free_parameters, simulate_fit_period
-from borderscen.params import registry
+from borderscen.analysis.calibration import Problem, free_parameters, simulate_fit_period
+from borderscen.errors import ConfigErrors
+from borderscen.params import calibration_priors, load_registry, registry, registry_path
 from borderscen.record import holdouts
 
 
 # ----------------------------------------------------------------------------- observation
-def test_every_free_parameter_has_a_prior_and_is_marked_calibrated():
+def test_every_free_parameter_has_its_prior_in_the_registry():
     reg = registry()
-    assert set(free_parameters()) == set(PRIORS)
-    for name, (kind, lo, hi) in PRIORS.items():
-        assert reg[name].min <= lo < hi <= reg[name].max, name
-        assert kind in ("uniform", "log")
+    priors = calibration_priors()
+    assert free_parameters() == list(priors) == [n for n, s in reg.items() if s.calibrate]
+    assert len(priors) >= 10
+    for name, p in priors.items():
+        assert reg[name].min <= p.min < p.max <= reg[name].max, name
+        assert p.kind in ("uniform", "log") and (p.kind == "uniform" or p.min > 0)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda t: t.replace('prior = { kind = "log", min = 0.01, max = 1.0 }\n', "", 1),
+     "needs a prior"),
+    (lambda t: t.replace('prior = { kind = "log", min = 0.01, max = 1.0 }',
+                         'prior = { kind = "log", min = 0.001, max = 1.0 }', 1), "outside the range"),
+    (lambda t: t.replace('prior = { kind = "log", min = 0.01, max = 1.0 }',
+                         'prior = { kind = "log", min = 0.0, max = 1.0 }', 1), "log prior needs min > 0"),
+    (lambda t: t.replace('prior = { kind = "log", min = 0.01, max = 1.0 }',
+                         'prior = { kind = "normal", min = 0.01, max = 1.0 }', 1), "uniform"),
+])
+def test_a_registry_prior_that_is_missing_or_outside_the_range_is_refused(tmp_path, edit, message):
+    text = registry_path().read_text()
+    assert 'prior = { kind = "log", min = 0.01, max = 1.0 }' in text  # recruitment_contact_rate
+    path = tmp_path / "parameters.toml"
+    path.write_text(edit(text))
+    with pytest.raises(ConfigErrors) as err:
+        load_registry(path)
+    assert "recruitment_contact_rate" in str(err.value) and message in str(err.value)
 
 
 def test_targets_are_compared_through_their_own_channel():
@@ -48,7 +71,7 @@ def test_log_error_is_zero_inside_an_interval_and_grows_outside():
 
 
 def test_the_model_reports_claimed_attacks_below_tracked_ones():
-    values = [{k: registry()[k].default for k in PRIORS}] * 8
+    values = [{k: registry()[k].default for k in free_parameters()}] * 8
     monthly, dates = simulate_fit_period(values, list(range(8)))
     problem = Problem.from_record()
     claimed = next(c for c in problem.targets if c.id == "claimed-2024")
@@ -154,27 +177,68 @@ def test_quick_calibration_runs_resumes_and_reports(tmp_path):
     eps = report["epsilons"]
     assert report["generations"] == 2 and eps[-1] < eps[1]
     assert 0 < report["acceptance_rate"] <= 1 and report["effective_sample_size"] > 1
-    assert set(report["parameters"]) == set(PRIORS)
+    assert set(report["parameters"]) == set(free_parameters())
     for name, p in report["parameters"].items():
         assert p["prior"][0] <= p["q05"] <= p["median"] <= p["q95"] <= p["prior"][1], name
     draws = __import__("pandas").read_csv(tmp_path / "posterior.csv")
-    assert list(draws.columns) == list(PRIORS) and len(draws) == 1000
+    assert list(draws.columns) == free_parameters() and len(draws) == 1000
     again = calibrate(tmp_path, population=40, generations=1, seed=5)  # resumes the database
     assert again["generations"] == 3
 
 
-def test_vectorised_proposals_use_pyabcs_kernel_density_and_stay_in_the_prior():
+@pytest.mark.slow
+def test_the_wave_sampler_accepts_and_weighs_as_pyabc_does(tmp_path):
+    """Each accepted particle of generation t lies in the prior, is within eps(t), and carries
+    the weight prior density / pyabc's perturbation-kernel density fitted on generation t-1."""
     pyabc = pytest.importorskip("pyabc")
     import pandas as pd
 
-    from borderscen.analysis.calibration import _bounds, _vector_proposals, sample_prior
-    rng = np.random.default_rng(0)
-    pop = pd.DataFrame([dict(p) for p in sample_prior(150)])
-    w = rng.random(len(pop))
-    kernel = pyabc.transition.MultivariateNormalTransition()
-    kernel.fit(pop, w / w.sum())
-    proposals, weights = _vector_proposals({"m": np.array([0]), "transitions": [kernel]}, 50)
-    frame = pd.DataFrame([dict(p) for _, p in proposals])
-    np.testing.assert_allclose([1 / weights[id(p)] for _, p in proposals], kernel.pdf(frame), rtol=1e-9)
-    for k, (lo, hi) in _bounds().items():
-        assert frame[k].between(lo, hi).all(), k
+    from borderscen.analysis.calibration import calibrate, coordinates, prior
+    calibrate(tmp_path, population=40, generations=3, seed=7, workers=1)
+    history = pyabc.History(f"sqlite:///{tmp_path / 'history.db'}")
+    eps = history.get_all_populations().set_index("t")["epsilon"]
+    for t in (1, 2):
+        before, w_before = history.get_distribution(t=t - 1)
+        kernel = pyabc.MultivariateNormalTransition()
+        kernel.fit(before, w_before)
+        now, w_now = history.get_distribution(t=t)
+        for k, (_, lo, hi) in coordinates().items():
+            assert now[k].between(lo, hi).all(), k
+        distances = history.get_weighted_distances(t=t)["distance"]
+        assert (distances <= eps[t] + 1e-12).all() and len(now) == 40
+        dens = np.array([prior().pdf(pyabc.Parameter(r)) for r in now.to_dict("records")])
+        expected = dens / kernel.pdf(pd.DataFrame(now))
+        np.testing.assert_allclose(w_now, expected / expected.sum(), rtol=1e-9)
+
+
+def test_calibration_stops_at_pyabcs_evaluation_budget(tmp_path):
+    """min_acceptance_rate sets pyabc's max_eval (here 20 / 0.4 = 50 evaluations a generation):
+    a generation that cannot reach 20 acceptances within it stops there, and the run ends on the
+    last complete generation; when not even the first completes, the error says what to change."""
+    pytest.importorskip("pyabc")
+    from borderscen.analysis.calibration import calibrate
+    report = calibrate(tmp_path / "a", population=20, generations=4, seed=1, workers=1,
+                       min_acceptance_rate=0.4)
+    assert 1 <= report["generations"] < 4
+    assert report["simulations"] <= 20 + 50 * report["generations"]  # prior sample + budgets
+    with pytest.raises(ValueError, match="lower min_acceptance_rate"):
+        calibrate(tmp_path / "b", population=20, generations=4, seed=1, workers=1,
+                  min_acceptance_rate=0.95)
+
+
+@pytest.mark.slow
+def test_calibration_is_reproducible_whatever_the_workers_and_leaves_numpys_global_state(tmp_path):
+    pytest.importorskip("pyabc")
+    import pandas as pd
+
+    from borderscen.analysis.calibration import calibrate
+    np.random.seed(123)  # noqa: NPY002 - the caller's global state, which calibration must keep
+    state = np.random.get_state()  # noqa: NPY002
+    calibrate(tmp_path / "a", population=30, generations=2, seed=3, workers=1)
+    after = np.random.get_state()  # noqa: NPY002
+    assert all(np.array_equal(x, y) for x, y in zip(state, after, strict=True))
+    calibrate(tmp_path / "b", population=30, generations=2, seed=3, workers=2, executor="process")
+    a, b = (pd.read_csv(tmp_path / d / "posterior.csv") for d in "ab")
+    pd.testing.assert_frame_equal(a, b)
+    calibrate(tmp_path / "c", population=30, generations=2, seed=4, workers=1)
+    assert not pd.read_csv(tmp_path / "c" / "posterior.csv").equals(a)

@@ -4,6 +4,8 @@ origin."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pandas as pd
@@ -18,9 +20,12 @@ ARGS = ["--particles", "60", "--first", "2024-10", "--every", "6", "--seed", "5"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bt") / "backtest"
-    verdict = out.parent / "verdict.json"
-    assert main(["backtest", *ARGS, "--out", str(out), "--json", str(verdict), "--quiet"]) == 0
-    return out, json.loads(verdict.read_text())
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):  # --json: the verdict alone on standard output
+        assert main(["backtest", *ARGS, "--out", str(out), "--json", "--quiet"]) == 0
+    printed = json.loads(stdout.getvalue())
+    assert printed == json.loads((out / "verdict.json").read_text())
+    return out, printed
 
 
 def test_backtest_writes_the_verdict_keys_the_issue_names(run):

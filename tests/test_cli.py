@@ -5,7 +5,9 @@ is generated from the parser."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -211,6 +213,58 @@ def test_version_and_help_text_on_every_option(capsys):
         assert "--results" not in opts or "--out" in opts
     code, out, _ = call(["run", "--help"], capsys)
     assert "exit status" in out and "--allow-failures" in out
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def test_every_subcommand_help_has_the_same_shape():
+    """Description, options, an example that parses, the exit status: in that order, through the
+    same formatter, for every subcommand (explore, discover and robustness included)."""
+    subs = _subcommands()
+    assert {"run", "calibrate", "validate", "explore", "discover", "robustness"} <= set(subs)
+    for name, p in subs.items():
+        text = p.format_help()
+        assert p.description and p.description[0].isupper() and p.description.endswith("."), name
+        heads = [text.find(h) for h in (f"usage: borderscen {name}", p.description[:20], "options:",
+                                        "example", "exit status:")]
+        assert -1 not in heads and heads == sorted(heads), (name, heads)
+        assert p.formatter_class is cli._formatter, name
+        assert max(len(line) for line in text.splitlines()) <= cli.HELP_WIDTH, name
+        examples = text.split("exit status:")[0].split("example")[-1].splitlines()[1:]
+        examples = [e.strip() for e in examples if e.strip()]
+        assert examples and all(e.startswith(f"borderscen {name}") for e in examples), name
+        for e in examples:  # every example is a valid command line
+            words = shlex.split(e)[1:]
+            words = words[:words.index(">")] if ">" in words else words
+            assert cli.build_parser().parse_args(words).func is p.get_default("func"), e
+        codes = text.split("exit status:")[1]
+        for code in (cli.EXIT_OK, cli.EXIT_BAD_INPUT, cli.EXIT_INTERRUPTED):
+            assert f"\n  {code} " in codes, (name, code)
+
+
+def test_shared_options_have_one_meaning_everywhere():
+    subs = _subcommands()
+    for flag, _ in cli.COMMON_OPTIONS.values():
+        meanings = {name: a.help.split(" (default")[0] for name, p in subs.items()
+                    for a in p._actions if flag in a.option_strings}
+        assert len(meanings) >= 1 and len(set(meanings.values())) == 1, (flag, meanings)
+    for name, p in subs.items():
+        opts = {o for a in p._actions for o in a.option_strings}
+        if "--executor" in opts:  # every command that runs the model at length
+            assert {"--workers", "--scheduler", "--quiet", "--out"} <= opts, name
+    for name in ("validate", "backtest", "calibrate"):
+        assert "--quiet" in {o for a in subs[name]._actions for o in a.option_strings}, name
+
+
+def test_the_executor_help_names_the_real_default():
+    from borderscen.experiments.config import ExperimentSection
+    default = ExperimentSection.model_fields["executor"].default
+    run = _subcommands()["run"]
+    help_text = next(a.help for a in run._actions if "--executor" in a.option_strings)
+    assert f"{default} unless set" in help_text and "the config's" in help_text
 
 
 def test_cli_reference_is_generated_from_the_parser(repo_root):
@@ -452,3 +506,35 @@ def test_a_parameter_rule_error_names_both_keys_and_exits_2(tiny, tmp_path, caps
     assert code == 2 and "Traceback" not in err
     assert "coalition_isr = 0.7, fortification = 0.6: allowed: a sum of at most 1" in err
     assert str(path) in err and "sweep corner" in err and not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_validate_json_alone_on_stdout_tables_in_out_and_progress_lines_in_a_pipe(tmp_path, capsys):
+    out = tmp_path / "validate"
+    code, stdout, err = call(["validate", "--facts-only", "--replications", "30", "--no-switch-off",
+                              "--seed", "2", "--json", "--out", out], capsys)
+    assert code in (cli.EXIT_OK, cli.EXIT_FACTS_FAILED)
+    verdict = json.loads(stdout)  # nothing else on standard output
+    assert verdict == json.loads((out / "verdict.json").read_text())
+    assert verdict["facts"]["n"] >= 1 and (out / "facts.csv").exists()
+    assert "validate: stylized facts (30 replications per arm)" in err  # a plain line, no bar
+    assert "Stylized facts against the 2022-24 record" in err  # the tables moved to stderr
+    code, _, err = call(["validate", "--facts-only", "--replications", "30", "--no-switch-off",
+                         "--seed", "2", "--quiet"], capsys)
+    assert "validate:" not in err
+
+
+@pytest.mark.slow
+def test_calibrate_shows_progress_lines_in_a_pipe_and_reports_its_speed(tmp_path, capsys):
+    pytest.importorskip("pyabc")
+    out = tmp_path / "cal"
+    code, stdout, err = call(["calibrate", "--quick", "--out", out, "--executor", "serial",
+                              "--workers", "1"], capsys)
+    assert code == 0
+    lines = [x for x in err.splitlines() if x.startswith("calibrate: ")]
+    assert lines[0].startswith("calibrate: prior sample:")
+    assert any(x.startswith("calibrate: generation 3/3") and "60/60 particles" in x for x in lines)
+    assert "ABC INFO" not in err  # pyabc's own log lines give way to the progress
+    report = json.loads((out / "report.json").read_text())
+    assert report["simulated_this_session"] >= report["simulations"] > 0
+    assert f"{report['simulated_this_session']:,} runs" in stdout

@@ -10,11 +10,15 @@ accepts them); 130 interrupted (run the same command again to resume).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
+import math
 import sys
 import textwrap
+import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from borderscen.errors import BorderscenError, ConfigError, unknown_name
@@ -127,6 +131,8 @@ def cmd_params(args) -> None:
             fitted = ("yes: default = posterior median" + (f"; 90% posterior interval [{iv[0]:.4g}, "
                                                            f"{iv[1]:.4g}]" if iv else ""))
         print(f"  calibrated   {fitted}")
+        if spec.prior:
+            print(f"  prior        {spec.prior.kind} on [{spec.prior.min:g}, {spec.prior.max:g}] (ABC-SMC)")
         when = ("a policy choice, applied from the branch month" if spec.role == "lever"
                 else "an uncertainty, applied from the start")
         print(f"  role         {spec.role} ({when})")
@@ -341,8 +347,9 @@ def cmd_reproduce(args) -> int:
     from borderscen.reproduce import reproduce
     written = reproduce(experiments_dir=args.experiments, results_dir=args.out,
                         figures_dir=args.figures, only=args.only, executor=args.executor,
-                        workers=args.workers, fresh=args.fresh, formats=args.formats,
-                        strict=args.strict, notes=_note)
+                        workers=args.workers, scheduler=args.scheduler, fresh=args.fresh,
+                        formats=args.formats, strict=args.strict, notes=_note,
+                        progress=False if args.quiet else None)
     status = EXIT_OK
     for name in written:
         status = max(status, _report(Results(Path(args.out) / name), args.allow_failures))
@@ -351,6 +358,14 @@ def cmd_reproduce(args) -> int:
 
 def cmd_validate(args) -> int:
     """In-sample coverage, the hold-outs scored once (docs/scoring.md), then the stylized facts."""
+    with _tables_to_stderr(args.json):
+        verdict, status = _validate(args)
+    if args.json:
+        print(json.dumps(verdict, indent=2, default=_json_default))
+    return EXIT_FACTS_FAILED if status else EXIT_OK
+
+
+def _validate(args) -> tuple[dict, int]:
     from borderscen.analysis.scoring import BASELINES, holdout_summary
     from borderscen.analysis.validation import (
         holdout_scores,
@@ -361,10 +376,16 @@ def cmd_validate(args) -> int:
     )
     status = 0
     verdict: dict = {}
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    stages = ([] if args.facts_only else
+              [f"in sample ({args.replications_insample} posterior predictive runs of 2022-24)",
+               f"hold-outs (filtering the record to each origin, {args.particles} particles)"])
+    stages.append(f"stylized facts ({args.replications} replications per arm)")
+    bar = Progress(args.quiet, unit="stage", what="validate", every=0)
     if not args.facts_only:
-        if not args.quiet:
-            print(f"in sample: {args.replications_insample} posterior predictive runs of 2022-24 ...",
-                  file=sys.stderr, flush=True)
+        bar.show(0, len(stages), stages[0])
         ins = insample_scores(args.replications_insample, args.seed)
         verdict["insample"] = insample_verdict(ins)
         rows = [{"group": g, "targets": n, "in 50%": _pct(verdict["insample"]["coverage50"][g]),
@@ -374,9 +395,7 @@ def cmd_validate(args) -> int:
               "predictive of their published figures (target: 80-97% in every group).\n")
         print(table_text(rows, list(rows[0]), {}))
         print(f"PIT histogram (10 bins): {verdict['insample']['pit_histogram']}\n")
-        if not args.quiet:
-            print(f"hold-outs: filtering the record to each origin with {args.particles} particles ...",
-                  file=sys.stderr, flush=True)
+        bar.show(1, len(stages), stages[1])
         scores = holdout_scores(args.particles, args.seed_holdout)
         abm = scores[scores["forecaster"] == "abm"]
         rows = [{"hold-out": r["id"], "origin": str(r["origin"])[:7], "period": f"{r['start']}/{r['end']}",
@@ -389,10 +408,13 @@ def cmd_validate(args) -> int:
         print("\n" + holdout_verdict(scores) + "\n")
         verdict["holdout"] = holdout_summary(abm, BASELINES)
         verdict["filter"] = scores.attrs["filter"]
-        if args.out:
-            scores.to_csv(Path(args.out).with_suffix(".holdout.csv"), index=False)
-            ins.to_csv(Path(args.out).with_suffix(".insample.csv"), index=False)
+        if out:
+            scores.to_csv(out / "holdout.csv", index=False)
+            ins.to_csv(out / "insample.csv", index=False)
+    bar.show(len(stages) - 1, len(stages), stages[-1])
     facts = validate_facts(args.replications, args.seed, with_switch_off=not args.no_switch_off)
+    bar.show(len(stages), len(stages), "done")
+    bar.close()
     switched = "holds_switched_off" in facts
     rows = []
     for r in facts.to_dict("records"):
@@ -415,14 +437,13 @@ def cmd_validate(args) -> int:
              if switched else "."))
     if held < len(per_fact) or (switched and failed_off < len(per_fact)):
         status = 1
-    if args.out:
-        facts.to_csv(args.out, index=False)
-    if args.json:
-        verdict["facts"] = {"n": len(per_fact), "hold": held,
-                            "fail_switched_off": failed_off if switched else None}
-        Path(args.json).write_text(json.dumps(verdict, indent=2, default=_json_default) + "\n")
-        print(f"verdict: {args.json}")
-    return EXIT_FACTS_FAILED if status else EXIT_OK
+    verdict["facts"] = {"n": len(per_fact), "hold": held,
+                        "fail_switched_off": failed_off if switched else None}
+    if out:
+        facts.to_csv(out / "facts.csv", index=False)
+        (out / "verdict.json").write_text(json.dumps(verdict, indent=2, default=_json_default) + "\n")
+        print(f"tables and verdict: {out}")
+    return verdict, status
 
 
 def _json_default(x):
@@ -434,8 +455,6 @@ def _json_default(x):
 
 def cmd_backtest(args) -> int:
     """The rolling-origin backtest: filter to each origin, forecast 12 months, score (docs/scoring.md)."""
-    import time
-
     from borderscen.analysis import backtest
     from borderscen.plots.backtest import draw_backtest
     t0 = time.perf_counter()
@@ -447,18 +466,62 @@ def cmd_backtest(args) -> int:
     verdict = backtest.verdict(tables, out)
     for name, table in tables.items():
         table.to_parquet(out / f"{name}.parquet", index=False)
-    _print_backtest(tables, verdict)
+    with _tables_to_stderr(args.json):
+        _print_backtest(tables, verdict)
     if not args.no_figures:
         figures = Path(args.figures) if args.figures else out / "figures"
         files = draw_backtest(tables, backtest.load_paths(out), backtest.record_observations(), figures,
                               formats=args.formats)
-        print(f"figures: {len([f for f in files if f.suffix != '.csv'])} files in {figures}")
+        print(f"figures: {len([f for f in files if f.suffix != '.csv'])} files in {figures}",
+              file=sys.stderr if args.json else sys.stdout)
     verdict["wall_s"] = round(time.perf_counter() - t0, 1)
     (out / "verdict.json").write_text(json.dumps(verdict, indent=2) + "\n")
     if args.json:
-        Path(args.json).write_text(json.dumps(verdict, indent=2) + "\n")
-        print(f"verdict: {args.json}")
+        print(json.dumps(verdict, indent=2))
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _tables_to_stderr(json_out: bool) -> Iterator[None]:
+    """With --json, standard output carries the JSON alone: tables and notes go to stderr."""
+    if not json_out:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+class Progress:
+    """Progress of a long command on standard error: a bar on a terminal, a plain line at most
+    every ``every`` seconds (and at each new stage) otherwise, nothing when ``quiet``."""
+
+    def __init__(self, quiet: bool, unit: str, what: str, every: float = 5.0):
+        self.quiet, self.unit, self.what, self.every = quiet, unit, what, every
+        self.bar = None
+        self.stage: str | None = None
+        self.last = -math.inf
+
+    def show(self, done: int, total: int, stage: str, note: str = "") -> None:
+        if self.quiet:
+            return
+        if sys.stderr.isatty():
+            from tqdm.auto import tqdm
+            if self.bar is None or stage != self.stage:
+                self.close()
+                self.bar = tqdm(total=total, unit=self.unit, desc=f"{self.what}: {stage}",
+                                file=sys.stderr, leave=False)
+            self.bar.update(done - self.bar.n)
+            self.bar.set_postfix_str(note)
+        elif stage != self.stage or time.monotonic() - self.last >= self.every or done >= total:
+            print(f"{self.what}: {stage}: {done:,}/{total:,} {self.unit}s"
+                  + (f", {note}" if note else ""), file=sys.stderr, flush=True)
+            self.last = time.monotonic()
+        self.stage = stage
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _pct(x) -> str:
@@ -536,15 +599,33 @@ def cmd_calibrate(args) -> None:
     import pandas as pd
 
     from borderscen.analysis.calibration import calibrate, install, write_calibrated
+    from borderscen.experiments.runner import default_workers
     pop, gens = (60, 3) if args.quick else (args.population, args.generations)
     out = Path(args.out)
+    bar = Progress(args.quiet, unit="particle", what="calibrate")
+
+    def progress(wave: dict) -> None:
+        stage = ("prior sample" if wave["prior_sample"] else
+                 f"generation {wave['generation'] + 1}/{gens}, epsilon {wave['epsilon']:.3g}")
+        bar.show(wave["accepted"], wave["population"], stage,
+                 f"{wave['simulated']:,} simulations")
+
+    # pyabc logs each generation at INFO on its loggers ("ABC", "ABC.History", set when pyabc is
+    # imported); the progress says it already
+    __import__("pyabc")
+    for name in ("ABC", "ABC.History"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     report = calibrate(out, population=pop, generations=gens, seed=args.seed, resume=not args.fresh,
-                       fit_end=args.fit_end)
+                       fit_end=args.fit_end, workers=args.workers or default_workers(),
+                       executor="dask" if args.scheduler else (args.executor or "process"),
+                       scheduler=args.scheduler, progress=progress)
+    bar.close()
     draws = pd.read_csv(out / "posterior.csv")
     write_calibrated(draws, out / "calibrated.toml")
     print(f"ABC-SMC: {report['generations']} generations of {report['population']}, "
           f"{report['simulations']} simulations, acceptance {report['acceptance_rate']:.1%}, "
-          f"final ESS {report['effective_sample_size']:.0f}, wall {report['wall_s']:.0f} s; "
+          f"final ESS {report['effective_sample_size']:.0f}, wall {report['wall_s']:.0f} s "
+          f"({report['simulated_this_session']:,} runs, {report['simulations_per_s']:.0f}/s); "
           f"epsilon {report['epsilons'][1]:.3g} -> {report['epsilons'][-1]:.3g}\n")
     rows = [{"parameter": k, "median": f"{v['median']:.4g}",
              "90% interval": f"[{v['q05']:.4g}, {v['q95']:.4g}]",
@@ -574,8 +655,8 @@ def cmd_sensitivity(args) -> int:
                           "lists", "a sensitivity config needs [sweep.parameters] given as "
                                    "{ min = .., max = .. } ranges (see experiments/sensitivity.toml)")
     tables = run_sensitivity(cfg, out_dir=args.out, methods=args.methods,
-                             executor=args.executor, workers=args.workers, progress=not args.quiet,
-                             fresh=args.fresh)
+                             executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                             progress=not args.quiet, fresh=args.fresh)
     figures = Path(args.figures) if args.figures else Path(args.out) / cfg.name / "figures"
     for method, tab in tables.items():
         stem = figures / f"sensitivity_{method}"
@@ -600,48 +681,85 @@ def _version() -> str:
         return "0+unknown"
 
 
-def _executor_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", choices=EXECUTORS,
-                   help="where runs execute: serial (one process), process (local pool, the "
-                        "default) or dask")
-    p.add_argument("--workers", type=positive_int, metavar="N",
-                   help="worker processes, >= 1 (default: one per core)")
+#: The options several commands share, each with one meaning, defined once. A command takes
+#: the ones it lists in :func:`common`; ``{default}`` in a help text is that command's default.
+COMMON_OPTIONS: dict[str, tuple[str, dict]] = {
+    "out": ("--out", {"type": Path, "metavar": "DIR",
+                      "help": "folder this command writes its results into (default {default})"}),
+    "executor": ("--executor", {"choices": EXECUTORS,
+                                "help": "where the runs execute: serial (this process), process (a "
+                                        "local process pool) or dask (a local cluster, or the one "
+                                        "at --scheduler) (default: {default})"}),
+    "workers": ("--workers", {"type": positive_int, "metavar": "N",
+                              "help": "worker processes, >= 1 (default: {default})"}),
+    "scheduler": ("--scheduler", {"metavar": "ADDR",
+                                  "help": "address of a running Dask scheduler to run on, e.g. "
+                                          "tcp://10.0.0.5:8786 (implies --executor dask)"}),
+    "quiet": ("--quiet", {"action": "store_true",
+                          "help": "show no progress on standard error"}),
+    "json": ("--json", {"action": "store_true",
+                        "help": "print the result as JSON on standard output instead of tables"}),
+}
+#: The common options of every command that runs the model at length.
+LONG_RUNNING = ("executor", "workers", "scheduler", "quiet")
+
+
+def common(p: argparse.ArgumentParser, *names: str, **defaults: str) -> None:
+    """Attach the shared options ``names`` to ``p``; ``defaults`` gives the default each help
+    names (``out="results/backtest"``), as shown; the value itself defaults to None."""
+    for name in names:
+        flag, kwargs = COMMON_OPTIONS[name]
+        kwargs = dict(kwargs)
+        kwargs["help"] = kwargs["help"].format(default=defaults.get(name, "one per core"
+                                                                    if name == "workers" else ""))
+        p.add_argument(flag, **kwargs)
+
+
+def _epilog(examples: Sequence[str]) -> str:
+    lines = "\n".join(f"  {e}" for e in examples)
+    return f"example{'s' if len(examples) > 1 else ''}:\n{lines}\n\n{EXIT_CODES}"
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="borderscen", formatter_class=_formatter, description=(
         "Scenario simulation of Iraq-Syria border security cooperation after Assad. "
-        "Exploratory scenarios, not forecasts."), epilog=EXIT_CODES)
+        "Exploratory scenarios, not forecasts."),
+        epilog=_epilog(["borderscen run experiments/smoke.toml", "borderscen run --help"]))
     ap.add_argument("--version", action="version", version=f"borderscen {_version()}",
                     help="print the version and exit")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND",
                             help="one of (each has its own --help):")
 
-    def add(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help, epilog=EXIT_CODES,
+    def add(name: str, help: str, examples: Sequence[str]) -> argparse.ArgumentParser:
+        """A subcommand with the shared shape: description, options, examples, exit status."""
+        description = textwrap.fill(help[0].upper() + help[1:] + ".", HELP_WIDTH)
+        return sub.add_parser(name, help=help, description=description, epilog=_epilog(examples),
                               formatter_class=_formatter)
 
-    p = add("params", "the parameter registry with provenance; one parameter in full with NAME")
+    p = add("params", "the parameter registry with provenance; one parameter in full with NAME",
+            ["borderscen params --group isis", "borderscen params attack_rate_iraq"])
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="one parameter: default, range, unit, basis and its evidence")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    common(p, "json")
     p.add_argument("--long", action="store_true", help="include each parameter's meaning")
     p.add_argument("--group", help="only one group (coalition, baghdad, isis, ...)")
     p.set_defaults(func=cmd_params)
 
-    p = add("evidence", "the evidence table and its sources")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p = add("evidence", "the evidence table and its sources", ["borderscen evidence --source un"])
+    common(p, "json")
     p.add_argument("--source", metavar="ID",
                    help="only evidence from this source (its id, or the first characters of it)")
     p.set_defaults(func=cmd_evidence)
 
-    p = add("scenarios", "scenario presets")
+    p = add("scenarios", "scenario presets", ["borderscen scenarios --diff covert_channel"])
     p.add_argument("--diff", metavar="PRESET", help="show how PRESET differs from baseline")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    common(p, "json")
     p.set_defaults(func=cmd_scenarios)
 
     p = add("run", "run an experiment (a config file, or presets with --preset), store the "
-                   "results, draw figures")
+                   "results, draw figures",
+            ["borderscen run experiments/three_scenarios.toml --workers 2",
+             "borderscen run --preset baseline --set coalition_isr=0.3 --replications 50"])
     p.add_argument("config", type=Path, nargs="?",
                    help="experiment config (TOML, see experiments/*.toml); or use --preset")
     p.add_argument("--preset", action="append", metavar="NAME",
@@ -656,9 +774,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="months to simulate (default: the config's, or the model's default)")
     p.add_argument("--seed", type=int, help="root seed (default: the config's; 1 with --preset)")
     p.add_argument("--name", help="experiment name (default: the config's, or the preset names)")
-    p.add_argument("--out", type=Path, help="results folder (default results/<experiment name>)")
-    _executor_options(p)
-    p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (implies dask)")
+    common(p, "out", *LONG_RUNNING, out="results/<experiment name>",
+           executor="the config's [experiment].executor, process unless set")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", dest="fresh", action="store_false", default=False,
                    help="continue an interrupted batch, or reuse a finished one (default)")
@@ -680,26 +797,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-figures", action="store_true", help="store results only")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
                    help="figure formats (each figure also gets its CSV)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
-    p = add("summarize", "end-state outcomes per scenario of a results folder")
+    p = add("summarize", "end-state outcomes per scenario (and design point) of a results folder",
+            ["borderscen summarize results/smoke --interval 0.5"])
     p.add_argument("results", type=Path, help="a finished results folder, e.g. results/smoke")
     p.add_argument("--interval", type=fraction, default=0.9, metavar="P",
                    help="central interval as a fraction between 0 and 1 (default 0.9, a 90%% "
                         "interval)")
     p.set_defaults(func=cmd_summarize)
 
-    p = add("reproduce", "run (or reuse) the experiments and redraw all figures")
+    p = add("reproduce", "run (or reuse) the experiments and redraw all figures",
+            ["borderscen reproduce --only three_scenarios election_shock"])
     p.add_argument("--experiments", type=Path, default=Path("experiments"),
                    help="folder of experiment configs (default experiments)")
-    p.add_argument("--out", "--results", dest="out", type=Path, default=Path("results"),
-                   help="results root: each experiment in <out>/<name> (default results)")
+    common(p, "out", *LONG_RUNNING, out="results; each experiment in <out>/<name>",
+           executor="each config's [experiment].executor, process unless set")
     p.add_argument("--figures", type=Path,
                    help="figures root: <figures>/<name> (default <out>/<name>/figures)")
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="experiment names (default: all but smoke)")
-    _executor_options(p)
     p.add_argument("--fresh", action="store_true",
                    help="re-run even when finished results of the same config exist")
     p.add_argument("--strict", action="store_true",
@@ -708,11 +825,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"exit 0 even when some runs failed (default: exit {EXIT_RUNS_FAILED})")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
                    help="figure formats (each figure also gets its CSV)")
-    p.set_defaults(func=cmd_reproduce)
+    p.set_defaults(func=cmd_reproduce, out=Path("results"))
 
     p = add("validate", "in-sample coverage, the 2025-26 hold-outs scored once under the pre-registered "
                         "rules (docs/scoring.md), and the stylized facts (exit 1 if a fact fails, or "
-                        "still holds with its mechanism off)")
+                        "still holds with its mechanism off)",
+            ["borderscen validate --json > results/validate.json",
+             "borderscen validate --facts-only --replications 100 --out results/validate"])
     p.add_argument("--replications", type=positive_int, default=300, metavar="N",
                    help="replications per fact arm, paired across arms (default 300)")
     p.add_argument("--replications-insample", type=positive_int, default=300, metavar="N",
@@ -726,35 +845,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="root seed of the hold-out forecasts (default 2023: the backtest's rows)")
     p.add_argument("--facts-only", action="store_true", help="skip the in-sample and hold-out tables")
     p.add_argument("--no-switch-off", action="store_true", help="skip the switched-off runs")
-    p.add_argument("--out", type=Path, metavar="CSV", help="also write the tables as CSV")
-    p.add_argument("--json", type=Path, metavar="FILE",
-                   help="write the verdict (insample.coverage50/90 per channel group, holdout.n, "
-                        "holdout.inside90, holdout.median_skill, filter.min_ess_share, facts) to FILE")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    common(p, "out", "json", "quiet",
+           out="none; with --out the tables, facts.csv, insample.csv and holdout.csv, and "
+               "verdict.json go there")
     p.set_defaults(func=cmd_validate)
 
     p = add("backtest", "the rolling-origin backtest: filter the record to each quarterly origin, forecast "
-                        "12 months, score against naive baselines (docs/scoring.md)")
+                        "12 months, score against naive baselines (docs/scoring.md)",
+            ["borderscen backtest --particles 500 --out results/backtest"])
     p.add_argument("--particles", type=positive_int, default=1000, metavar="N",
                    help="particles of the filter at each origin (default 1000)")
     p.add_argument("--seed", type=int, default=2023, help="root seed (default 2023)")
     p.add_argument("--first", default="2023-01", metavar="YYYY-MM", help="first origin (default 2023-01)")
     p.add_argument("--every", type=positive_int, default=3, metavar="MONTHS",
                    help="months between origins (default 3: quarterly)")
-    p.add_argument("--out", type=Path, default=Path("results/backtest"),
-                   help="results folder (default results/backtest)")
+    common(p, "out", "json", "quiet", out="results/backtest; the verdict is always written to "
+                                          "<out>/verdict.json")
     p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
     p.add_argument("--no-figures", action="store_true", help="tables and JSON only")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],
                    help="figure formats (each figure also gets its CSV)")
-    p.add_argument("--json", type=Path, metavar="FILE",
-                   help="write the verdict (backtest.coverage90, backtest.skill, backtest.origins, "
-                        "holdout.*, filter.min_ess_share) as JSON to FILE")
     p.add_argument("--fresh", action="store_true", help="discard the origins already stored")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=cmd_backtest)
+    p.set_defaults(func=cmd_backtest, out=Path("results/backtest"))
 
-    p = add("calibrate", "fit the free parameters to the 2022-24 record (ABC-SMC with pyabc)")
+    p = add("calibrate", "fit the free parameters to the 2022-24 record (ABC-SMC with pyabc; each "
+                         "prior is the registry's `prior` entry, see `borderscen params NAME`)",
+            ["borderscen calibrate --workers 2", "borderscen calibrate --quick --out /tmp/calibration"])
     p.add_argument("--population", type=positive_int, default=1000, metavar="N",
                    help="particles per generation (default 1000)")
     p.add_argument("--generations", type=positive_int, default=20, metavar="N",
@@ -768,24 +884,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--install", action="store_true",
                    help="ship the result: copy posterior.csv into the package, medians as registry defaults "
                         "(with an earlier --fit-end: ship it as that window's posterior, defaults unchanged)")
-    p.add_argument("--out", type=Path, default=Path("results/calibration"),
-                   help="results folder (default results/calibration)")
+    common(p, "out", *LONG_RUNNING, out="results/calibration",
+           executor="process; with one worker, this process")
     p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
-    p.set_defaults(func=cmd_calibrate)
+    p.set_defaults(func=cmd_calibrate, out=Path("results/calibration"))
 
-    p = add("sensitivity", "Morris screening and Sobol indices (SALib)")
+    p = add("sensitivity", "Morris screening and Sobol indices (SALib)",
+            ["borderscen sensitivity experiments/sensitivity.toml --methods morris"])
     p.add_argument("config", type=Path, help="a sensitivity config (ranges in [sweep.parameters])")
     p.add_argument("--methods", nargs="+", choices=["morris", "sobol"], default=["morris", "sobol"],
                    help="which analyses (default both)")
-    p.add_argument("--out", "--results", dest="out", type=Path, default=Path("results"),
-                   help="results root: each design in <out>/<name>_<method> (default results)")
+    common(p, "out", *LONG_RUNNING, out="results; each design in <out>/<name>_<method>",
+           executor="the config's [experiment].executor, process unless set")
     p.add_argument("--figures", type=Path, help="figure folder (default <out>/<name>/figures)")
-    _executor_options(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--fresh", action="store_true", help="discard earlier results of these designs")
-    p.set_defaults(func=cmd_sensitivity)
+    p.set_defaults(func=cmd_sensitivity, out=Path("results"))
 
-    p = sub.add_parser("explore", help="the interactive explorer in the browser (needs [viz])")
+    p = add("explore", "the interactive explorer in the browser (needs the [viz] extra)",
+            ["borderscen explore --open", "borderscen explore --mesa --port 8766"])
     p.add_argument("--host", default="127.0.0.1",
                    help="interface to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
@@ -793,7 +909,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mesa", action="store_true",
                    help="serve the one-run view in Mesa's SolaraViz instead of the full explorer")
     p.set_defaults(func=cmd_explore)
-    __import__("borderscen.cli_explore", fromlist=["register"]).register(sub)  # discover, robustness
+    from borderscen import cli_explore
+    cli_explore.register(add, common)  # discover, robustness
     return ap
 
 

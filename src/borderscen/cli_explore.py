@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -50,7 +51,7 @@ def cmd_robustness(args) -> int:
     from borderscen.plots.style import save
     from borderscen.text import table_text
     res = run_experiment(args.config, out=args.out, executor=args.executor, workers=args.workers,
-                         fresh=args.fresh, progress=not args.quiet)
+                         scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet)
     try:
         table = res.robustness(criteria=args.criteria, regret_metric=args.regret_metric,
                                minimize=not args.maximize)
@@ -75,9 +76,13 @@ def cmd_robustness(args) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``discover`` and ``robustness`` to the ``borderscen`` command."""
-    p = sub.add_parser("discover", help="scenario discovery (PRIM or CART) on a results folder")
+def register(add: Callable[..., argparse.ArgumentParser], common: Callable[..., None]) -> None:
+    """Add ``discover`` and ``robustness`` to the ``borderscen`` command, through its shared
+    set-up: ``add`` (description, examples and exit status in the same shape) and ``common``
+    (the shared options, each with one meaning)."""
+    p = add("discover", "scenario discovery (PRIM or CART) on a results folder: which inputs lead "
+                        "to the case of interest",
+            ["borderscen discover results/robust_policies --where \"final_regime == 'deterioration'\""])
     p.add_argument("results", type=Path, help="a results folder (results/<experiment>)")
     p.add_argument("--where", required=True,
                    help="the case of interest, e.g. \"final_regime == 'deterioration'\"")
@@ -87,23 +92,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "policy and scenario)")
     p.add_argument("--box", default="balanced",
                    help="box on the peeling trajectory: balanced (default), last, or its index")
-    p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, share of runs")
+    p.add_argument("--mass-min", type=float, default=0.05,
+                   help="smallest box, as a share of runs (default 0.05)")
     p.add_argument("--max-qp", type=float, default=0.05,
-                   help="drop box restrictions with a larger quasi-p-value (1 keeps all)")
+                   help="drop box restrictions with a larger quasi-p-value (default 0.05; 1 keeps all)")
     p.add_argument("--figures", type=Path, help="figure folder (default <results>/figures)")
     p.set_defaults(func=cmd_discover)
 
-    p = sub.add_parser("robustness", help="rank the policies of a policy design by robustness")
+    p = add("robustness", "run a policy design and rank its policies by robustness across its "
+                          "futures",
+            ["borderscen robustness experiments/explore/robust_policies.toml --regret-metric cum_attacks"])
     p.add_argument("config", type=Path, help="an experiment config with [sweep.policies.*]")
     p.add_argument("--criteria", help="what a policy must achieve in a future (default: ISIS "
                    "members at the horizon no more than at the start, and no deterioration)")
     p.add_argument("--regret-metric", help="run-level metric for regret (default cum_attacks)")
     p.add_argument("--maximize", action="store_true", help="higher regret metric is better")
-    p.add_argument("--out", type=Path, help="results folder (default results/<experiment name>)")
-    p.add_argument("--executor", choices=["serial", "process", "dask"],
-                   help="where runs go (default: the config's)")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    common(p, "out", "executor", "workers", "scheduler", "quiet", out="results/<experiment name>",
+           executor="the config's [experiment].executor, process unless set")
     p.add_argument("--fresh", action="store_true", help="replace stored results of this experiment")
     p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_robustness)

@@ -25,6 +25,23 @@ INITIAL_SUFFIX = "_initial"
 MAX_SHIA_CAMPS_WEIGHT = 0.95
 
 
+class Prior(BaseModel):
+    """A calibrated parameter's ABC prior: uniform on [min, max], or uniform in log (``log``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["uniform", "log"]
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Prior:
+        if not self.min < self.max:
+            raise ValueError(f"prior min {self.min:g} must be below its max {self.max:g}")
+        if self.kind == "log" and self.min <= 0:
+            raise ValueError(f"a log prior needs min > 0, not {self.min:g}")
+        return self
+
+
 class ParamSpec(BaseModel):
     """One registry entry."""
 
@@ -40,6 +57,8 @@ class ParamSpec(BaseModel):
     evidence: tuple[str, ...] = ()
     assumption: str | None = None
     calibrate: bool = False
+    #: the ABC prior of a calibrated parameter (inside [min, max]); the one place priors live
+    prior: Prior | None = None
     role: Literal["lever", "uncertainty"] = "uncertainty"
 
     @model_validator(mode="after")
@@ -48,6 +67,12 @@ class ParamSpec(BaseModel):
             raise ValueError(f"default {self.default} outside [{self.min}, {self.max}]")
         if not self.evidence and not self.assumption:
             raise ValueError("needs evidence ids or an assumption with a reason")
+        if self.calibrate != (self.prior is not None):
+            raise ValueError("a calibrated parameter (calibrate = true) needs a prior = { kind = "
+                             "'uniform' or 'log', min = .., max = .. }, and only it has one")
+        if self.prior and not self.min <= self.prior.min < self.prior.max <= self.max:
+            raise ValueError(f"prior [{self.prior.min:g}, {self.prior.max:g}] outside the range "
+                             f"[{self.min:g}, {self.max:g}]")
         return self
 
     @property
@@ -111,6 +136,11 @@ def registry() -> dict[str, ParamSpec]:
     ((0.0, 1.0), 'detection probability', 'evidence+assumption')
     """
     return load_registry()
+
+
+def calibration_priors() -> dict[str, Prior]:
+    """The ABC priors of the calibrated parameters (``calibrate = true``), in registry order."""
+    return {name: spec.prior for name, spec in registry().items() if spec.prior is not None}
 
 
 class Parameters(Mapping[str, float]):

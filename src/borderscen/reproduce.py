@@ -58,7 +58,7 @@ def figures_of(results_dir: str | Path, name: str, figures_dir: str | Path | Non
 def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Path = "results",
               figures_dir: str | Path | None = None, only: list[str] | None = None,
               executor: str | None = None, workers: int | None = None, fresh: bool = False,
-              progress: bool | None = None, log=print,
+              progress: bool | None = None, log=print, scheduler: str | None = None,
               formats: Sequence[str] = ("png",), strict: bool = False,
               notes=None) -> dict[str, list[Path]]:
     """Returns the figure files written per experiment (``Results(<results>/<name>).failures``
@@ -101,7 +101,7 @@ def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Pa
                    "corrupt": " (its tables did not match its manifest: repairing)"}.get(found, "")
             log(f"{cfg.name}: running {path}{why}")
             results = run_experiment(cfg, out=out, executor=executor, workers=workers,
-                                     fresh=fresh or found == "stale", progress=progress,
+                                     scheduler=scheduler, fresh=fresh or found == "stale", progress=progress,
                                      strict=strict, log=notes or log)
         if results.failures:
             log(f"{cfg.name}: {len(results.failures)} runs failed (see {out / 'manifest.json'})")

@@ -57,6 +57,7 @@ from borderscen.kernel.core import (
 )
 from borderscen.kernel.layout import uniforms
 from borderscen.mechanisms import observation
+from borderscen.params import calibration_priors
 from borderscen.posterior import posterior_sample
 from borderscen.record import holdouts, targets
 from borderscen.runs import make_batch
@@ -113,8 +114,8 @@ def _group_weights(obs: Sequence[Comparable]) -> np.ndarray:
 
 
 def _free() -> dict[str, tuple[str, float, float]]:
-    from borderscen.analysis.calibration import PRIORS
-    return PRIORS
+    """The calibrated parameters' priors from the registry: name -> (kind, low, high)."""
+    return {name: (p.kind, p.min, p.max) for name, p in calibration_priors().items()}
 
 
 def _initial_values(n: int, rng: np.random.Generator, fit_end: str | None) -> list[dict[str, float]]:
@@ -146,7 +147,13 @@ def _jitter_parameters(P: BatchParams, values: list[dict[str, float]], w: np.nda
     """Liu-West kernel on the calibrated parameters, in the prior's coordinates (after resampling,
     ``w`` is uniform)."""
     a = math.sqrt(1.0 - h * h)
-    for name, (kind, lo, hi) in _free().items():
+    free = _free()
+    # the shipped posterior's column order fixes the order of the draws below (it is the order
+    # the priors had in code before they moved to the registry: the same filter, draw for draw)
+    shipped = posterior_sample()
+    order = [n for n in (shipped.columns if shipped is not None else []) if n in free] + list(free)
+    for name in dict.fromkeys(order):
+        kind, lo, hi = free[name]
         if name not in P._values:
             continue
         x = P._values[name][:, 0]

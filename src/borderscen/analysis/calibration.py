@@ -14,10 +14,13 @@ and the fit figure.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import math
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +30,7 @@ import pandas as pd
 from borderscen.analysis.observe import Comparable, channel_values, comparable, log_error, published
 from borderscen.kernel.core import make_context, run_batch
 from borderscen.mechanisms import observation
-from borderscen.params import load_calibrated, registry  # noqa: F401  (load_calibrated moved there)
+from borderscen.params import calibration_priors, load_calibrated, registry  # noqa: F401
 from borderscen.record import FIT_END, targets
 from borderscen.runs import make_batch
 from borderscen.scenarios import build_scenario
@@ -35,32 +38,15 @@ from borderscen.scenarios import build_scenario
 FIT_MONTHS = 36  # January 2022 to December 2024
 #: Log-scale tolerance of each kind of figure (a tracker's yearly count is good to about 20%).
 TOLERANCE = {"attacks": 0.2, "operations": 0.15, "neutralised": 0.3, "members": 0.3}
-
-#: Priors: (kind, low, high); "log" is log-uniform. Ranges from the evidence (see ODD 7.13).
-PRIORS = {
-    "isis_members_iraq_initial": ("uniform", 400, 4000),
-    "isis_members_syria_initial": ("uniform", 800, 6000),
-    "recruitment_contact_rate": ("log", 0.01, 1.0),
-    "yield_per_operation_iraq": ("uniform", 0.1, 3.0),
-    "yield_per_operation_syria": ("uniform", 0.1, 5.0),
-    "attack_rate_iraq": ("log", 0.001, 0.1),
-    "attack_rate_syria": ("log", 0.001, 0.2),
-    "attack_scale_exponent": ("uniform", 0.5, 2.5),
-    "security_scale": ("log", 1.0, 100.0),
-    "pool_initial_fill": ("uniform", 0.05, 1.0),
-    "claim_probability": ("uniform", 0.05, 0.9),
-    "official_detection_iraq": ("uniform", 0.2, 1.0),
-    "assad_ct_decline_2024": ("uniform", 0.0, 0.95),
-}
+#: Smallest and largest wave of proposals simulated as one batch.
+WAVE_MIN, WAVE_MAX = 50, 20_000
+#: Most runs a worker simulates as one batch (larger batches run slower per run).
+BLOCK = 1000
 
 
 def free_parameters() -> list[str]:
-    reg = registry()
-    names = [n for n, s in reg.items() if s.calibrate]
-    missing = set(names) ^ set(PRIORS)
-    if missing:
-        raise ValueError(f"calibrated parameters and priors disagree on: {sorted(missing)}")
-    return names
+    """The calibrated parameters (``calibrate = true`` in the registry, each with its prior)."""
+    return list(calibration_priors())
 
 
 @dataclass
@@ -91,6 +77,7 @@ class Problem:
         return np.nan_to_num(np.stack(cols, axis=1), nan=0.0)
 
     def distance(self, errors: np.ndarray) -> np.ndarray:
+        """The ABC distance of scaled errors (the last axis): their weighted root mean square."""
         return np.sqrt((errors**2 * self.weights).sum(axis=-1))
 
 
@@ -101,6 +88,19 @@ def simulate_fit_period(values: list[dict[str, float]], seeds: list[int], ctx=No
     return result.monthly, result.dates
 
 
+@functools.cache
+def _worker_problem(fit_end: str) -> tuple[Problem, object]:
+    return Problem.from_record(fit_end), make_context()
+
+
+def fit_errors(values: list[dict[str, float]], seeds: list[int], fit_end: str = FIT_END) -> np.ndarray:
+    """(R, n_targets) scaled errors of one block of (parameter set, seed) pairs; what each
+    worker runs (the problem and the kernel's context are built once per process)."""
+    problem, ctx = _worker_problem(fit_end)
+    monthly, dates = simulate_fit_period(values, seeds, ctx)
+    return problem.errors(monthly, dates)
+
+
 def _pyabc():
     try:
         import pyabc
@@ -109,169 +109,210 @@ def _pyabc():
     return pyabc
 
 
-def prior():
-    pyabc = _pyabc()
-    dists = {}
-    for name, (kind, lo, hi) in PRIORS.items():
-        if kind == "log":
-            dists[name] = pyabc.RV("uniform", math.log(lo), math.log(hi) - math.log(lo))
-        else:
-            dists[name] = pyabc.RV("uniform", lo, hi - lo)
-    return pyabc.Distribution(**{("log_" + k if PRIORS[k][0] == "log" else k): v for k, v in dists.items()})
-
-
-def from_particle(par) -> dict[str, float]:
-    return {k: (math.exp(par["log_" + k]) if kind == "log" else float(par[k]))
-            for k, (kind, _, _) in PRIORS.items()}
-
-
-class _Model:
-    """pyabc model: one run of the fit period; its summary is the vector of scaled errors.
-
-    ``prefetch`` runs many proposals as one batch (the kernel's array path) and caches their
-    summaries, so :class:`BatchSampler` can evaluate a whole wave of pyabc's proposals at once;
-    called alone, a proposal runs by itself with the same result.
-    """
-
-    def __init__(self, problem: Problem, seed: int):
-        self.problem, self.seed, self.calls = problem, seed, 0
-        self.ctx = make_context()
-        self.cache: dict[int, np.ndarray] = {}
-
-    def _seed(self) -> int:
-        self.calls += 1
-        return int(np.random.SeedSequence([self.seed, self.calls]).generate_state(1)[0])
-
-    def prefetch(self, pars: list) -> None:
-        seeds = [self._seed() for _ in pars]
-        monthly, dates = simulate_fit_period([from_particle(p) for p in pars], seeds, self.ctx)
-        errors = self.problem.errors(monthly, dates)
-        for p, e in zip(pars, errors, strict=True):
-            self.cache[id(p)] = e
-
-    def __call__(self, par) -> dict[str, np.ndarray]:
-        e = self.cache.pop(id(par), None)
-        if e is None:
-            monthly, dates = simulate_fit_period([from_particle(par)], [self._seed()], self.ctx)
-            e = self.problem.errors(monthly, dates)[0]
-        return {"e": e}
-
-
-def _bounds() -> dict[str, tuple[float, float]]:
-    """The prior's support in pyabc's (log-transformed) coordinates."""
+# ---------------------------------------------------------------------------- the prior
+def coordinates() -> dict[str, tuple[str, float, float]]:
+    """pyabc's coordinates of the prior: ``log_<name>`` for a log prior, else the name, each
+    uniform on (low, high); mapped to (parameter name, low, high)."""
     out = {}
-    for k, (kind, lo, hi) in PRIORS.items():
-        if kind == "log":
-            out["log_" + k] = (math.log(lo), math.log(hi))
+    for name, p in calibration_priors().items():
+        if p.kind == "log":
+            out["log_" + name] = (name, math.log(p.min), math.log(p.max))
         else:
-            out[k] = (lo, hi)
+            out[name] = (name, p.min, p.max)
     return out
 
 
-def sample_prior(size: int) -> list:
-    """``size`` draws from the (uniform in pyabc's coordinates) prior, as pyabc Parameters."""
-    import pyabc
-    cols = {k: np.random.uniform(lo, hi, size) for k, (lo, hi) in _bounds().items()}  # noqa: NPY002
-    return [pyabc.Parameter({k: float(v[i]) for k, v in cols.items()}) for i in range(size)]
-
-
-def _vector_proposals(kw: dict, size: int) -> tuple[list, dict[int, float]]:
-    """pyabc's perturbation kernel for a single model, vectorised: draw from the kernel, keep
-    draws inside the prior's support, weigh each by prior / kernel density (the prior is uniform
-    on its support, so its density is a constant that cancels on normalisation)."""
-    import pyabc
-    m = int(kw["m"][0])
-    kernel = kw["transitions"][m]
-    bounds = _bounds()
-    kept: list[pd.DataFrame] = []
-    have = 0
-    while have < size:
-        draw = kernel.rvs(size=size)
-        inside = np.ones(len(draw), bool)
-        for k, (lo, hi) in bounds.items():
-            inside &= (draw[k] >= lo).to_numpy() & (draw[k] <= hi).to_numpy()
-        kept.append(draw[inside])
-        have += int(inside.sum())
-    draws = pd.concat(kept).iloc[:size].reset_index(drop=True)
-    x = draws[kernel.X.columns].to_numpy()
-    diff = x[:, None, :] - kernel.X.to_numpy()[None, :, :]
-    inv = np.linalg.inv(kernel.cov)
-    mahal = np.einsum("npi,ij,npj->np", diff, inv, diff)
-    norm = 1.0 / math.sqrt((2 * math.pi) ** x.shape[1] * np.linalg.det(kernel.cov))
-    density = (np.exp(-0.5 * mahal) * norm * kernel.w[None, :]).sum(axis=1)
-    params = [pyabc.Parameter({k: float(v) for k, v in row.items()}) for row in draws.to_dict("records")]
-    weights = {id(p): 1.0 / d for p, d in zip(params, density, strict=True)}
-    return [(m, p) for p in params], weights
-
-
-def batch_sampler(model: _Model, wave: int = 400):
-    """A pyabc sampler that proposes with pyabc's own machinery (prior, transition kernels,
-    weights, acceptance) but simulates each wave of proposals as one batch."""
+def prior():
+    """The prior as a pyabc ``Distribution`` (uniform in :func:`coordinates`)."""
     pyabc = _pyabc()
-    from pyabc.inference_util.inference_util import evaluate_proposal, generate_valid_proposal
-    from pyabc.population import Particle
+    return pyabc.Distribution(**{k: pyabc.RV("uniform", lo, hi - lo)
+                                 for k, (_, lo, hi) in coordinates().items()})
 
-    class BatchSampler(pyabc.sampler.SingleCoreSampler):
+
+def sample_prior(size: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``size`` draws from the prior in pyabc's coordinates, from the seeded generator ``rng``."""
+    return pd.DataFrame({k: rng.uniform(lo, hi, size) for k, (_, lo, hi) in coordinates().items()})
+
+
+def natural(frame: pd.DataFrame) -> list[dict[str, float]]:
+    """Rows in pyabc's coordinates as parameter values (``log_`` columns exponentiated)."""
+    cols = {name: (np.exp(frame[k].to_numpy()) if k.startswith("log_") else frame[k].to_numpy())
+            for k, (name, _, _) in coordinates().items()}
+    return [{k: float(v[i]) for k, v in cols.items()} for i in range(len(frame))]
+
+
+def from_particle(par) -> dict[str, float]:
+    """One pyabc parameter (or row of a population) in natural units."""
+    return {name: (math.exp(par[k]) if k.startswith("log_") else float(par[k]))
+            for k, (name, _, _) in coordinates().items()}
+
+
+def _inside(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows lie in the prior's support (where its density is positive)."""
+    keep = np.ones(len(frame), bool)
+    for k, (_, lo, hi) in coordinates().items():
+        x = frame[k].to_numpy()
+        keep &= (x >= lo) & (x <= hi)
+    return keep
+
+
+@contextlib.contextmanager
+def numpy_global_rng(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator for the block, and give the caller's state back after it.
+
+    pyabc draws from the global generator (its perturbation kernel's ``rvs``); this makes those
+    draws reproducible without changing the importing process's random state. Not thread-safe:
+    another thread drawing from the global generator meanwhile would see these draws.
+    """
+    saved = np.random.get_state()  # noqa: NPY002 - pyabc uses the global generator; restored below
+    np.random.set_state(np.random.RandomState(seed).get_state())  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)  # noqa: NPY002
+
+
+# ---------------------------------------------------------------------------- waves of runs
+class Waves:
+    """Simulates waves of proposals: their seeds from the calibration's seed, their runs split
+    into blocks of at most ``BLOCK`` (at least one per worker) over ``pool`` (or run here when
+    there is none), their scaled errors stacked in proposal order. A proposal's seed depends on
+    its place in the sequence of proposals, not on the blocks or the workers."""
+
+    def __init__(self, seed: int, fit_end: str = FIT_END, pool=None, workers: int = 1):
+        self.seed, self.fit_end, self.pool, self.workers = seed, fit_end, pool, max(1, workers)
+        self.simulated = 0  # every run, including those past the n-th acceptance of a generation
+
+    def __call__(self, values: list[dict[str, float]]) -> np.ndarray:
+        first = self.simulated
+        state = np.random.SeedSequence([self.seed, 1, first]).generate_state(len(values), np.uint64)
+        seeds = [int(s) for s in state >> np.uint64(2)]
+        self.simulated += len(values)
+        if self.pool is None:
+            return fit_errors(values, seeds, self.fit_end)
+        blocks = max(self.workers, math.ceil(len(values) / BLOCK))
+        cuts = np.linspace(0, len(values), blocks + 1).astype(int)
+        futures = [self.pool.submit(fit_errors, values[a:b], seeds[a:b], self.fit_end)
+                   for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+        return np.concatenate([f.result() for f in futures])
+
+
+def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
+                 progress: Callable[[dict], None] | None = None):
+    """A pyabc ``Sampler`` (its public interface) that draws, simulates and accepts whole waves
+    of proposals as arrays, with pyabc's own prior, perturbation kernel and epsilon.
+
+    At generation 0 (and for pyabc's calibration sample) proposals are drawn from the prior with
+    ``rng``; later, from the previous population's kernel (``transitions[0].rvs``), redrawn until
+    inside the prior's support. A proposal is accepted when its distance is at most ``eps(t)``
+    (pyabc's uniform acceptor) and weighted prior density / kernel density (``pdf``), as pyabc's
+    own samplers do. Proposals are taken in the order drawn and the generation stops at the
+    n-th acceptance, so the acceptance rate pyabc records is that of a sequential sampler; runs
+    of a wave past that point are counted in ``waves.simulated`` only. It stops at pyabc's
+    ``max_eval`` (a generation that would fall below ``min_acceptance_rate``) with the sample
+    marked not ok, so pyabc ends the run on the last complete generation.
+
+    Bind it to its ``ABCSMC`` with :meth:`bind` before running.
+    """
+    pyabc = _pyabc()
+
+    class WaveSampler(pyabc.Sampler):
+        def __init__(self):
+            super().__init__()
+            self.abc = None
+            self.rate = 0.5  # the last generation's acceptance rate sizes the next one's first wave
+
+        def bind(self, abc) -> None:
+            if not isinstance(abc.acceptor, pyabc.UniformAcceptor):
+                raise TypeError("the wave sampler accepts as pyabc's UniformAcceptor does; "
+                                f"got {type(abc.acceptor).__name__}")
+            self.abc = abc
+
+        def _proposals(self, size: int, t: int, from_prior: bool) -> pd.DataFrame:
+            if from_prior:
+                return sample_prior(size, rng)
+            kernel = self.abc.transitions[0]
+            kept, have = [], 0
+            while have < size:
+                draw = kernel.rvs(size=size)
+                draw = draw[_inside(draw)]
+                kept.append(draw)
+                have += len(draw)
+            return pd.concat(kept).iloc[:size].reset_index(drop=True)
+
         def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
                                     ana_vars=None):
-            kw = getattr(simulate_one, "keywords", None)
-            name = getattr(getattr(simulate_one, "func", None), "__name__", "")
-            if kw is None or name not in ("_simulate_one", "_simulate_one_from_prior") \
-                    or not kw.get("evaluate", True):
-                return super().sample_until_n_accepted(n, simulate_one, t, max_eval=max_eval,
-                                                       all_accepted=all_accepted, ana_vars=ana_vars)
-            sample, evaluations = self._create_empty_sample(), 0
-            single = name == "_simulate_one" and len(kw["m"]) == 1
-            while sample.n_accepted < n:
-                size = max(64, min(wave, 3 * (n - sample.n_accepted)))
-                weights: dict[int, float] = {}
-                if name == "_simulate_one_from_prior":
-                    proposals = [(0, p) for p in sample_prior(size)]
-                elif single:  # pyabc's proposal for one model, drawn and weighed as arrays
-                    proposals, weights = _vector_proposals(kw, size)
-                else:
-                    proposals = [generate_valid_proposal(
-                        t=kw["t"], m=kw["m"], p=kw["p"], model_prior=kw["model_prior"],
-                        parameter_priors=kw["parameter_priors"],
-                        model_perturbation_kernel=kw["model_perturbation_kernel"],
-                        transitions=kw["transitions"]) for _ in range(size)]
-                model.prefetch([theta for _, theta in proposals])
-                for m_ss, theta in proposals:
-                    if sample.n_accepted >= n:
-                        model.cache.pop(id(theta), None)
+            if self.abc is None:
+                raise RuntimeError("bind the wave sampler to its ABCSMC first: sampler.bind(abc)")
+            sample = self.sample_factory()
+            from_prior = all_accepted or t == 0
+            eps = math.inf if all_accepted else float(self.abc.eps(t))
+            evaluations, accepted = 0, 0
+            while accepted < n and evaluations < max_eval:
+                # this generation's acceptance rate so far, else the last one's (pyabc's default
+                # epsilon, the median of the prior sample's distances, accepts about half at t = 0)
+                rate = 1.0 if all_accepted else (accepted / evaluations if accepted else self.rate)
+                want = (n - accepted) / max(rate, 1e-3) * (1.0 if evaluations == 0 else 1.2)
+                # pyabc's max_eval (population / min_acceptance_rate) may be fractional
+                budget = max_eval - evaluations
+                size = int(min(max(want, WAVE_MIN), WAVE_MAX,
+                               math.ceil(budget) if math.isfinite(budget) else WAVE_MAX))
+                proposals = self._proposals(size, t, from_prior)
+                errors = waves(natural(proposals))
+                distance = problem.distance(errors)
+                ok = distance <= eps
+                # take proposals in order up to the n-th acceptance
+                last = int(np.flatnonzero(ok)[n - accepted - 1]) + 1 if ok.sum() >= n - accepted else size
+                ok, distance, errors = ok[:last], distance[:last], errors[:last]
+                proposals = proposals.iloc[:last]
+                weights = np.ones(last)
+                if not from_prior and ok.any():
+                    taken = proposals[ok]
+                    density = self.abc.transitions[0].pdf(taken)
+                    priors = np.array([self.abc.parameter_priors[0].pdf(pyabc.Parameter(row))
+                                       for row in taken.to_dict("records")])
+                    weights[ok] = priors / np.atleast_1d(density)
+                rows = proposals.to_dict("records")
+                for i in range(last):
+                    if not ok[i] and not sample.record_rejected:
                         continue
-                    if name == "_simulate_one_from_prior":
-                        result = kw["models"][m_ss].summary_statistics(0, theta, kw["summary_statistics"])
-                        particle = Particle(m=m_ss, parameter=theta, weight=1.0, sum_stat=result.sum_stat,
-                                            distance=np.inf, accepted=True, proposal_id=0,
-                                            preliminary=False)
-                    else:
-                        weight_function = kw["weight_function"]
-                        if theta is not None and id(theta) in weights:
-                            w = weights[id(theta)]
-                            weight_function = (lambda m, th, acc, w=w: acc * w)  # noqa: E731
-                        particle = evaluate_proposal(
-                            m_ss, theta, t=kw["t"], models=kw["models"],
-                            summary_statistics=kw["summary_statistics"],
-                            distance_function=kw["distance_function"], eps=kw["eps"],
-                            acceptor=kw["acceptor"], x_0=kw["x_0"],
-                            weight_function=weight_function, proposal_id=kw["proposal_id"])
-                    sample.append(particle)
-                    evaluations += 1
+                    sample.append(pyabc.Particle(
+                        m=0, parameter=pyabc.Parameter(rows[i]), weight=float(weights[i]) if ok[i] else 0.0,
+                        sum_stat={"e": errors[i]}, distance=math.inf if all_accepted else float(distance[i]),
+                        accepted=bool(ok[i]), proposal_id=0, preliminary=False))
+                evaluations += last
+                accepted += int(ok.sum())
+                if progress is not None:
+                    progress({"generation": t, "accepted": accepted, "population": n,
+                              "evaluations": evaluations, "simulated": waves.simulated,
+                              "epsilon": eps, "prior_sample": all_accepted})
+            if not all_accepted:
+                self.rate = accepted / max(evaluations, 1)
             self.nr_evaluations_ = evaluations
+            if accepted < n:
+                sample.ok = False
             return sample
 
-    return BatchSampler()
+    return WaveSampler()
 
 
 def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed: int = 2022,
               workers: int = 1, min_epsilon: float = 0.0, resume: bool = True,
-              min_acceptance_rate: float = 0.03, fit_end: str = FIT_END) -> dict:
+              min_acceptance_rate: float = 0.03, fit_end: str = FIT_END, executor: str = "process",
+              scheduler: str | None = None, progress: Callable[[dict], None] | None = None) -> dict:
     """Run (or resume) ABC-SMC; write posterior.csv, report.json and history.db under ``out``.
 
-    pyabc proposes and weighs; each wave of proposals is simulated as one batch in this process
-    (``workers`` is kept for the API; the batch is faster than pyabc's process pool here).
+    pyabc drives the generations (epsilon schedule, kernel fitting, weights, the history); the
+    wave sampler (:func:`wave_sampler`) simulates whole waves of proposals through the batched
+    kernel, split over ``workers`` processes of ``executor`` (``serial`` runs them here; ``dask``
+    uses ``scheduler`` or a local cluster). ``progress`` is called after each wave with a dict
+    (generation, accepted, population, evaluations, simulated, epsilon, prior_sample).
+
+    Reproducible for a given ``seed`` and ``population`` (whatever the workers): prior draws come
+    from a generator seeded from ``seed``, pyabc's kernel draws from numpy's global generator
+    seeded for the run and restored after it (the caller's random state is left as it was).
     """
+    from borderscen.experiments.runner import make_executor
     pyabc = _pyabc()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -279,27 +320,44 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
     db = f"sqlite:///{(out / 'history.db').resolve()}"
     weights = problem.weights
 
-    def distance(x, x0):
+    def distance(x, x0):  # the same as Problem.distance, for pyabc's own bookkeeping
         return float(np.sqrt(((x["e"] - x0["e"]) ** 2 * weights).sum()))
 
-    model = _Model(problem, seed)
-    np.random.seed(seed)  # noqa: NPY002 - pyabc draws its proposals from numpy's global generator
-    abc = pyabc.ABCSMC(model, prior(), distance, population_size=population,
-                       sampler=batch_sampler(model))
+    def model(par):  # pyabc needs a model; the wave sampler never calls it on the hot path
+        return {"e": fit_errors([from_particle(par)], [seed], fit_end)[0]}
+
+    sequence = np.random.SeedSequence([seed, 2022])
+    prior_rng, global_seed = np.random.default_rng(sequence.spawn(1)[0]), int(sequence.generate_state(1)[0])
     t0 = time.perf_counter()
-    existing = resume and (out / "history.db").exists()
-    if existing:
-        try:
-            abc.load(db, 1)
-        except Exception:  # noqa: BLE001 - a foreign or broken database: start afresh
-            existing = False
-    if not existing:
-        (out / "history.db").unlink(missing_ok=True)
-        abc.new(db, {"e": np.zeros(len(problem.targets))})
-    history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations,
-                      min_acceptance_rate=min_acceptance_rate)
+    kind = executor if workers > 1 or executor == "dask" or scheduler else "serial"
+    with make_executor(kind, workers, scheduler) as pool:
+        waves = Waves(seed, fit_end, None if kind == "serial" else pool, workers)
+        sampler = wave_sampler(waves, problem, prior_rng, progress)
+        abc = pyabc.ABCSMC(model, prior(), distance, population_size=population, sampler=sampler)
+        sampler.bind(abc)
+        existing = resume and (out / "history.db").exists()
+        if existing:
+            try:
+                abc.load(db, 1)
+            except Exception:  # noqa: BLE001 - a foreign or broken database: start afresh
+                existing = False
+        if existing:  # resumed: the waves continue the seed sequence where the database stops
+            waves.simulated = int(abc.history.total_nr_simulations)
+        else:
+            (out / "history.db").unlink(missing_ok=True)
+            abc.new(db, {"e": np.zeros(len(problem.targets))})
+        before = waves.simulated
+        with numpy_global_rng(global_seed + waves.simulated):
+            history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations,
+                              min_acceptance_rate=min_acceptance_rate)
     wall = time.perf_counter() - t0
-    report = summarise(history, problem, wall, population, seed) | {"fit_end": fit_end}
+    if history.max_t < 0:
+        raise ValueError(f"no ABC-SMC generation reached {population} acceptances within pyabc's "
+                         f"budget of population / min_acceptance_rate = {population} / "
+                         f"{min_acceptance_rate:g} evaluations: lower min_acceptance_rate")
+    report = summarise(history, problem, wall, population, seed) | {
+        "fit_end": fit_end, "simulated_this_session": waves.simulated - before,
+        "workers": workers, "simulations_per_s": round((waves.simulated - before) / wall, 1)}
     draws = posterior_draws(history, 1000, seed)
     draws.to_csv(out / "posterior.csv", index=False)
     (out / "report.json").write_text(json.dumps(report, indent=2))
@@ -348,7 +406,7 @@ def posterior_draws(history, n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(df), size=n, replace=True, p=w / w.sum())
     rows = [from_particle(df.iloc[i]) for i in idx]
-    return pd.DataFrame(rows)[list(PRIORS)]
+    return pd.DataFrame(rows)[free_parameters()]
 
 
 def summarise(history, problem: Problem, wall_s: float, population: int, seed: int) -> dict:
@@ -357,12 +415,12 @@ def summarise(history, problem: Problem, wall_s: float, population: int, seed: i
     w = w / w.sum()
     natural = pd.DataFrame([from_particle(df.iloc[i]) for i in range(len(df))])
     intervals = {}
-    for k in PRIORS:
+    for k, p in calibration_priors().items():
         order = np.argsort(natural[k].to_numpy())
         cdf = np.cumsum(w[order])
         vals = natural[k].to_numpy()[order]
         q = [float(vals[np.searchsorted(cdf, p)]) for p in (0.05, 0.5, 0.95)]
-        kind, lo, hi = PRIORS[k]
+        kind, lo, hi = p.kind, p.min, p.max
         width = (math.log(q[2]) - math.log(q[0])) / (math.log(hi) - math.log(lo)) if kind == "log" \
             else (q[2] - q[0]) / (hi - lo)
         intervals[k] = {"q05": q[0], "median": q[1], "q95": q[2], "prior": [lo, hi], "kind": kind,
@@ -460,6 +518,6 @@ def draw_figures(out: str | Path, draws: pd.DataFrame, formats=("png",)) -> list
     figures = published(monthly, dates, [*fit, *held], values, seeds)  # through the observation model
     files = save(*calibration_fit(monthly, dates, fit, held, predictive=figures), out / "calibration_fit",
                  "calibration", formats)
-    files += save(*posterior_pairs(draws[list(PRIORS)], PRIORS), out / "posterior_pairs", "calibration",
-                  formats)
+    files += save(*posterior_pairs(draws[free_parameters()], calibration_priors()),
+                  out / "posterior_pairs", "calibration", formats)
     return files

@@ -68,7 +68,8 @@ def _points(runs: pd.DataFrame, names: Sequence[str]) -> list[dict[str, float]]:
 def run_sensitivity(config: ExperimentConfig | str | Path, out_dir: str | Path = "results",
                     methods: Sequence[str] = METHODS, outputs: Sequence[str] = DEFAULT_OUTPUTS,
                     executor: str | None = None, workers: int | None = None,
-                    progress: bool | None = None, fresh: bool = False) -> dict[str, pd.DataFrame]:
+                    progress: bool | None = None, fresh: bool = False,
+                    scheduler: str | None = None) -> dict[str, pd.DataFrame]:
     """Run each method's design and return its indices (also written as CSV beside the runs)."""
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     if cfg.sweep is None or any(isinstance(v, list) for v in cfg.sweep.parameters.values()):
@@ -77,7 +78,7 @@ def run_sensitivity(config: ExperimentConfig | str | Path, out_dir: str | Path =
     for method in methods:
         mcfg = _for_method(cfg, method)
         res = run_experiment(mcfg, out=Path(out_dir) / mcfg.name, executor=executor,
-                             workers=workers, progress=progress, fresh=fresh)
+                             workers=workers, scheduler=scheduler, progress=progress, fresh=fresh)
         table = indices(mcfg, res.runs, method, outputs, seed=cfg.experiment.seed)
         table.to_csv(res.root / "indices.csv", index=False)
         tables[method] = table

@@ -122,7 +122,8 @@ def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequen
 
 @styled
 def posterior_pairs(draws: pd.DataFrame, priors: dict) -> FigureAndTable:
-    """Corner plot of the posterior sample: histograms on the diagonal, scatter below it."""
+    """Corner plot of the posterior sample: histograms on the diagonal, scatter below it;
+    ``priors`` maps each column to its registry prior (``params.Prior``), the axes' extent."""
     names = list(draws.columns)
     k = len(names)
     fig, axes = plt.subplots(k, k, figsize=(1.45 * k, 1.45 * k))
@@ -132,20 +133,20 @@ def posterior_pairs(draws: pd.DataFrame, priors: dict) -> FigureAndTable:
             if j > i:
                 ax.set_visible(False)
                 continue
-            logx = priors[b][0] == "log"
+            logx = priors[b].kind == "log"
             if i == j:
-                spacing = np.geomspace if priors[a][0] == "log" else np.linspace
-                bins = spacing(priors[a][1], priors[a][2], 25)
+                spacing = np.geomspace if priors[a].kind == "log" else np.linspace
+                bins = spacing(priors[a].min, priors[a].max, 25)
                 ax.hist(draws[a], bins=bins, color="#0072B2", alpha=0.8)
                 ax.set_yticks([])
             else:
                 ax.scatter(draws[b], draws[a], s=2, alpha=0.3, color="#0072B2", rasterized=True)
-                if priors[a][0] == "log":
+                if priors[a].kind == "log":
                     ax.set_yscale("log")
-                ax.set_ylim(priors[a][1], priors[a][2])
+                ax.set_ylim(priors[a].min, priors[a].max)
             if logx:
                 ax.set_xscale("log")
-            ax.set_xlim(priors[b][1], priors[b][2])
+            ax.set_xlim(priors[b].min, priors[b].max)
             ax.tick_params(labelsize=5)
             if i == k - 1:
                 ax.set_xlabel(b.replace("_", " "), fontsize=6)
