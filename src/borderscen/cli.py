@@ -20,6 +20,7 @@ import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from borderscen.errors import BorderscenError, ConfigError, unknown_name
 from borderscen.text import table_text
@@ -497,7 +498,7 @@ class Progress:
 
     def __init__(self, quiet: bool, unit: str, what: str, every: float = 5.0):
         self.quiet, self.unit, self.what, self.every = quiet, unit, what, every
-        self.bar = None
+        self.bar: Any = None  # a tqdm bar on a terminal
         self.stage: str | None = None
         self.last = -math.inf
 

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -216,10 +217,10 @@ def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
     """
     pyabc = _pyabc()
 
-    class WaveSampler(pyabc.Sampler):
+    class WaveSampler(pyabc.Sampler):  # type: ignore[name-defined]  # pyabc ships no types
         def __init__(self):
             super().__init__()
-            self.abc = None
+            self.abc: Any = None
             self.rate = 0.5  # the last generation's acceptance rate sizes the next one's first wave
 
         def bind(self, abc) -> None:
