@@ -52,9 +52,9 @@ def cores() -> int:
 def kernel_rate(n: int, compiled: bool | None = None) -> dict:
     """One process: the month with the compiled draws (``compiled``, the fast extra) or the
     numpy/scipy reference (False); None: compiled when numba is installed."""
+    from borderscen.inputs.scenarios import build_scenario
     from borderscen.kernel.core import make_context, run_batch
     from borderscen.runs import make_batch
-    from borderscen.scenarios import build_scenario
     ctx = make_context(compiled=compiled)
     batch, _ = make_batch(build_scenario("baseline"), list(range(n)), 108)
     run_batch(make_batch(build_scenario("baseline"), [0], 12)[0], ctx)
@@ -203,7 +203,7 @@ TAIL = textwrap.dedent("""
 
 CLI = textwrap.dedent("""
     import json, sys, time
-    from borderscen.cli import main
+    from borderscen.interfaces.cli import main
     if __name__ == "__main__":
         t0 = time.perf_counter()
         code = main(sys.argv[1:])

@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, special
 
+from borderscen.inputs.params import registry
+from borderscen.inputs.record import TEMPO_FIT_END, TEMPO_START, tempo_record
 from borderscen.mechanisms import tempo
-from borderscen.params import registry
-from borderscen.record import TEMPO_FIT_END, TEMPO_START, tempo_record
 
 NAMES = ["p_sc", "p_sl", "p_cs", "p_ls", "m_c", "m_l", "q_lead", "q_campaign", "size"]
 #: registry entry behind each estimate (src/borderscen/data/parameters.toml)

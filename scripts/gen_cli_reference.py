@@ -11,7 +11,7 @@ from pathlib import Path
 
 from generated_doc import write_or_check  # scripts/ is on the path when a script runs
 
-from borderscen.cli import COMMON_OPTIONS, build_parser
+from borderscen.interfaces.cli import COMMON_OPTIONS, build_parser
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
@@ -37,7 +37,7 @@ def render() -> str:
     parser = build_parser()
     subs = _subparsers(parser)
     lines = ["# Command-line reference", "",
-             "Generated from the parser in `src/borderscen/cli.py` by "
+             "Generated from the parser in `src/borderscen/interfaces/cli.py` by "
              "`python scripts/gen_cli_reference.py`; do not edit by hand.", "",
              "Every command's `--help` has the same shape: what it does, its options, an example "
              "and the exit status. The options below are shared: each has one meaning wherever it "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from generated_doc import write_or_check  # scripts/ is on the path when a script runs
 
-from borderscen.params import registry
+from borderscen.inputs.params import registry
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "parameters.md"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from generated_doc import write_or_check  # scripts/ is on the path when a script runs
 
-from borderscen.evidence import catalogue
-from borderscen.record import holdouts, targets
+from borderscen.inputs.evidence import catalogue
+from borderscen.inputs.record import holdouts, targets
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "record.md"
 MARKS = {"targets": ("<!-- BEGIN TARGETS (generated) -->", "<!-- END TARGETS -->"),

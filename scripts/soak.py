@@ -42,7 +42,7 @@ CONFIG = textwrap.dedent("""
 
 
 def command(config: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "borderscen.cli", "run", str(config), "--out", str(out),
+    return [sys.executable, "-m", "borderscen.interfaces.cli", "run", str(config), "--out", str(out),
             "--no-figures", "--quiet"]
 
 

@@ -10,8 +10,8 @@ import pytest
 from borderscen.analysis import observe, validation
 from borderscen.analysis.calibration import Problem, free_parameters, simulate_fit_period
 from borderscen.errors import ConfigErrors
-from borderscen.params import calibration_priors, load_registry, registry, registry_path
-from borderscen.record import holdouts
+from borderscen.inputs.params import calibration_priors, load_registry, registry, registry_path
+from borderscen.inputs.record import holdouts
 
 
 # ----------------------------------------------------------------------------- observation

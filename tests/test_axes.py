@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import month_dates, run_batch
 from borderscen.mechanisms import coalition
 from borderscen.randomness import run_seed
 from borderscen.runs import branch_index, make_batch
-from borderscen.scenarios import build_scenario
 
 HORIZON = 108  # December 2030
 SYRIA_EXIT = dt.date(2026, 4, 1)  # baseline's dated exits (presets/baseline.toml)
@@ -170,7 +170,7 @@ def test_axis_values_outside_their_range_are_refused_naming_the_range():
 # ---------------------------------------------------------------------------- the experiment
 def test_the_axes_experiment_crosses_the_presets_with_every_axis_including_its_default(repo_root):
     from borderscen.experiments.config import design_size, load_config
-    from borderscen.params import registry
+    from borderscen.inputs.params import registry
     from borderscen.plots import axes as axes_plot
 
     cfg = load_config(repo_root / "experiments" / "axes.toml")

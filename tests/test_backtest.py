@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from borderscen.analysis import backtest
-from borderscen.cli import main
+from borderscen.interfaces.cli import main
 
 ARGS = ["--particles", "60", "--first", "2024-10", "--every", "6", "--seed", "5"]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from borderscen import cli
 from borderscen.errors import ConfigError
+from borderscen.interfaces import cli
 
 TINY = textwrap.dedent("""
     [experiment]
@@ -148,7 +148,7 @@ def test_the_case_list_covers_every_case(tmp_path, tiny, repo_root):
 def test_bad_config_in_a_real_process_exits_2(tmp_path):
     path = tmp_path / "x.toml"
     path.write_text(TINY.replace("replications = 2", "replications = 'two'"))
-    out = subprocess.run([sys.executable, "-m", "borderscen.cli", "run", str(path)],
+    out = subprocess.run([sys.executable, "-m", "borderscen.interfaces.cli", "run", str(path)],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 2 and "experiment.replications" in out.stderr
     assert "Traceback" not in out.stderr and not (tmp_path / "results").exists()
@@ -276,7 +276,7 @@ def test_cli_reference_is_generated_from_the_parser(repo_root):
 
 
 def test_params_name_shows_one_parameter_with_its_evidence(capsys):
-    from borderscen.params import registry
+    from borderscen.inputs.params import registry
     name, spec = next((n, s) for n, s in registry().items() if s.evidence)
     code, out, _ = call(["params", name], capsys)
     assert code == 0 and out.startswith(name) and spec.evidence[0] in out
@@ -340,7 +340,7 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     path.write_text(TINY.replace("replications = 2", "replications = 400")
                     .replace("horizon_months = 3", "horizon_months = 24")
                     .replace('executor = "serial"', 'executor = "process"\nworkers = 2'))
-    proc = subprocess.Popen([sys.executable, "-m", "borderscen.cli", "run", str(path), "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "borderscen.interfaces.cli", "run", str(path), "--out",
                              str(tmp_path / "r"), "--no-figures", "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
@@ -384,7 +384,7 @@ def test_a_sweep_corner_that_breaks_a_cross_parameter_rule_is_refused(tmp_path):
 
 
 def registry_names():
-    from borderscen.params import registry
+    from borderscen.inputs.params import registry
     return set(registry())
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import borderscen.mechanisms
+from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import make_context, run_batch
 from borderscen.mechanisms import draws
 from borderscen.randomness import run_seed
 from borderscen.runs import make_batch
-from borderscen.scenarios import build_scenario
 
 fast_draws = pytest.importorskip("borderscen.mechanisms.fast_draws", reason="needs the fast extra (numba)")
 

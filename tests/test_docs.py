@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from borderscen.params import registry
+from borderscen.inputs.params import registry
 
 
 def test_parameter_table_is_current(repo_root):
@@ -39,8 +39,8 @@ def test_readme_states_the_two_commands_and_ci_runs_the_test_one(repo_root):
 
 # ------------------------------------------------------------------ the docs site (issue 24, item 6)
 #: Modules whose docstrings hold examples (>>>); each runs as a test.
-DOCTEST_MODULES = ("borderscen.model", "borderscen.params", "borderscen.plots.style",
-                   "borderscen.randomness", "borderscen.runs", "borderscen.scenarios")
+DOCTEST_MODULES = ("borderscen.model", "borderscen.inputs.params", "borderscen.plots.style",
+                   "borderscen.randomness", "borderscen.runs", "borderscen.inputs.scenarios")
 
 
 def test_every_module_with_examples_is_doctested(repo_root):

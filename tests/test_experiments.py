@@ -89,7 +89,7 @@ def test_bad_configs_name_file_key_and_what_is_allowed(tmp_path, case):
 @pytest.mark.parametrize("case", ["unknown preset", "malformed", "out of range"])
 def test_cli_bad_config_exits_2_without_traceback(tmp_path, case):
     path = write(tmp_path, BAD[case][0])
-    out = subprocess.run([sys.executable, "-m", "borderscen.cli", "run", str(path), "--out",
+    out = subprocess.run([sys.executable, "-m", "borderscen.interfaces.cli", "run", str(path), "--out",
                           str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert BAD[case][1] in out.stderr and "Traceback" not in out.stderr
@@ -203,7 +203,7 @@ KILLABLE = textwrap.dedent("""
 def test_killed_batch_resumes_to_the_same_result(tmp_path):
     path = write(tmp_path, KILLABLE)
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "borderscen.cli", "run", str(path), "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "borderscen.interfaces.cli", "run", str(path), "--out",
                              str(out), "--no-figures", "--quiet"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     parts, deadline = out / "parts", time.time() + 120

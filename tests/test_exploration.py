@@ -12,7 +12,7 @@ import pytest
 from borderscen.errors import ConfigError
 from borderscen.experiments import run_experiment
 from borderscen.experiments.config import parse_config
-from borderscen.scenarios import preset_names
+from borderscen.inputs.scenarios import preset_names
 
 OTHER = next(p for p in preset_names() if p != "baseline")
 
@@ -129,7 +129,7 @@ def test_response_curve_one_line_per_scenario(grid, tmp_path):
 
 # ------------------------------------------------------------------ 2. levers and policies
 def test_lever_roles_fall_back_to_default_list():
-    from borderscen import levers
+    from borderscen.inputs import levers
     assert levers.role("iraq_ct_ops_per_month") == "lever"
     assert levers.role("tehran_camp_initial") == "uncertainty"
     assert set(levers.DEFAULT_LEVERS) <= set(levers.levers())
@@ -222,7 +222,7 @@ def test_discover_on_results_is_consistent_with_the_runs(policy_results):
 
 
 def test_cli_discover(policy_results, capsys, tmp_path):
-    from borderscen.cli import main
+    from borderscen.interfaces.cli import main
     cut = float(policy_results.runs["cum_attacks"].median())
     assert main(["discover", str(policy_results.root), "--where", f"cum_attacks > {cut}",
                  "--figures", str(tmp_path)]) == 0
@@ -258,7 +258,7 @@ def test_robustness_needs_policies(grid):
 
 
 def test_cli_robustness(policy_results, capsys, tmp_path):
-    from borderscen.cli import main
+    from borderscen.interfaces.cli import main
     cfg = tmp_path / "p.toml"
     cfg.write_text(POLICIES)
     assert main(["robustness", str(cfg), "--out", str(policy_results.root), "--quiet",
@@ -269,7 +269,7 @@ def test_cli_robustness(policy_results, capsys, tmp_path):
 
 # ------------------------------------------------------------------ 5. EMA Workbench client
 def _ema_model(**kw):
-    import borderscen.ema as bsema
+    import borderscen.interfaces.ema as bsema
     return bsema.model(uncertainties=["tehran_camp_initial", "iran_pressure"],
                        levers=["iraq_ct_ops_per_month"], presets=["baseline", OTHER],
                        outcomes=["cum_attacks", "mean_cooperation"], replications=2,
@@ -279,9 +279,9 @@ def _ema_model(**kw):
 def _check_against_runner(ex, out):
     """Each EMA experiment x replication equals the batch runner's run with the CRN seed."""
     from borderscen.experiments.runner import run_one
+    from borderscen.inputs.scenarios import build_scenario
     from borderscen.model import DEFAULT_START
     from borderscen.randomness import run_seed
-    from borderscen.scenarios import build_scenario
     for i in (0, len(ex) - 1):
         row = ex.iloc[i]
         params = {k: float(row[k]) for k in ("tehran_camp_initial", "iran_pressure",
@@ -324,7 +324,7 @@ def test_ema_model_multiprocessing():
 
 
 def test_ema_invalid_combination_does_not_abort():
-    from borderscen.ema import run_model
+    from borderscen.interfaces.ema import run_model
     bad = run_model(1, preset="baseline", horizon_months=2, outputs=("cum_attacks",),
                     tehran_camp_initial=0.9, pragmatic_camp_initial=0.5)
     assert bad["valid"] == 0 and np.isnan(bad["cum_attacks"])

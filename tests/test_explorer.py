@@ -28,7 +28,7 @@ import pytest
 import borderscen as bs
 
 pytest.importorskip("solara", reason="the explorer needs the [viz] extra")
-from borderscen.explorer import DEFAULT_HOST, core, server_command, server_env  # noqa: E402
+from borderscen.interfaces.explorer import DEFAULT_HOST, core, server_command, server_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -145,7 +145,7 @@ def test_one_run_event_log_and_zone_table():
 def test_explore_binds_the_loopback_interface_by_default():
     cmd = server_command()
     assert cmd[cmd.index("--host") + 1] == DEFAULT_HOST == "127.0.0.1"
-    out = subprocess.run([sys.executable, "-m", "borderscen.cli", "explore", "--help"],
+    out = subprocess.run([sys.executable, "-m", "borderscen.interfaces.cli", "explore", "--help"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "127.0.0.1" in out.stdout
 

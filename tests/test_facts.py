@@ -14,10 +14,11 @@ import tomllib
 import numpy as np
 import pytest
 
-from borderscen import cli, record
 from borderscen.analysis import facts, validation
-from borderscen.params import registry
-from borderscen.record import holdouts
+from borderscen.inputs import record
+from borderscen.inputs.params import registry
+from borderscen.inputs.record import holdouts
+from borderscen.interfaces import cli
 
 #: Replications of each arm: the 5% and 95% quantiles of 600 draws move by about 0.01-0.02 in
 #: probability between seeds, far less than the margins the verdicts below rest on.

@@ -143,13 +143,13 @@ def test_one_parameter_given_twice_with_different_values_is_refused():
     with pytest.raises(ConfigError, match="also given in overrides="):
         bs.BorderModel("baseline", seed=1, horizon_months=3, overrides={"coalition_isr": 0.2},
                        coalition_isr=0.4)
-    from borderscen.cli import main
+    from borderscen.interfaces.cli import main
     assert main(["run", "--preset", "baseline", "--set", "coalition_isr=0.2",
                  "--set", "coalition_isr=0.4", "--replications", "1"]) == 2
 
 
 def test_reproduce_refuses_two_experiments_with_one_name_before_running_anything(tmp_path, capsys):
-    from borderscen.cli import main
+    from borderscen.interfaces.cli import main
     exps = tmp_path / "experiments"
     exps.mkdir()
     body = config(3)
@@ -217,7 +217,7 @@ def pooled(tmp_path_factory):
 
 
 def cli(config, out, *extra) -> list[str]:
-    return [sys.executable, "-m", "borderscen.cli", "run", str(config), "--out", str(out),
+    return [sys.executable, "-m", "borderscen.interfaces.cli", "run", str(config), "--out", str(out),
             "--no-figures", "--quiet", *map(str, extra)]
 
 
@@ -391,7 +391,7 @@ def test_a_pool_that_breaks_at_submit_loses_no_chunk():
 
 # ---------------------------------------------------------------------------- after the results
 def test_figures_that_cannot_be_drawn_say_the_results_are_safe_and_how_to_redraw(tiny, tmp_path, capsys):
-    from borderscen.cli import main
+    from borderscen.interfaces.cli import main
     path, ref = tiny
     out = tmp_path / "r"
     code = main(["run", str(path), "--out", str(out), "--quiet", "--figures", "/proc/figs"])
@@ -439,8 +439,8 @@ def input_copies(tmp_path, monkeypatch):
     ("history", "the history file (src/borderscen/data/history.toml)")])
 def test_an_input_edited_between_a_partial_run_and_its_resume_is_refused_or_logged(
         tiny, tmp_path, input_copies, what, label, capsys):
-    from borderscen.cli import main
     from borderscen.experiments.store import StoreInputsChanged
+    from borderscen.interfaces.cli import main
     path, ref = tiny
     out = tmp_path / "r"
     stop_before_finalize(path, out, pytest.MonkeyPatch())
@@ -591,8 +591,8 @@ def count_writes(path, out, monkeypatch) -> int:
 @pytest.mark.parametrize("mode", ["open", "half"])
 def test_a_full_disk_at_every_store_write_is_a_clear_error_loses_nothing_and_resumes(
         tiny, tmp_path, monkeypatch, capsys, mode):
-    from borderscen.cli import main
     from borderscen.experiments import store
+    from borderscen.interfaces.cli import main
     path, ref = tiny
     n = count_writes(path, tmp_path / "count", monkeypatch)
     assert n >= 20   # marker, pid file, progress, 4 chunks x (3 parts + mark), 3 tables, manifest
@@ -619,7 +619,7 @@ import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a too-large write fails (EFBIG) instead of killing
 limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-from borderscen.cli import main
+from borderscen.interfaces.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -643,7 +643,7 @@ def test_a_file_size_limit_fails_the_command_cleanly_and_the_same_command_resume
     assert "File too large" in failed.stderr and "run the same command again" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert len(list((out / "parts" / "done").glob("*.json"))) == 4   # every chunk kept
-    again = subprocess.run([sys.executable, "-m", "borderscen.cli", *args],
+    again = subprocess.run([sys.executable, "-m", "borderscen.interfaces.cli", *args],
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert_same(ref, tables(bs.load_results(out)))

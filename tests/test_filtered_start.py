@@ -26,9 +26,9 @@ from borderscen.experiments.config import parse_config
 from borderscen.experiments.design import expand
 from borderscen.experiments.runner import START_ARRAYS, START_META, filter_seed, load_start
 from borderscen.experiments.store import StoreRepairRefused
-from borderscen.record import holdouts
+from borderscen.inputs.record import holdouts
+from borderscen.inputs.scenarios import history
 from borderscen.runs import branch_index
-from borderscen.scenarios import history
 from same_tables import assert_same, tables  # tests/ is on sys.path (pytest prepend import mode)
 
 #: Two scenarios and a two-point sweep, a horizon past the branch (2026-02) by 7 months.

@@ -17,8 +17,8 @@ from borderscen.errors import BorderscenError, ConfigError
 from borderscen.experiments import run_experiment
 from borderscen.experiments.config import parse_config
 from borderscen.experiments.design import expand
-from borderscen.params import registry
-from borderscen.scenarios import preset_names
+from borderscen.inputs.params import registry
+from borderscen.inputs.scenarios import preset_names
 
 REG = registry()
 NAMES = sorted(REG)

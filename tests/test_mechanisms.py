@@ -237,7 +237,7 @@ def test_interdiction_on_one_route_displaces_flow():
 
 
 def test_movers_split_exactly_and_avoid_secure_neighbours():
-    from borderscen.space import border_map
+    from borderscen.inputs.space import border_map
     zmap = border_map()
     sec = np.zeros((1, zmap.n))
     w = movement.neighbour_weights(zmap.nbr, zmap.nbr_mask, zmap.nbr_cross, np.array([[0.5]]),

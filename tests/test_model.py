@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from borderscen.inputs.params import registry
+from borderscen.inputs.scenarios import build_scenario, history, preset_names
 from borderscen.kernel.core import MONTHLY_OUTPUTS, make_context, run_batch
 from borderscen.model import DEFAULT_HORIZON, BorderModel, simulate
-from borderscen.params import registry
 from borderscen.randomness import run_seed
 from borderscen.runs import branch_index, make_batch, monthly_frame
-from borderscen.scenarios import build_scenario, history, preset_names
 
 H = 60  # to December 2026: history and the first months of the scenarios
 

@@ -10,10 +10,10 @@ from scipy import stats
 
 from borderscen.analysis import assimilate as da
 from borderscen.analysis.observe import Comparable
+from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import run_batch
 from borderscen.mechanisms import coalition, observation, tempo
 from borderscen.runs import make_batch
-from borderscen.scenarios import build_scenario
 
 P_SC, P_SL, P_CS, P_LS = 0.05, 0.08, 0.3, 0.2
 
@@ -134,7 +134,7 @@ def test_spin_up_starts_january_2022_on_isis_dynamics_not_on_zero_memory():
     # forces respond to what they have seen: a cold start sees nothing, so operations differ
     assert not np.allclose(m["operations_iraq"][:, 0], cold["operations_iraq"][:, 0])
     # and a spun-up state starts ISIS members near the initial totals (the spin-up rescales them)
-    from borderscen.params import registry
+    from borderscen.inputs.params import registry
     reg = registry()
     initial = reg["isis_members_iraq_initial"].default + reg["isis_members_syria_initial"].default
     assert abs(np.median(m["isis_members"][:, 0]) / initial - 1) < 0.1

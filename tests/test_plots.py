@@ -16,9 +16,9 @@ from matplotlib import pyplot as plt
 from matplotlib.colors import to_hex
 
 import borderscen as bs
+from borderscen.interfaces.reproduce import reproduce
 from borderscen.plots import distributions, draw_standard_figures, fans, maps, regimes, style
 from borderscen.plots.style import save
-from borderscen.reproduce import reproduce
 
 SCENARIOS = ["baseline", "cohesive_baghdad"]
 
@@ -377,7 +377,7 @@ def test_reproduce_replaces_results_of_another_model_version(tmp_path, repo_root
 
 
 def test_cli_run_draws_figures_in_requested_formats(tmp_path, repo_root):
-    out = subprocess.run([sys.executable, "-m", "borderscen.cli", "run",
+    out = subprocess.run([sys.executable, "-m", "borderscen.interfaces.cli", "run",
                           str(repo_root / "experiments" / "smoke.toml"), "--out", str(tmp_path / "r"),
                           "--executor", "serial", "--quiet", "--formats", "png", "svg"],
                          capture_output=True, text=True, timeout=300)
@@ -407,12 +407,12 @@ def test_calibration_fit_draws_each_observations_published_interval():
 
     from borderscen.analysis.calibration import posterior_predictive
     from borderscen.analysis.observe import FLOWS, comparable, month_index_between
+    from borderscen.inputs.record import holdouts, targets
     from borderscen.plots.calibration import calibration_fit
-    from borderscen.record import holdouts, targets
 
     fit, _ = comparable(targets())
     held, _ = comparable(holdouts())
-    from borderscen.posterior import posterior_sample
+    from borderscen.inputs.posterior import posterior_sample
 
     monthly, dates = posterior_predictive(posterior_sample(), n=12)
     predictive = np.random.default_rng(0).gamma(5.0, 20.0, size=(400, len(fit) + len(held)))

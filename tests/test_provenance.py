@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from borderscen.errors import ConfigError
-from borderscen.evidence import catalogue, load_catalogue
-from borderscen.params import load_registry, make_params, registry, registry_path
-from borderscen.scenarios import BASELINE, build_scenario, load_preset_file, presets
+from borderscen.inputs.evidence import catalogue, load_catalogue
+from borderscen.inputs.params import load_registry, make_params, registry, registry_path
+from borderscen.inputs.scenarios import BASELINE, build_scenario, load_preset_file, presets
 
 SOURCE_SCENARIOS = ("cohesive_baghdad", "covert_channel", "tehran_ascendant")
 
@@ -156,7 +156,7 @@ def test_preset_events_cannot_rewrite_the_history(tmp_path):
 
 
 def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "borderscen.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "borderscen.interfaces.cli", *args], capture_output=True,
                           text=True, timeout=120, **kw)
 
 

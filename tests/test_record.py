@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from borderscen.errors import ConfigError
-from borderscen.evidence import catalogue
-from borderscen.record import (
+from borderscen.inputs.evidence import catalogue
+from borderscen.inputs.record import (
     CHANNELS,
     COUNTRIES,
     FIT_END,

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from borderscen.inputs.scenarios import build_scenario
+from borderscen.inputs.space import border_map
 from borderscen.kernel.core import make_context, run_batch
 from borderscen.model import DEFAULT_HORIZON
 from borderscen.randomness import run_seed
 from borderscen.runs import make_batch, summaries
-from borderscen.scenarios import build_scenario
-from borderscen.space import border_map
 
 N = 300  # paired replications; enough for the 10th percentile to be estimated within a few units
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import (
     STATE_FIELDS,
     BatchParams,
@@ -27,7 +28,6 @@ from borderscen.kernel.stage import Draw, Month, Stage
 from borderscen.kernel.stages import MONTHLY_OUTPUTS, STAGES, draw_blocks, monthly_outputs
 from borderscen.randomness import run_seed
 from borderscen.runs import make_batch
-from borderscen.scenarios import build_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -69,7 +69,7 @@ def test_two_writers_on_one_folder_the_second_is_refused_and_writes_nothing(tiny
     path = tmp_path / "slow.toml"
     path.write_text(tiny[0].read_text().replace("replications = 3", "replications = 400"))
     out = tmp_path / "shared"
-    cmd = [sys.executable, "-m", "borderscen.cli", "run", str(path), "--out", str(out),
+    cmd = [sys.executable, "-m", "borderscen.interfaces.cli", "run", str(path), "--out", str(out),
            "--no-figures", "--quiet"]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
@@ -414,7 +414,7 @@ def test_strict_refuses_to_repair_and_changes_nothing(tiny, tmp_path, monkeypatc
 
 
 def test_cli_reports_repairs_on_stderr_and_strict_exits_2(tiny, tmp_path, monkeypatch, capsys):
-    from borderscen.cli import main
+    from borderscen.interfaces.cli import main
     path, _ = tiny
     out = tmp_path / "r"
     interrupted_before_finalize(path, out, monkeypatch)

@@ -90,7 +90,7 @@ def test_end_state_and_summarize_split_a_sweep_by_point(sweep, capsys):
     wide = sweep.end_state(metrics=["cum_attacks"], wide=None)
     assert list(wide.index) == ["n", "cum_attacks"]  # runs per series, then the metrics
     assert "baseline | iran_pressure = 0.8" in wide.columns and len(wide.columns) == 4
-    from borderscen.cli import main
+    from borderscen.interfaces.cli import main
     assert main(["summarize", str(sweep.root)]) in (0, None)
     out = capsys.readouterr().out
     assert "per scenario and design point" in out
@@ -161,7 +161,7 @@ def test_the_store_never_imports_analysis():
     assert "borderscen.experiments.store" in _borderscen_imports(SRC / "analysis" / "results.py")
     # ... and the store (Results included) imports nothing above it
     ups = {m for m in _borderscen_imports(SRC / "experiments" / "store.py")
-           if m.startswith(("borderscen.analysis", "borderscen.plots", "borderscen.cli"))}
+           if m.startswith(("borderscen.analysis", "borderscen.plots", "borderscen.interfaces.cli"))}
     assert not ups, f"experiments/store.py imports {ups}"
 
 

@@ -17,7 +17,13 @@ import numpy as np
 import pytest
 
 from borderscen.errors import ConfigErrors
-from borderscen.record import HOLDOUT_START, TEMPO_FIT_END, TEMPO_START, load_tempo_record, tempo_record
+from borderscen.inputs.record import (
+    HOLDOUT_START,
+    TEMPO_FIT_END,
+    TEMPO_START,
+    load_tempo_record,
+    tempo_record,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 T = 96                       # months in each synthetic series (8 years)

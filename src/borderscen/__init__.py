@@ -14,7 +14,6 @@ from importlib import metadata
 
 from borderscen import analysis as _analysis  # noqa: F401  (registers Results' summaries)
 from borderscen import errors
-from borderscen.builder import Experiment, grid, lhs, morris, sobol
 from borderscen.experiments import (
     ExperimentConfig,
     Results,
@@ -22,10 +21,11 @@ from borderscen.experiments import (
     load_results,
     run_experiment,
 )
-from borderscen.params import Parameters, make_params, registry
+from borderscen.inputs.params import Parameters, make_params, registry
+from borderscen.inputs.scenarios import Event, Scenario, build_scenario, preset_names, presets
+from borderscen.interfaces.builder import Experiment, grid, lhs, morris, sobol
 from borderscen.randomness import run_seed
 from borderscen.runs import OUTPUTS, simulate
-from borderscen.scenarios import Event, Scenario, build_scenario, preset_names, presets
 
 try:
     __version__ = metadata.version("borderscen")

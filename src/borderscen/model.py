@@ -32,6 +32,7 @@ from borderscen.actors import (
     Militias,
     Turkey,
 )
+from borderscen.inputs.scenarios import Event, Scenario, check_start, merge_overrides
 from borderscen.kernel.core import (
     ZONE_OUTPUTS,
     BatchParams,
@@ -58,7 +59,6 @@ from borderscen.runs import (  # noqa: F401  (the clock and simulate are re-expo
     simulate,
     zone_frame,
 )
-from borderscen.scenarios import Event, Scenario, check_start, merge_overrides
 
 
 class BorderModel(mesa.Model):

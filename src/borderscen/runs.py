@@ -1,6 +1,6 @@
 """From a scenario and seeds to a batch, and from a batch's arrays to tidy tables.
 
-This is the one place that turns a :class:`~borderscen.scenarios.Scenario` into the kernel's
+This is the one place that turns a :class:`~borderscen.inputs.scenarios.Scenario` into the kernel's
 inputs (history, branch settings, events, one posterior draw per replication) and the kernel's
 arrays into the tables users see, so the Mesa face, ``simulate`` and the batch runner agree.
 """
@@ -16,6 +16,17 @@ import numpy as np
 import pandas as pd
 
 from borderscen.errors import ConfigError
+from borderscen.inputs.params import registry
+from borderscen.inputs.posterior import draw_for
+from borderscen.inputs.scenarios import (
+    Event,
+    Scenario,
+    build_scenario,
+    history,
+    month_index,
+    preset_names,
+    schedule,
+)
 from borderscen.kernel.core import (
     MONTHLY_OUTPUTS,
     START,
@@ -26,18 +37,7 @@ from borderscen.kernel.core import (
     run_batch,
 )
 from borderscen.mechanisms.cooperation import REGIME_NAMES
-from borderscen.params import registry
-from borderscen.posterior import draw_for
 from borderscen.randomness import SeedLike, as_int_seed
-from borderscen.scenarios import (
-    Event,
-    Scenario,
-    build_scenario,
-    history,
-    month_index,
-    preset_names,
-    schedule,
-)
 
 #: ISIS "resurges" when its members at the horizon exceed this multiple of those at the branch.
 RESURGENCE_FACTOR = 2.0

@@ -44,6 +44,10 @@ import numpy as np
 import pandas as pd
 
 from borderscen.analysis.observe import Comparable, channel_values, comparable, dispersions, published
+from borderscen.inputs.params import calibration_priors
+from borderscen.inputs.posterior import posterior_sample
+from borderscen.inputs.record import holdouts, targets
+from borderscen.inputs.scenarios import Scenario, build_scenario, month_index, parse_month
 from borderscen.kernel.core import (
     MONTHLY_OUTPUTS,
     START,
@@ -57,11 +61,7 @@ from borderscen.kernel.core import (
 )
 from borderscen.kernel.layout import uniforms
 from borderscen.mechanisms import observation
-from borderscen.params import calibration_priors
-from borderscen.posterior import posterior_sample
-from borderscen.record import holdouts, targets
 from borderscen.runs import make_batch
-from borderscen.scenarios import Scenario, build_scenario, month_index, parse_month
 
 #: Resample when the ESS falls below this share of the particles.
 RESAMPLE_BELOW = 0.5

@@ -35,9 +35,9 @@ import pandas as pd
 
 from borderscen.analysis.assimilate import assimilate, continue_from
 from borderscen.analysis.observe import Comparable, comparable
+from borderscen.inputs.record import holdouts, targets
+from borderscen.inputs.scenarios import month_index, parse_month
 from borderscen.kernel.core import START
-from borderscen.record import holdouts, targets
-from borderscen.scenarios import month_index, parse_month
 
 #: Quantile levels each forecast is stored at (enough for CRPS by quantiles and for 50/90% bands).
 LEVELS = np.round(np.linspace(0.005, 0.995, 199), 3)

@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 
 from borderscen.analysis.observe import Comparable, channel_values, comparable, log_error, published
+from borderscen.inputs.params import calibration_priors, load_calibrated, registry  # noqa: F401
+from borderscen.inputs.record import FIT_END, targets
+from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import make_context, run_batch
 from borderscen.mechanisms import observation
-from borderscen.params import calibration_priors, load_calibrated, registry  # noqa: F401
-from borderscen.record import FIT_END, targets
 from borderscen.runs import make_batch
-from borderscen.scenarios import build_scenario
 
 FIT_MONTHS = 36  # January 2022 to December 2024
 #: Log-scale tolerance of each kind of figure (a tracker's yearly count is good to about 20%).
@@ -448,8 +448,8 @@ def install(out: str | Path, registry_file: str | Path | None = None, fit_end: s
     A calibration on an earlier window (``fit_end`` before the fit period's end) ships as that
     window's posterior (``posterior_to_<fit_end>.csv``, the backtest's) and leaves defaults alone.
     """
-    from borderscen.params import registry_path
-    from borderscen.posterior import posterior_path
+    from borderscen.inputs.params import registry_path
+    from borderscen.inputs.posterior import posterior_path
 
     out = Path(out)
     draws = pd.read_csv(out / "posterior.csv")
@@ -507,9 +507,9 @@ def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, se
 
 def draw_figures(out: str | Path, draws: pd.DataFrame, formats=("png",)) -> list[Path]:
     """The fit figure (targets and hold-outs) and the posterior pair plot, with their CSVs."""
+    from borderscen.inputs.record import holdouts
     from borderscen.plots.calibration import calibration_fit, posterior_pairs
     from borderscen.plots.style import save
-    from borderscen.record import holdouts
 
     out = Path(out)
     monthly, dates = posterior_predictive(draws)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from borderscen.levers import POLICY
+from borderscen.inputs.levers import POLICY
 
 #: Column naming the scenario in the discovery table ('scenario' is dropped by EMA's PRIM).
 SCENARIO = "scenario_label"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from borderscen.levers import POLICY
+from borderscen.inputs.levers import POLICY
 
 
 def to_xarray(results, outputs: Sequence[str] | None = None, zones: bool = False):

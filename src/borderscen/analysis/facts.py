@@ -52,13 +52,13 @@ import pandas as pd
 from scipy import stats
 
 from borderscen.analysis.observe import Comparable, comparable, published
+from borderscen.inputs.params import registry
+from borderscen.inputs.posterior import draw_for
+from borderscen.inputs.record import targets
+from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import BatchResult, make_context, run_batch
-from borderscen.params import registry
-from borderscen.posterior import draw_for
 from borderscen.randomness import run_seed
-from borderscen.record import targets
 from borderscen.runs import branch_index, make_batch
-from borderscen.scenarios import build_scenario
 
 #: Months the facts replay: 2022-01..2024-12, the calibration window.
 RECORD_MONTHS = 36

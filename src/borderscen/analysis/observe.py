@@ -1,6 +1,6 @@
 """How the model would have reported an observation: each public figure through its channel.
 
-An :class:`~borderscen.record.Observation` names a quantity, a country, a period and the channel
+An :class:`~borderscen.inputs.record.Observation` names a quantity, a country, a period and the channel
 it was observed through (a tracker's count, ISIS's claims, an official count, CENTCOM's
 partnered-operations release, a strength estimate). ``model_value`` computes the same thing from
 a batch's monthly arrays, so targets and hold-outs are always compared like with like: claimed
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from borderscen.inputs.record import Observation
 from borderscen.mechanisms import observation
-from borderscen.record import Observation
 
 #: Share of UN "members" (members and supporters) who are fighters: the UN's own wording ranges
 #: from "about half" (February 2023) to "most" (August 2023). The model counts fighters and
@@ -175,7 +175,7 @@ def dispersions(values: Sequence[Mapping[str, float]], observations: Sequence[Co
     """(R, n) each replication's observation-model dispersion for each observation: its own value
     where its parameter draw has one, else the registry's default (a posterior sample straight
     from the ABC has no dispersions: they are fitted after it)."""
-    from borderscen.params import registry
+    from borderscen.inputs.params import registry
 
     names = [observation.DISPERSION[observation.GROUP[c.quantity]] for c in observations]
     default = {n: float(registry()[n].default) for n in set(names)}

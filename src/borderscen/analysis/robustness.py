@@ -1,5 +1,5 @@
 """Robust policy: each named policy across the ensemble of futures of a policy design
-(``[sweep.policies]`` crossed with an LHS over uncertainties; see borderscen.levers).
+(``[sweep.policies]`` crossed with an LHS over uncertainties; see borderscen.inputs.levers).
 
 A *future* is one (scenario, uncertainty sample, replication): every policy meets it with the
 same parameter values and the same seed. Two measures (Kwakkel et al. 2016; McPhail et al. 2018):
@@ -19,7 +19,7 @@ import pandas as pd
 
 from borderscen.analysis.discovery import where_mask
 from borderscen.analysis.summaries import wilson_interval
-from borderscen.levers import POLICY
+from borderscen.inputs.levers import POLICY
 
 #: Candidates for the ISIS-strength and regime columns of the default criteria (first found).
 MEMBERS_COLUMNS = ("final_isis_members", "final_isis_fighters")
@@ -35,7 +35,7 @@ def _first(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
 def default_criteria(runs: pd.DataFrame) -> str:
     """'ISIS contained and no deterioration': members at the horizon no more than at the branch
     month (``isis_growth <= 1``) and a final regime other than deterioration."""
-    from borderscen.params import registry
+    from borderscen.inputs.params import registry
     parts = []
     members = _first(runs.columns, MEMBERS_COLUMNS)
     reg = registry()

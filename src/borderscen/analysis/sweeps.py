@@ -19,7 +19,7 @@ import pandas as pd
 from borderscen.analysis.summaries import DEFAULT_QUANTILES, _num, _ok, paired, require
 from borderscen.analysis.summaries import quantiles as _quantiles
 from borderscen.analysis.summaries import regime_probabilities as _regime_probabilities
-from borderscen.levers import POLICY, future_of_points, policy_of_points
+from borderscen.inputs.levers import POLICY, future_of_points, policy_of_points
 
 #: Above this many points, summaries are long tables (one row per point) rather than wide.
 WIDE_MAX_POINTS = 8

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from borderscen.inputs.posterior import posterior_sample
+from borderscen.inputs.scenarios import build_scenario
+from borderscen.inputs.space import border_map
 from borderscen.kernel.core import run_batch
-from borderscen.posterior import posterior_sample
 from borderscen.randomness import run_seed
 from borderscen.runs import make_batch, summaries
-from borderscen.scenarios import build_scenario
-from borderscen.space import border_map
 
 DESERT = ("anbar_desert", "nineveh_desert", "badia", "abu_kamal", "deir_ezzor")
 

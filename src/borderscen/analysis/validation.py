@@ -33,8 +33,8 @@ from borderscen.analysis.facts import (
     validate_facts,
 )
 from borderscen.analysis.observe import comparable, published
+from borderscen.inputs.record import targets
 from borderscen.mechanisms.observation import GROUP
-from borderscen.record import targets
 
 
 # ============================================================================ in sample
@@ -45,7 +45,7 @@ def insample_scores(replications: int = 300, seed: int = 3,
     and the PIT as ``docs/scoring.md`` defines them, and its channel group. ``overrides`` sets
     parameters in every draw (e.g. the observation model's dispersions, to switch its noise off)."""
     from borderscen.analysis.calibration import FIT_MONTHS, _predictive_draws, posterior_predictive
-    from borderscen.posterior import posterior_path, posterior_sample
+    from borderscen.inputs.posterior import posterior_path, posterior_sample
 
     draws = posterior_sample()
     if draws is None:

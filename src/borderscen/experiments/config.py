@@ -38,9 +38,8 @@ from borderscen.errors import (
     read_toml,
     unknown_name,
 )
-from borderscen.params import make_params, registry
-from borderscen.runs import DEFAULT_HORIZON, DEFAULT_START, MAX_HORIZON, OUTPUTS
-from borderscen.scenarios import (
+from borderscen.inputs.params import make_params, registry
+from borderscen.inputs.scenarios import (
     Event,
     build_scenario,
     check_events,
@@ -50,6 +49,7 @@ from borderscen.scenarios import (
     parse_month,
     presets,
 )
+from borderscen.runs import DEFAULT_HORIZON, DEFAULT_START, MAX_HORIZON, OUTPUTS
 
 OUTPUT_NAMES = tuple(o for o in OUTPUTS if o != "date")
 
@@ -126,7 +126,7 @@ class SweepConfig(Strict):
     method: Literal["grid", "lhs", "sobol", "morris"] = "grid"
     samples: Int = Field(default=16, ge=1, le=100_000)
     parameters: dict[str, list[Value] | Range] = Field(min_length=1)
-    #: named policies (lever = value) crossed with the sweep's points; see borderscen.levers
+    #: named policies (lever = value) crossed with the sweep's points; see borderscen.inputs.levers
     policies: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     @field_validator("parameters")
@@ -361,7 +361,7 @@ def _check_semantics(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
             for v in points:
                 guard(lambda v=v, key=key, name=name: reg[name].coerce(v, where, key))
     if cfg.sweep and cfg.sweep.policies:
-        from borderscen.levers import check_policies
+        from borderscen.inputs.levers import check_policies
         errors += check_policies(cfg.sweep, where)
     if cfg.sweep and not errors:
         errors.extend(_check_corners(cfg, where))
@@ -540,7 +540,7 @@ def parse_config(data: dict[str, Any], where: str = "<memory>") -> ExperimentCon
     if raw_errors:
         raise ConfigErrors(raw_errors)
     if cfg.experiment.calibration:
-        from borderscen.params import load_calibrated
+        from borderscen.inputs.params import load_calibrated
         base = Path(where).parent if where != "<memory>" else Path.cwd()
         path = base / cfg.experiment.calibration
         try:

@@ -10,7 +10,7 @@ import numpy as np
 
 from borderscen.errors import ConfigError
 from borderscen.experiments.config import ExperimentConfig, Range, SweepConfig
-from borderscen.params import registry
+from borderscen.inputs.params import registry
 from borderscen.randomness import run_seed
 
 
@@ -69,10 +69,10 @@ def _integral(names: list[str], values: np.ndarray) -> np.ndarray:
 
 def design_points(cfg: ExperimentConfig) -> list[dict[str, float]]:
     """Parameter points of the sweep ([{}] when there is no sweep), crossed with the sweep's
-    named policies when it has any (policy-major; see borderscen.levers)."""
+    named policies when it has any (policy-major; see borderscen.inputs.levers)."""
     points = _sweep_points(cfg)
     if cfg.sweep is not None and cfg.sweep.policies:
-        from borderscen.levers import cross_policies
+        from borderscen.inputs.levers import cross_policies
         return cross_policies(points, cfg.sweep.policies)
     return points
 

@@ -55,8 +55,10 @@ from borderscen.experiments.store import (
     run_ranges,
     state,
 )
+from borderscen.inputs.record import holdouts
+from borderscen.inputs.scenarios import Scenario, build_scenario, check_start, history, month_index
+from borderscen.inputs.space import border_map
 from borderscen.kernel.core import MONTHLY_OUTPUTS, START, State, run_batch
-from borderscen.record import holdouts
 from borderscen.runs import (
     STATE_FIELDS,
     StartState,
@@ -67,8 +69,6 @@ from borderscen.runs import (
     summaries,
     zone_frame,
 )
-from borderscen.scenarios import Scenario, build_scenario, check_start, history, month_index
-from borderscen.space import border_map
 
 #: Replications run together as arrays in one task. Bigger batches amortise numpy's per-call cost;
 #: results do not depend on the batch size (each replication reads only its own random numbers).

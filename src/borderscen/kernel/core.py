@@ -17,11 +17,11 @@ from types import ModuleType
 
 import numpy as np
 
+from borderscen.inputs.space import BorderMap, border_map
 from borderscen.kernel.layout import Layout, make_layout, uniforms
 from borderscen.kernel.stage import Month, Stage, country_sum
 from borderscen.kernel.stages import MONTHLY_OUTPUTS, STAGES, monthly_outputs  # noqa: F401  (re-exported)
 from borderscen.mechanisms import cooperation, draws, recruitment, tempo
-from borderscen.space import BorderMap, border_map
 
 START = dt.date(2022, 1, 1)
 

@@ -89,7 +89,7 @@ def series_view(results, monthly: bool = True):
 
 def reference_point(results) -> int:
     """The design point at the registry's defaults of every swept parameter, else point 0."""
-    from borderscen.params import registry
+    from borderscen.inputs.params import registry
     reg = registry()
     for i, point in enumerate(results.manifest.get("design_points") or [{}]):
         if point and all(k in reg and isinstance(v, int | float) and reg[k].default is not None

@@ -27,7 +27,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from borderscen.analysis.summaries import paired
-from borderscen.params import registry
+from borderscen.inputs.params import registry
 from borderscen.plots.style import (
     FigureAndTable,
     caption,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from borderscen.analysis.observe import FLOWS, Comparable, comparable
 from borderscen.analysis.summaries import quantiles, state_shares, threshold_probability
+from borderscen.inputs.record import HOLDOUT_START, holdouts, targets
 from borderscen.plots.style import (
     FigureAndTable,
     caption,
@@ -29,7 +30,6 @@ from borderscen.plots.style import (
     scenario_order,
     styled,
 )
-from borderscen.record import HOLDOUT_START, holdouts, targets
 
 BANDS = ((0.025, 0.975, 0.0), (0.1, 0.9, 0.14), (0.25, 0.75, 0.26))  # 95 (lines), 80, 50%
 #: Outputs drawn by default, the first of each group that the results have (a config may

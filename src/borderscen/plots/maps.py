@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
+from borderscen.inputs.space import border_map
 from borderscen.plots.style import FigureAndTable, styled
-from borderscen.space import border_map
 
 #: Approximate Iraq-Syria border (lon, lat), schematic only: Fishkhabour to the Jordan tripoint.
 BORDER = [(42.36, 37.11), (42.2, 36.95), (42.05, 36.75), (41.4, 36.45), (41.25, 36.0),

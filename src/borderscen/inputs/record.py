@@ -148,7 +148,7 @@ def load_observations(path: str | Path, table: str, *, start: str | None = None,
                       end: str | None = None, catalogue=None) -> list[Observation]:
     """Read ``[[table]]`` rows from ``path``; check schema, unique ids, the time window
     (``start <= period <= end``, 'YYYY-MM') and that every evidence id is in the catalogue."""
-    from borderscen.evidence import catalogue as default_catalogue
+    from borderscen.inputs.evidence import catalogue as default_catalogue
 
     path = Path(path)
     data = read_toml(path)
@@ -253,7 +253,7 @@ class TempoRecord(BaseModel):
 def load_tempo_record(path: str | Path, *, catalogue=None) -> TempoRecord:
     """Read and check a tempo record: schema, months from 2017-01 and before the hold-out (2025-01),
     one row per (series, period), values > 0 and every evidence id in the catalogue."""
-    from borderscen.evidence import catalogue as default_catalogue
+    from borderscen.inputs.evidence import catalogue as default_catalogue
 
     path = Path(path)
     try:

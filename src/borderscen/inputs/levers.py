@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from borderscen.errors import ConfigError, unknown_name
-from borderscen.params import registry
+from borderscen.inputs.params import registry
 
 Role = Literal["lever", "uncertainty"]
 

@@ -56,7 +56,7 @@ def grid(values: Mapping[str, Sequence[float]]) -> dict[str, Any]:
 def lhs(ranges: Mapping[str, tuple[float, float] | Mapping[str, float]], samples: int = 16,
         policies: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
     """A Latin hypercube over {parameter: (min, max)}, optionally crossed with named policies
-    {name: {lever: value}} (see borderscen.levers)."""
+    {name: {lever: value}} (see borderscen.inputs.levers)."""
     return _sweep("lhs", ranges, samples, policies)
 
 

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from borderscen.errors import ConfigError, ConfigErrors, collect, from_pydantic, read_toml, unknown_name
-from borderscen.evidence import catalogue
-from borderscen.params import Parameters, check_names, make_params, registry
+from borderscen.inputs.evidence import catalogue
+from borderscen.inputs.params import Parameters, check_names, make_params, registry
 
 BASELINE = "baseline"
 #: Listing order: baseline, then the scenarios in the order source 000 gives them.

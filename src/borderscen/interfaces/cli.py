@@ -94,7 +94,7 @@ def setting(text: str) -> tuple[str, object]:
 
 # ---------------------------------------------------------------------------- commands
 def _posterior_interval(name: str) -> tuple[float, float] | None:
-    from borderscen.posterior import posterior_sample
+    from borderscen.inputs.posterior import posterior_sample
     sample = posterior_sample()
     if sample is None or name not in sample:
         return None
@@ -111,8 +111,8 @@ def _param_record(spec) -> dict:
 
 
 def cmd_params(args) -> None:
-    from borderscen.evidence import catalogue
-    from borderscen.params import registry
+    from borderscen.inputs.evidence import catalogue
+    from borderscen.inputs.params import registry
     reg = registry()
     if args.name:
         if args.name not in reg:
@@ -186,7 +186,7 @@ def _source_id(wanted: str, ids: Sequence[str]) -> str:
 
 
 def cmd_evidence(args) -> None:
-    from borderscen.evidence import catalogue
+    from borderscen.inputs.evidence import catalogue
     cat = catalogue()
     source = _source_id(args.source, list(cat.sources)) if args.source else None
     items = [e for e in cat.evidence.values() if not source or source in e.sources]
@@ -205,7 +205,7 @@ def cmd_evidence(args) -> None:
 
 
 def cmd_scenarios(args) -> None:
-    from borderscen.scenarios import preset_diff, presets
+    from borderscen.inputs.scenarios import preset_diff, presets
     if args.diff:
         rows = preset_diff(args.diff)
         if args.json:
@@ -285,7 +285,7 @@ def cmd_run(args) -> int:
                          accept_changed_inputs=args.accept_changed_inputs)
     status = _report(res, args.allow_failures)
     if not args.no_figures and res.manifest["counts"]["succeeded"]:
-        from borderscen.reproduce import draw_or_explain
+        from borderscen.interfaces.reproduce import draw_or_explain
         out = Path(args.figures) if args.figures else res.root / "figures"
         files = draw_or_explain(res, out, args.formats, _redraw_command(args, res.root))
         print(f"figures: {len(files)} files in {out}")
@@ -345,7 +345,7 @@ def cmd_summarize(args) -> None:
 
 def cmd_reproduce(args) -> int:
     from borderscen.experiments.store import Results
-    from borderscen.reproduce import reproduce
+    from borderscen.interfaces.reproduce import reproduce
     written = reproduce(experiments_dir=args.experiments, results_dir=args.out,
                         figures_dir=args.figures, only=args.only, executor=args.executor,
                         workers=args.workers, scheduler=args.scheduler, fresh=args.fresh,
@@ -910,13 +910,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mesa", action="store_true",
                    help="serve the one-run view in Mesa's SolaraViz instead of the full explorer")
     p.set_defaults(func=cmd_explore)
-    from borderscen import cli_explore
+    from borderscen.interfaces import cli_explore
     cli_explore.register(add, common)  # discover, robustness
     return ap
 
 
 def cmd_explore(args) -> int:
-    from borderscen.explorer import serve
+    from borderscen.interfaces.explorer import serve
     return serve(args.host, args.port, args.open, app="mesa" if args.mesa else "explorer")
 
 

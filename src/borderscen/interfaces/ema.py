@@ -1,13 +1,13 @@
 """borderscen as an EMA Workbench client (Kwakkel 2017): a ready ``ReplicatorModel``.
 
-    import borderscen.ema as bsema
+    import borderscen.interfaces.ema as bsema
     from ema_workbench import SequentialEvaluator
     model = bsema.model(uncertainties=["tehran_camp_initial", "iran_pressure"], replications=10)
     with SequentialEvaluator(model) as ev:
         experiments, outcomes = ev.perform_experiments(scenarios=50)
 
 Uncertainties and levers come from the parameter registry (ranges, kinds, roles: see
-borderscen.levers); the preset is a categorical uncertainty; outcomes are the run-level metrics
+borderscen.inputs.levers); the preset is a categorical uncertainty; outcomes are the run-level metrics
 of the runner; replications carry common-random-number seeds (replication r has the seed
 ``run_seed(root_seed, r)`` in every experiment, as in the batch runner). A parameter combination
 the model rejects (e.g. the two Shia camps' weights summing above the cap) yields NaN outcomes
@@ -27,8 +27,8 @@ import numpy as np
 
 from borderscen.analysis.export import results_to_ema  # noqa: F401 - part of the client's API
 from borderscen.errors import ConfigError
-from borderscen.levers import levers, uncertainties
-from borderscen.params import registry
+from borderscen.inputs.levers import levers, uncertainties
+from borderscen.inputs.params import registry
 
 #: Name of the categorical uncertainty choosing the scenario preset.
 PRESET = "preset"
@@ -45,8 +45,8 @@ def _ema():
 def run_metrics(horizon_months: int = 1) -> tuple[str, ...]:
     """Names of the numeric run-level metrics the runner reports (probed with one short run)."""
     from borderscen.experiments.runner import run_one
+    from borderscen.inputs.scenarios import build_scenario
     from borderscen.model import DEFAULT_START
-    from borderscen.scenarios import build_scenario
     summary = run_one(build_scenario("baseline"), 0, horizon_months, DEFAULT_START).summary
     return tuple(k for k, v in summary.items() if isinstance(v, int | float | bool | np.number))
 
@@ -57,8 +57,8 @@ def run_model(seed: int, preset: str = "baseline", horizon_months: int = 36,
     """One run for EMA: parameters as keyword arguments; run-level metrics (``outputs``) and
     monthly outputs (``series``, arrays over months) out."""
     from borderscen.experiments.runner import run_one
+    from borderscen.inputs.scenarios import build_scenario
     from borderscen.model import DEFAULT_START
-    from borderscen.scenarios import build_scenario
     reg = registry()
     overrides = {k: float(v) for k, v in params.items() if k in reg}
     try:
@@ -95,8 +95,8 @@ def model(uncertainties_: Sequence[str] | None = None, levers_: Sequence[str] | 
     otherwise an ArrayOutcome holding every replication's value. ``series`` names monthly
     outputs (e.g. ``cooperation``) returned as arrays (replications x months).
     """
+    from borderscen.inputs.scenarios import preset_names
     from borderscen.randomness import run_seed
-    from borderscen.scenarios import preset_names
     ema = _ema()
     unc = list(uncertainties if uncertainties is not None else
                uncertainties_ if uncertainties_ is not None else _all_uncertainties())
@@ -104,7 +104,7 @@ def model(uncertainties_: Sequence[str] | None = None, levers_: Sequence[str] | 
     reg = registry()
     for n in (*unc, *lev):
         if n not in reg:
-            raise ConfigError("borderscen.ema.model", "parameter", n, "not a registry parameter")
+            raise ConfigError("borderscen.interfaces.ema.model", "parameter", n, "not a registry parameter")
     outs = list(outcomes) if outcomes is not None else list(run_metrics())
     fn = functools.partial(run_model, horizon_months=horizon_months, outputs=tuple(outs),
                            series=tuple(series))

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from borderscen.errors import ConfigError, ConfigErrors, collect, from_pydantic, read_toml, unknown_name
-from borderscen.evidence import Catalogue, catalogue
+from borderscen.inputs.evidence import Catalogue, catalogue
 
 REGISTRY_FILE = "parameters.toml"
 #: Initial-condition parameters cannot be changed mid-run by a dated event.

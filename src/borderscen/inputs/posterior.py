@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from borderscen.params import registry
+from borderscen.inputs.params import registry
 
 POSTERIOR_FILE = "posterior.csv"
 MODES = ("posterior", "median")

@@ -18,7 +18,7 @@ from mesa.visualization import Slider, SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
 import borderscen as bs
-from borderscen.explorer import core
+from borderscen.interfaces.explorer import core
 from borderscen.plots import maps
 
 SLIDERS = core.sliders()

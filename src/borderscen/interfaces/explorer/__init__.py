@@ -1,8 +1,8 @@
 """``borderscen explore``: an interactive explorer in the browser (a Solara app).
 
-Needs the ``[viz]`` extra (``pip install 'borderscen[viz]'``). :mod:`borderscen.explorer.core`
+Needs the ``[viz]`` extra (``pip install 'borderscen[viz]'``). :mod:`borderscen.interfaces.explorer.core`
 holds what the app computes (usable and testable without a browser);
-:mod:`borderscen.explorer.app` the user interface.
+:mod:`borderscen.interfaces.explorer.app` the user interface.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ DEFAULT_PORT = 8765
 
 
 #: The apps: the explorer (both views), and the one-run view in Mesa's SolaraViz.
-APPS = {"explorer": "borderscen.explorer.app", "mesa": "borderscen.explorer.mesa_view"}
+APPS = {"explorer": "borderscen.interfaces.explorer.app", "mesa": "borderscen.interfaces.explorer.mesa_view"}
 
 
 def server_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,

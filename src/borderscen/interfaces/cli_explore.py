@@ -1,6 +1,6 @@
 """CLI subcommands of exploration: ``borderscen discover`` (scenario discovery on a results
 folder) and ``borderscen robustness`` (policies across an ensemble of futures). Registered by
-:func:`register` from ``borderscen.cli``."""
+:func:`register` from ``borderscen.interfaces.cli``."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def seeds_dir() -> Path:
     installed = resources.files("borderscen") / "_seeds"
     if installed.is_dir():
         return Path(str(installed))
-    return Path(__file__).resolve().parents[2] / "seeds"
+    return Path(__file__).resolve().parents[3] / "seeds"
 
 
 def _entries[M: (Source, Evidence)](path: Path, table: str, model: type[M]) -> dict[str, M]:

@@ -20,7 +20,7 @@ import solara
 import solara.lab
 
 import borderscen as bs
-from borderscen.explorer import core
+from borderscen.interfaces.explorer import core
 from borderscen.model import DEFAULT_HORIZON, MAX_HORIZON
 from borderscen.plots import fans, maps, regimes
 from borderscen.plots.style import horizon_text, scenario_colours

@@ -1,0 +1,1 @@
+"""Inputs: the parameter registry, scenarios, levers, posterior, record, evidence and map."""

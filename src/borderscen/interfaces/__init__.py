@@ -1,0 +1,1 @@
+"""What users drive: the CLI, the scenario builder, the EMA adapter, reproduce, the explorer."""
