@@ -167,7 +167,7 @@ def filter_and_backtest(particles: int, quick: bool) -> dict:
     import tempfile
     code = ("import time, json, borderscen as bs; t = time.perf_counter(); "
             f"f = bs.assimilate('2026-02', particles={particles}, seed=1); "
-            "from borderscen.analysis.assimilate import summary; s = dict(summary(f)); "
+            "from borderscen.assimilation.filter import summary; s = dict(summary(f)); "
             "s['wall_s'] = time.perf_counter() - t; print(json.dumps(s))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     res = {"filter": json.loads(out.stdout.strip().splitlines()[-1])}

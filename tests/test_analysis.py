@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from borderscen.analysis import observe, validation
+from borderscen.analysis import validation
 from borderscen.analysis.calibration import Problem, free_parameters, simulate_fit_period
+from borderscen.assimilation import observe
 from borderscen.errors import ConfigErrors
 from borderscen.inputs.params import calibration_priors, load_registry, registry, registry_path
 from borderscen.inputs.record import holdouts

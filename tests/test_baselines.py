@@ -12,7 +12,7 @@ import pytest
 
 from borderscen.analysis import baselines as B
 from borderscen.analysis import scoring as S
-from borderscen.analysis.observe import Comparable
+from borderscen.assimilation.observe import Comparable
 
 CHANNEL = {"attacks": "tracker", "operations": "partnered_ops", "neutralised": "partnered_ops",
            "members": "un_estimate"}

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from borderscen.analysis import assimilate as da
-from borderscen.analysis.observe import Comparable
+from borderscen.assimilation import filter as da
+from borderscen.assimilation.observe import Comparable
 from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import run_batch
 from borderscen.mechanisms import coalition, observation, tempo

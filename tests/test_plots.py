@@ -406,7 +406,7 @@ def test_calibration_fit_draws_each_observations_published_interval():
     import numpy as np
 
     from borderscen.analysis.calibration import posterior_predictive
-    from borderscen.analysis.observe import FLOWS, comparable, month_index_between
+    from borderscen.assimilation.observe import FLOWS, comparable, month_index_between
     from borderscen.inputs.record import holdouts, targets
     from borderscen.plots.calibration import calibration_fit
 

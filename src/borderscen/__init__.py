@@ -44,8 +44,8 @@ __all__ = [
 #: Imported on first use: running batches never loads matplotlib (plots) or Mesa (the Mesa face).
 _LAZY = {"plots": ("borderscen.plots", None), "actors": ("borderscen.actors", None),
          "BorderModel": ("borderscen.model", "BorderModel"),
-         "assimilate": ("borderscen.analysis.assimilate", "assimilate"),
-         "forecast": ("borderscen.analysis.assimilate", "forecast")}
+         "assimilate": ("borderscen.assimilation.filter", "assimilate"),
+         "forecast": ("borderscen.assimilation.filter", "forecast")}
 
 
 def __getattr__(name: str):

@@ -4,7 +4,7 @@ At each origin (every quarter from 2023-01 to the record's last month):
 
 1. parameters start from the posterior fitted on data before the FIRST origin (targets ending
    by 2022-12, ``posterior_to_2022-12.csv``), used throughout; the particle filter
-   (``analysis.assimilate``) then assimilates every observation of the record (targets and
+   (``assimilation.filter``) then assimilates every observation of the record (targets and
    hold-outs alike) whose window ends before the origin, so the parameters and the state learn
    from the data before the origin and from nothing after it;
 2. the filtered particles run 12 months on (the history's dated inputs, which were known as
@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from borderscen.analysis.assimilate import assimilate, continue_from
-from borderscen.analysis.observe import Comparable, comparable
+from borderscen.assimilation.filter import assimilate, continue_from
+from borderscen.assimilation.observe import Comparable, comparable
 from borderscen.inputs.record import holdouts, targets
 from borderscen.inputs.scenarios import month_index, parse_month
 from borderscen.kernel.core import START

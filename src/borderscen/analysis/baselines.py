@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from borderscen.analysis.observe import FLOWS, Comparable
+from borderscen.assimilation.observe import FLOWS, Comparable
 
 #: Predictive log-rate sd per square-root month of ``no_change`` when the series has fewer
 #: than MIN_CHANGES past changes. Assumption (fitted to nothing): 0.87 a year ahead.

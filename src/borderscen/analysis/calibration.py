@@ -3,7 +3,7 @@
 The free parameters (``calibrate = true`` in the registry) get priors from the evidence; each
 particle runs the model from January 2022 to December 2024 under the history, and its distance
 to the record is the root mean square of log errors over every comparable target, each through
-its own observation channel (``analysis.observe``), scaled by that target's tolerance and
+its own observation channel (``assimilation.observe``), scaled by that target's tolerance and
 weighted so that no group of rows (say, twelve monthly CENTCOM releases) outweighs a yearly one.
 Hold-outs (2025 on) are never read here.
 
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from borderscen.analysis.observe import Comparable, channel_values, comparable, log_error, published
+from borderscen.assimilation.observe import Comparable, channel_values, comparable, log_error, published
 from borderscen.inputs.params import calibration_priors, load_calibrated, registry  # noqa: F401
 from borderscen.inputs.record import FIT_END, targets
 from borderscen.inputs.scenarios import build_scenario
@@ -505,20 +505,15 @@ def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, se
     return result.monthly, result.dates
 
 
-def draw_figures(out: str | Path, draws: pd.DataFrame, formats=("png",)) -> list[Path]:
-    """The fit figure (targets and hold-outs) and the posterior pair plot, with their CSVs."""
+def predictive_check(draws: pd.DataFrame, n: int = 300, seed: int = 3) -> dict[str, Any]:
+    """What the calibration figures draw: ``n`` baseline posterior-predictive runs (monthly
+    outputs and dates), the comparable targets and hold-outs, and the figures each run would
+    have seen published through the observation model (same draws and seeds as the runs)."""
     from borderscen.inputs.record import holdouts
-    from borderscen.plots.calibration import calibration_fit, posterior_pairs
-    from borderscen.plots.style import save
-
-    out = Path(out)
-    monthly, dates = posterior_predictive(draws)
-    values, seeds = _predictive_draws(draws, 300, 3)  # the same draws and seeds as the runs
+    monthly, dates = posterior_predictive(draws, n=n, seed=seed)
+    values, seeds = _predictive_draws(draws, n, seed)
     fit, _ = comparable(targets())
     held, _ = comparable(holdouts())
-    figures = published(monthly, dates, [*fit, *held], values, seeds)  # through the observation model
-    files = save(*calibration_fit(monthly, dates, fit, held, predictive=figures), out / "calibration_fit",
-                 "calibration", formats)
-    files += save(*posterior_pairs(draws[free_parameters()], calibration_priors()),
-                  out / "posterior_pairs", "calibration", formats)
-    return files
+    return {"monthly": monthly, "dates": dates, "fit": fit, "held": held,
+            "published": published(monthly, dates, [*fit, *held], values, seeds),
+            "draws": draws[free_parameters()], "priors": calibration_priors()}

@@ -5,7 +5,7 @@ and the same check with the pattern's mechanism switched off.
 (``data/targets.toml``, 2022-24 only; the 2025-26 hold-outs never enter) computed the same way
 from the model: the baseline replays 2022-01..2024-12 with one posterior draw and seed per
 replication, and each published figure is drawn through its channel and the observation model
-(:func:`borderscen.analysis.observe.published`). The verdict is a posterior predictive check:
+(:func:`borderscen.assimilation.observe.published`). The verdict is a posterior predictive check:
 
   p = 2 min(P_model(X <= obs_high), P_model(X >= obs_low)), capped at 1
 
@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from borderscen.analysis.observe import Comparable, comparable, published
+from borderscen.assimilation.observe import Comparable, comparable, published
 from borderscen.inputs.params import registry
 from borderscen.inputs.posterior import draw_for
 from borderscen.inputs.record import targets

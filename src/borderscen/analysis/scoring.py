@@ -382,7 +382,7 @@ def holdout_rows(scores: pd.DataFrame, ids: Iterable[str], first: str = HOLDOUT_
 
 def comparable_holdout_ids() -> list[str]:
     """The ids of the comparable 2025-26 hold-outs (``data/holdout.toml``)."""
-    from borderscen.analysis.observe import comparable
+    from borderscen.assimilation.observe import comparable
     from borderscen.inputs.record import holdouts
 
     kept, _ = comparable(holdouts())

@@ -32,7 +32,7 @@ from borderscen.analysis.facts import (
     replay,
     validate_facts,
 )
-from borderscen.analysis.observe import comparable, published
+from borderscen.assimilation.observe import comparable, published
 from borderscen.inputs.record import targets
 from borderscen.mechanisms.observation import GROUP
 

@@ -235,8 +235,7 @@ class ExperimentConfig(Strict):
 
 
 #: Parts of the package that cannot change a run's results (figures, analysis, the CLI).
-NOT_IN_RESULTS = ("plots", "analysis", "cli.py", "reproduce.py", "__init__.py", "cli_explore.py", "ema.py",
-                  "builder.py")
+NOT_IN_RESULTS = ("plots", "analysis", "assimilation", "interfaces", "__init__.py")
 
 
 #: Inputs of the results that are hashed on their own, so a change can be named (package paths).
@@ -301,8 +300,8 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-#: Modules outside the results' code fingerprint (analysis/) that make a filtered start.
-FILTER_FILES = ("analysis/assimilate.py", "analysis/observe.py", "analysis/calibration.py")
+#: Modules outside the results' code fingerprint that make a filtered start.
+FILTER_FILES = ("assimilation/filter.py", "assimilation/observe.py", "analysis/calibration.py")
 
 
 @functools.cache

@@ -521,7 +521,7 @@ def assimilate_start(cfg: ExperimentConfig, progress: Callable[[int, int], None]
     """Filter ``replications`` particles from January 2022 to the branch month (baseline, with
     the config's calibration file applied), seeded by :func:`filter_seed`. Replication r of
     every scenario and design point then continues particle r."""
-    from borderscen.analysis.assimilate import assimilate, summary  # the filter is analysis code
+    from borderscen.assimilation.filter import assimilate, summary  # the filter is analysis code
 
     branch = history().branch
     filt = build_scenario("baseline", cfg.calibration_values or None, name="filter",

@@ -635,9 +635,10 @@ def cmd_calibrate(args) -> None:
     print(table_text(rows, list(rows[0]), {}))
     print(f"\n{len(report['targets'])} targets used; {len(report['targets_skipped'])} left out "
           f"(reasons in {out / 'report.json'}).")
-    from borderscen.analysis.calibration import draw_figures
+    from borderscen.analysis.calibration import predictive_check
+    from borderscen.plots.calibration import calibration_figures
     figures = Path(args.figures) if args.figures else out / "figures"
-    files = draw_figures(figures, draws)
+    files = calibration_figures(predictive_check(draws), figures)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
     if args.install:
         path = install(out, fit_end=args.fit_end)

@@ -14,7 +14,7 @@ sends ISIS into a lull (reorganisation) with q_lead, a change of the state it fi
 Assad) with q_state, and an announced campaign starts a campaign with q_campaign. Switching rates,
 multipliers and q_lead are estimated from monthly counts before 2022 (docs/tempo-evidence.md),
 never from the 2025-26 hold-outs. The state is latent: the particle filter infers it from the
-record (analysis.assimilate).
+record (assimilation.filter).
 
 Two uniforms a month: one for the shock, one for the ordinary transition.
 """

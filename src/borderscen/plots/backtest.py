@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from borderscen.analysis.observe import FLOWS, Comparable
+from borderscen.assimilation.observe import FLOWS, Comparable
 from borderscen.plots.style import FigureAndTable, date_axis, styled
 
 SERIES_TITLES = {

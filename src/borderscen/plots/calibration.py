@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from borderscen.analysis.observe import _SERIES, FLOWS, Comparable
+from borderscen.assimilation.observe import _SERIES, FLOWS, Comparable
 from borderscen.plots.style import FigureAndTable, date_axis, styled
 
 HOLDOUT_START = pd.Timestamp("2025-01-01")
@@ -47,7 +48,7 @@ def calibration_fit(monthly: dict[str, np.ndarray], dates: Sequence, fit: Sequen
     """(figure, data) of the posterior predictive fit, one panel per observed series.
 
     ``predictive`` (replications x observations, in the order ``fit`` then ``held``) holds the
-    figures each replication would have seen published (``analysis.observe.published``: the
+    figures each replication would have seen published (``assimilation.observe.published``: the
     observation model); each observation then gets its 90% predictive interval as a box over its
     window, the band its figure is scored against."""
     pred_of = {}
@@ -160,3 +161,16 @@ def posterior_pairs(draws: pd.DataFrame, priors: dict) -> FigureAndTable:
     fig.suptitle("Posterior of the calibrated parameters (axes span each prior's range)", y=1.0)
     fig.tight_layout(pad=0.3)
     return fig, draws.describe(percentiles=[0.05, 0.5, 0.95]).T
+
+
+def calibration_figures(check: dict, out: str | Path, formats: Sequence[str] = ("png",)) -> list[Path]:
+    """The fit figure (targets and hold-outs, with observation-model bands) and the posterior pair
+    plot, with their CSVs, from ``analysis.calibration.predictive_check(draws)``."""
+    from borderscen.plots.style import save
+    out = Path(out)
+    files = save(*calibration_fit(check["monthly"], check["dates"], check["fit"], check["held"],
+                                  predictive=check["published"]), out / "calibration_fit", "calibration",
+                 formats)
+    files += save(*posterior_pairs(check["draws"], check["priors"]), out / "posterior_pairs",
+                  "calibration", formats)
+    return files

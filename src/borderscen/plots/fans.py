@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from borderscen.analysis.observe import FLOWS, Comparable, comparable
 from borderscen.analysis.summaries import quantiles, state_shares, threshold_probability
+from borderscen.assimilation.observe import FLOWS, Comparable, comparable
 from borderscen.inputs.record import HOLDOUT_START, holdouts, targets
 from borderscen.plots.style import (
     FigureAndTable,

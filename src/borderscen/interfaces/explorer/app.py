@@ -19,14 +19,16 @@ import pandas as pd
 import solara
 import solara.lab
 
-import borderscen as bs
+from borderscen import errors
+from borderscen.experiments.store import Results as StoredResults
+from borderscen.inputs.scenarios import preset_names
 from borderscen.interfaces.explorer import core
-from borderscen.model import DEFAULT_HORIZON, MAX_HORIZON
+from borderscen.model import DEFAULT_HORIZON, MAX_HORIZON, BorderModel
 from borderscen.plots import fans, maps, regimes
 from borderscen.plots.style import horizon_text, scenario_colours
 
 SLIDERS = core.sliders()
-PRESETS = list(bs.preset_names())
+PRESETS = list(preset_names())
 #: Model outputs shown as the actors' states in the one-run view (those present).
 ACTOR_STATES = (("cooperation", "Baghdad-Damascus cooperation index"), ("regime", "regime"),
                 ("faction_balance", "pragmatic share of Shia camps in Baghdad"),
@@ -129,7 +131,7 @@ def Ensemble():
         progress.set(0.0)
         try:
             new = core.EnsembleJob(_settings())
-        except bs.errors.ConfigError as exc:  # e.g. camp weights that add up to more than 0.95
+        except errors.ConfigError as exc:  # e.g. camp weights that add up to more than 0.95
             problem.set(str(exc))
             return
         problem.set("")
@@ -177,7 +179,7 @@ _done = solara.reactive(0)
 problem = solara.reactive("")
 
 
-def _figures(res: bs.Results) -> dict:
+def _figures(res: StoredResults) -> dict:
     """The figures of an ensemble (drawn once per result, not on every render)."""
     ts, zones = res.timeseries, res.zones
     names = list(res.scenarios)
@@ -198,7 +200,7 @@ def Figure(fig, key, css: str = ""):
 
 
 @solara.component
-def Results(res: bs.Results, generation: int):
+def Results(res: StoredResults, generation: int):
     key = (res.id, str(res.root), generation)
     figs = solara.use_memo(lambda: _figures(res), dependencies=[key])
     table = solara.use_memo(lambda: core.summary(res), dependencies=[key])
@@ -214,14 +216,14 @@ def Results(res: bs.Results, generation: int):
 
 
 # ------------------------------------------------------------------------------- one run
-model = solara.reactive(None)
+model: solara.Reactive[BorderModel | None] = solara.reactive(None)
 ticks = solara.reactive(0)
 
 
-def _new_model() -> bs.BorderModel:
-    return bs.BorderModel(preset.value, seed=int(seed.value), horizon_months=int(horizon.value),
-                          overrides=core.Settings(preset=preset.value,
-                                                  overrides=dict(values.value)).changed())
+def _new_model() -> BorderModel:
+    return BorderModel(preset.value, seed=int(seed.value), horizon_months=int(horizon.value),
+                       overrides=core.Settings(preset=preset.value,
+                                               overrides=dict(values.value)).changed())
 
 
 @solara.component
@@ -259,7 +261,7 @@ def OneRun():
 
 
 @solara.component
-def RunState(m: bs.BorderModel, tick: int):
+def RunState(m: BorderModel, tick: int):
     frame = m.to_frame()
     last = frame.iloc[-1]
     solara.Markdown(f"### {pd.Timestamp(last['date']):%B %Y} (month {len(frame)} of {m.horizon})")

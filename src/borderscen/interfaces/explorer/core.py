@@ -2,8 +2,8 @@
 provenance, evidence span), the experiment config a set of slider values stands for (and its
 TOML), a background ensemble run with progress, and the summaries drawn from its results.
 
-Everything goes through the public API (``bs.registry``, ``bs.presets``, ``bs.run_experiment``,
-``bs.BorderModel``), so the explorer shows exactly what the library computes.
+Everything goes through the public API (``registry``, ``presets``, ``run_experiment``,
+``BorderModel``), so the explorer shows exactly what the library computes.
 """
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-import borderscen as bs
-from borderscen.experiments.store import ResultsStore
+from borderscen.experiments.config import load_config
+from borderscen.experiments.runner import run_experiment
+from borderscen.experiments.store import Results, ResultsStore
+from borderscen.inputs.params import registry
+from borderscen.inputs.scenarios import Scenario, build_scenario, presets
+from borderscen.model import BorderModel
 
 #: Sliders shown when the registry marks no parameter as a policy lever (role = "lever"):
 #: the drivers the sources argue about. Names missing from the registry are skipped.
@@ -85,12 +89,12 @@ def evidence_span(name: str) -> tuple[float, float]:
     """Lowest and highest value of a parameter in the default and in the presets (each preset
     value cites evidence). A registry that declares its own interval (``evidence_min`` /
     ``evidence_max``) is used instead."""
-    spec = bs.registry()[name]
+    spec = registry()[name]
     lo, hi = getattr(spec, "evidence_min", None), getattr(spec, "evidence_max", None)
     if lo is not None and hi is not None:
         return float(lo), float(hi)
     values = [float(spec.default)]
-    for preset in bs.presets().values():
+    for preset in presets().values():
         setting = preset.set.get(name)
         if setting is not None:
             values.append(float(setting.value))
@@ -99,9 +103,9 @@ def evidence_span(name: str) -> tuple[float, float]:
 
 def sliders(names: Sequence[str] | None = None) -> list[Slider]:
     """The sliders: ``names``, else the registry's levers, else :data:`DEFAULT_DRIVERS`."""
-    reg = bs.registry()
+    reg = registry()
     if names is None:  # the presets' drivers, then the policy levers
-        drivers = list(dict.fromkeys(k for p in bs.presets().values() for k in p.set))
+        drivers = list(dict.fromkeys(k for p in presets().values() for k in p.set))
         levers = [n for n, s in reg.items() if getattr(s, "role", None) == "lever" and n not in drivers]
         names = (drivers + levers) or [n for n in DEFAULT_DRIVERS if n in reg]
     out = []
@@ -116,7 +120,7 @@ def sliders(names: Sequence[str] | None = None) -> list[Slider]:
 
 def preset_values(preset: str, names: Sequence[str]) -> dict[str, float]:
     """The value each named parameter takes under a preset (what its sliders start at)."""
-    scenario = bs.build_scenario(preset)
+    scenario = build_scenario(preset)
     values = {**scenario.params, **scenario.branch_settings}  # presets apply at the branch month
     return {n: float(values[n]) for n in names}
 
@@ -176,13 +180,13 @@ class EnsembleJob:
         self.dir = Path(workdir or tempfile.mkdtemp(prefix="borderscen-explore-"))
         self.config_path = self.dir / "explorer.toml"
         self.config_path.write_text(config_toml(settings, executor))
-        cfg = bs.load_config(self.config_path)
+        cfg = load_config(self.config_path)
         self.total = cfg.experiment.replications * len(cfg.scenarios)
         # one run per chunk, so the store's finished chunks count the finished runs
         self.config = cfg.model_copy(update={"experiment": cfg.experiment.model_copy(
             update={"chunk_size": 1})})
         self.out = self.dir / "results"
-        self.results: bs.Results | None = None
+        self.results: Results | None = None
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True, name="borderscen-ensemble")
 
@@ -192,7 +196,7 @@ class EnsembleJob:
 
     def _run(self) -> None:
         try:
-            self.results = bs.run_experiment(self.config, out=self.out, progress=False)
+            self.results = run_experiment(self.config, out=self.out, progress=False)
         except BaseException as exc:  # shown in the app, not lost in a thread
             self.error = exc
 
@@ -209,7 +213,7 @@ class EnsembleJob:
     def finished(self) -> bool:
         return not self._thread.is_alive() and (self.results is not None or self.error is not None)
 
-    def wait(self, timeout: float | None = None) -> bs.Results:
+    def wait(self, timeout: float | None = None) -> Results:
         self._thread.join(timeout)
         if self.error is not None:
             raise self.error
@@ -227,7 +231,7 @@ def metric_names(runs: pd.DataFrame) -> list[str]:
     return out
 
 
-def summary(results: bs.Results) -> pd.DataFrame:
+def summary(results: Results) -> pd.DataFrame:
     """One row per scenario: median and 5-95% of each end-of-run metric, and the share of runs
     in each regime in the last month. These are the numbers the explorer displays."""
     runs = results.runs[results.runs["status"] == "ok"]
@@ -249,7 +253,7 @@ def summary(results: bs.Results) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------- one run
-def event_log(frame: pd.DataFrame, scenario: bs.Scenario | None = None) -> list[str]:
+def event_log(frame: pd.DataFrame, scenario: Scenario | None = None) -> list[str]:
     """Readable events of a run so far: regime changes, pipeline stages, breakouts, and the
     scenario's dated events that have come due."""
     log: list[str] = []
@@ -277,7 +281,7 @@ def event_log(frame: pd.DataFrame, scenario: bs.Scenario | None = None) -> list[
     return log
 
 
-def zones_so_far(model: bs.BorderModel) -> pd.DataFrame:
+def zones_so_far(model: BorderModel) -> pd.DataFrame:
     """The model's zone table with dates, ready for ``plots.maps.zone_map``."""
     z = model.zone_frame()
     if z.empty:

@@ -17,15 +17,17 @@ import solara
 from mesa.visualization import Slider, SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
-import borderscen as bs
+from borderscen.inputs.scenarios import preset_names
 from borderscen.interfaces.explorer import core
+from borderscen.model import BorderModel
 from borderscen.plots import maps
+from borderscen.runs import OUTPUTS
 
 SLIDERS = core.sliders()
 DEFAULTS = {s.name: s.default for s in SLIDERS}
 
 
-class ExplorerModel(bs.BorderModel):
+class ExplorerModel(BorderModel):
     """``BorderModel`` with flat keyword arguments (what SolaraViz's sliders set).
 
     Slider values that differ from the registry default override the preset.
@@ -41,7 +43,7 @@ class ExplorerModel(bs.BorderModel):
 
 def model_params() -> dict:
     params: dict = {
-        "preset": {"type": "Select", "value": "baseline", "values": list(bs.preset_names()),
+        "preset": {"type": "Select", "value": "baseline", "values": list(preset_names()),
                    "label": "preset"},
         "seed": {"type": "InputText", "value": 1, "label": "seed"},
         "horizon_months": Slider("horizon (months)", 36, 3, 120, 1),
@@ -96,7 +98,7 @@ def _ActorsAndLog(model):
 
 model = solara.reactive(ExplorerModel(horizon_months=36))
 components = [(ZoneMap, 0), (ActorsAndLog, 0)]
-if "cooperation" in bs.OUTPUTS:
+if "cooperation" in OUTPUTS:
     components.append(make_plot_component("cooperation"))
 page = SolaraViz(model, components=components, model_params=model_params(),
                  name="borderscen: one run (Mesa SolaraViz)")

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from borderscen.analysis.observe import Comparable, channel_values, comparable, dispersions, published
+from borderscen.assimilation.observe import Comparable, channel_values, comparable, dispersions, published
 from borderscen.inputs.params import calibration_priors
 from borderscen.inputs.posterior import posterior_sample
 from borderscen.inputs.record import holdouts, targets

@@ -1,0 +1,1 @@
+"""Data assimilation: the record's observation channels and the particle filter."""
