@@ -538,3 +538,26 @@ def test_calibrate_shows_progress_lines_in_a_pipe_and_reports_its_speed(tmp_path
     report = json.loads((out / "report.json").read_text())
     assert report["simulated_this_session"] >= report["simulations"] > 0
     assert f"{report['simulated_this_session']:,} runs" in stdout
+
+
+def test_run_in_a_pipe_shows_plain_progress_lines_and_quiet_or_ci_none(tmp_path, repo_root):
+    """No terminal, no bar: `borderscen run ... 2>log` still says how far it is, as plain lines
+    (issue 24: `make run` in a pipe showed no progress at all); --quiet and CI silence them."""
+    config = repo_root / "experiments" / "smoke.toml"
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+
+    def run(*extra, ci=False):
+        cmd = [sys.executable, "-m", "borderscen.interfaces.cli", "run", str(config), "--out",
+               str(tmp_path / f"r{len(list(tmp_path.iterdir()))}"), "--no-figures", *extra]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                              env={**env, **({"CI": "true"} if ci else {})})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    err = run()
+    lines = [ln for ln in err.splitlines() if ln.startswith("smoke: ") and " runs (" in ln]
+    assert lines and lines[-1].split()[1].split("/")[0] == lines[-1].split()[1].split("/")[1]
+    assert lines[-1].split()[3] == "(100%),"
+    assert "\r" not in err  # no bar redrawn into the log
+    assert not [ln for ln in run("--quiet").splitlines() if " runs (" in ln]
+    assert not [ln for ln in run(ci=True).splitlines() if " runs (" in ln]

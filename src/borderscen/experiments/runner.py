@@ -761,6 +761,10 @@ def _drive(pool: Executor, chunks: list[Chunk], store: ResultsStore, window: int
         raise
 
 
+#: Seconds between plain progress lines when standard error is not a terminal.
+PLAIN_PROGRESS_EVERY = 5.0
+
+
 def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n_runs: int,
                 kind: str | Executor, n_workers: int, scheduler: str | None,
                 progress: bool | None, retries: int = 0,
@@ -773,12 +777,20 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
                dynamic_ncols=True)
     say = log or (lambda m: print(m, file=sys.stderr, flush=True))
     window = 1 if kind == "serial" or isinstance(kind, SerialExecutor) else max(2, 2 * n_workers)
+    # in a pipe or a log file (no terminal for a bar), progress is a plain line now and then
+    plain = show is None and not sys.stderr.isatty()
+    last_line, done = time.monotonic(), n_runs - sum(len(c.runs) for c in todo)
 
     def on_done(result: StoredChunk, write_time: float) -> None:
-        nonlocal model_s, write_s
+        nonlocal model_s, write_s, last_line, done
         model_s += result.model_s
         write_s += write_time
         bar.update(result.encoded.rows["runs"])
+        done += result.encoded.rows["runs"]
+        if plain and (time.monotonic() - last_line >= PLAIN_PROGRESS_EVERY or done >= n_runs):
+            last_line = time.monotonic()
+            say(f"{cfg.name}: {done:,}/{n_runs:,} runs ({done / max(n_runs, 1):.0%}), "
+                f"{time.perf_counter() - t_start:.0f} s")
 
     remaining, attempt = list(todo), 0
     try:

@@ -280,7 +280,7 @@ def cmd_run(args) -> int:
     from borderscen.experiments import run_experiment
     cfg = config_from_args(args)
     res = run_experiment(cfg, out=args.out, executor=args.executor, workers=args.workers,
-                         scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet,
+                         scheduler=args.scheduler, fresh=args.fresh, progress=False if args.quiet else None,
                          strict=args.strict, log=_note, retries=args.retries,
                          accept_changed_inputs=args.accept_changed_inputs)
     status = _report(res, args.allow_failures)
@@ -658,7 +658,7 @@ def cmd_sensitivity(args) -> int:
                                    "{ min = .., max = .. } ranges (see experiments/sensitivity.toml)")
     tables = run_sensitivity(cfg, out_dir=args.out, methods=args.methods,
                              executor=args.executor, workers=args.workers, scheduler=args.scheduler,
-                             progress=not args.quiet, fresh=args.fresh)
+                             progress=False if args.quiet else None, fresh=args.fresh)
     figures = Path(args.figures) if args.figures else Path(args.out) / cfg.name / "figures"
     for method, tab in tables.items():
         stem = figures / f"sensitivity_{method}"

@@ -51,7 +51,7 @@ def cmd_robustness(args) -> int:
     from borderscen.plots.style import save
     from borderscen.text import table_text
     res = run_experiment(args.config, out=args.out, executor=args.executor, workers=args.workers,
-                         scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet)
+                         scheduler=args.scheduler, fresh=args.fresh, progress=False if args.quiet else None)
     try:
         table = res.robustness(criteria=args.criteria, regret_metric=args.regret_metric,
                                minimize=not args.maximize)
