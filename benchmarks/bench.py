@@ -173,11 +173,11 @@ def filter_and_backtest(particles: int, quick: bool) -> dict:
     res = {"filter": json.loads(out.stdout.strip().splitlines()[-1])}
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [str(Path(sys.executable).with_name("borderscen")), "backtest", "--out", f"{tmp}/bt",
-               "--json", f"{tmp}/v.json", "--quiet"]
+               "--quiet"]
         cmd += ["--particles", "200", "--every", "6"] if quick else []
         t = time.perf_counter()
         subprocess.run(cmd, capture_output=True, text=True, check=True)
-        verdict = json.loads(Path(f"{tmp}/v.json").read_text())
+        verdict = json.loads(Path(f"{tmp}/bt/verdict.json").read_text())
         res["backtest"] = {"wall_s": time.perf_counter() - t, "origins": len(verdict["backtest"]["origins"]),
                            "particles": verdict["filter"]["particles"]}
     return res
