@@ -65,7 +65,12 @@ def threshold_probability(ts: pd.DataFrame, output: str, threshold: float,
                           by: Sequence[str] = ("scenario", "date")) -> pd.DataFrame:
     """P(output > threshold) per scenario and date, with a Wilson 95% interval."""
     require(ts, [*by, output])
-    g = ts.assign(_hit=ts[output] > threshold).groupby(list(by), observed=True)["_hit"]
+    return _share(ts, ts[output] > threshold, by)
+
+
+def _share(ts: pd.DataFrame, hit: pd.Series, by: Sequence[str]) -> pd.DataFrame:
+    """Share of rows where ``hit`` holds per group of ``by``, with a Wilson 95% interval."""
+    g = ts.assign(_hit=hit).groupby(list(by), observed=True)["_hit"]
     k, n = g.sum(), g.size()
     lo, hi = wilson_interval(k.to_numpy(), n.to_numpy())
     return pd.DataFrame({"p": (k / n).to_numpy(), "lo": lo, "hi": hi, "n": n.to_numpy()},
@@ -78,16 +83,11 @@ def state_shares(ts: pd.DataFrame, output: str, states: Mapping[str, float],
     campaign, 2 lull) per scenario and date, with a Wilson 95% interval: one row per group and
     state (columns ``state``, ``p``, ``lo``, ``hi``, ``n``)."""
     require(ts, [*by, output])
-    parts = []
-    for name, value in states.items():
-        g = ts.assign(_in=ts[output] == value).groupby(list(by), observed=True)["_in"]
-        k, n = g.sum(), g.size()
-        lo, hi = wilson_interval(k.to_numpy(), n.to_numpy())
-        parts.append(pd.DataFrame({"state": name, "p": (k / n).to_numpy(), "lo": lo, "hi": hi,
-                                   "n": n.to_numpy()}, index=k.index).reset_index())
+    parts = [_share(ts, ts[output] == value, by).assign(state=name) for name, value in states.items()]
     out = pd.concat(parts, keys=range(len(parts)), names=["_state", None]).reset_index(level=0)
     # by group, then the states in the order given (the same order a streamed read stacks)
-    return out.sort_values([*by, "_state"], kind="stable").drop(columns="_state").reset_index(drop=True)
+    out = out.sort_values([*by, "_state"], kind="stable").reset_index(drop=True)
+    return out[[*by, "state", "p", "lo", "hi", "n"]]
 
 
 def wilson_interval(k: np.ndarray, n: np.ndarray, z: float = 1.96):
