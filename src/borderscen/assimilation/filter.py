@@ -142,6 +142,15 @@ def _take(s: State, idx: np.ndarray) -> State:
     return replace(s, **kw)
 
 
+def _select(s: State, P: BatchParams, monthly: dict[str, np.ndarray], values: list[dict[str, float]],
+            idx: np.ndarray) -> tuple[State, dict[str, np.ndarray], list[dict[str, float]]]:
+    """The cloud's particles ``idx`` (after resampling): their state, paths and parameter values;
+    ``P``'s arrays are taken in place."""
+    for k in P._values:
+        P._values[k] = P._values[k][idx]
+    return _take(s, idx), {k: a[idx] for k, a in monthly.items()}, [dict(values[i]) for i in idx]
+
+
 def _jitter_parameters(P: BatchParams, values: list[dict[str, float]], w: np.ndarray,
                        rng: np.random.Generator, h: float) -> None:
     """Liu-West kernel on the calibrated parameters, in the prior's coordinates (after resampling,
@@ -246,11 +255,7 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
             if resampled:
                 idx = systematic_resample(w, float(rng.random()))
                 unique = int(len(np.unique(idx)))
-                s = _take(s, idx)
-                for k in P._values:
-                    P._values[k] = P._values[k][idx]
-                monthly = {k: a[idx] for k, a in monthly.items()}
-                values = [dict(values[i]) for i in idx]
+                s, monthly, values = _select(s, P, monthly, values, idx)
                 logw = np.zeros(particles)
                 _jitter_parameters(P, values, np.full(particles, 1.0 / particles), rng, jitter)
                 _jitter_states(s, rng)
@@ -263,11 +268,7 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
         w = np.exp(logw - logw.max())
         w /= w.sum()
         idx = systematic_resample(w, float(rng.random()))
-        s = _take(s, idx)
-        for k in P._values:
-            P._values[k] = P._values[k][idx]
-        monthly = {k: a[idx] for k, a in monthly.items()}
-        values = [dict(values[i]) for i in idx]
+        s, monthly, values = _select(s, P, monthly, values, idx)
     diag = pd.DataFrame(rows)
     diag.attrs["wall_s"] = time.perf_counter() - t0
     return Filtered(origin=origin, months=T, values=values, state=s, P=P, monthly=monthly,
