@@ -15,7 +15,7 @@ import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
@@ -36,7 +36,24 @@ HOLDOUT_START = "2025-01"
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])/(\d{4})-(0[1-9]|1[0-2])$")
 
 
-class Observation(BaseModel):
+class _Period:
+    """``start`` and ``end`` of a record row's ``period`` ('YYYY-MM/YYYY-MM')."""
+
+    if TYPE_CHECKING:
+        period: str
+
+    @property
+    def start(self) -> str:
+        """First month covered, 'YYYY-MM'."""
+        return self.period.split("/")[0]
+
+    @property
+    def end(self) -> str:
+        """Last month covered (inclusive), 'YYYY-MM'."""
+        return self.period.split("/")[1]
+
+
+class Observation(_Period, BaseModel):
     """One observed figure: what, where, when, how observed, and the evidence behind it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -111,15 +128,6 @@ class Observation(BaseModel):
             raise ValueError(f"interval {list(self.interval)} must be [low, high] with low < high")
         return self
 
-    @property
-    def start(self) -> str:
-        """First month covered, 'YYYY-MM'."""
-        return self.period.split("/")[0]
-
-    @property
-    def end(self) -> str:
-        """Last month covered (inclusive), 'YYYY-MM'."""
-        return self.period.split("/")[1]
 
     @property
     def months(self) -> int:
@@ -202,7 +210,7 @@ TEMPO_START, TEMPO_FIT_END = "2017-01", "2021-12"
 ShockKind = Literal["leadership_loss", "state_change", "campaign_announced"]
 
 
-class TempoRow(BaseModel):
+class TempoRow(_Period, BaseModel):
     """One published count of ISIS attacks before the hold-out years (docs/tempo-evidence.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -218,14 +226,6 @@ class TempoRow(BaseModel):
     @classmethod
     def _period(cls, period: str) -> str:
         return Observation._period(period)
-
-    @property
-    def start(self) -> str:
-        return self.period.split("/")[0]
-
-    @property
-    def end(self) -> str:
-        return self.period.split("/")[1]
 
 
 class TempoShock(BaseModel):
