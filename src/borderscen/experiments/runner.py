@@ -521,7 +521,7 @@ def assimilate_start(cfg: ExperimentConfig, progress: Callable[[int, int], None]
     """Filter ``replications`` particles from January 2022 to the branch month (baseline, with
     the config's calibration file applied), seeded by :func:`filter_seed`. Replication r of
     every scenario and design point then continues particle r."""
-    from borderscen.assimilation.filter import assimilate, summary  # the filter is analysis code
+    from borderscen.assimilation.filter import assimilate, summary
 
     branch = history().branch
     filt = build_scenario("baseline", cfg.calibration_values or None, name="filter",
@@ -772,14 +772,15 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
     t_start = time.perf_counter()
     model_s = write_s = 0.0
     show = (not os.environ.get("CI")) and (progress if progress is not None else None)
-    bar = tqdm(total=n_runs, initial=n_runs - sum(len(c.runs) for c in todo), unit="run",
+    done = n_runs - sum(len(c.runs) for c in todo)  # stored before this call
+    bar = tqdm(total=n_runs, initial=done, unit="run",
                desc=cfg.name, disable=(show is None and not sys.stderr.isatty()) or show is False,
                dynamic_ncols=True)
     say = log or (lambda m: print(m, file=sys.stderr, flush=True))
     window = 1 if kind == "serial" or isinstance(kind, SerialExecutor) else max(2, 2 * n_workers)
     # in a pipe or a log file (no terminal for a bar), progress is a plain line now and then
     plain = show is None and not sys.stderr.isatty()
-    last_line, done = time.monotonic(), n_runs - sum(len(c.runs) for c in todo)
+    last_line = time.monotonic()
 
     def on_done(result: StoredChunk, write_time: float) -> None:
         nonlocal model_s, write_s, last_line, done
