@@ -17,8 +17,10 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -794,6 +796,8 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
                 f"{time.perf_counter() - t_start:.0f} s")
 
     remaining, attempt = list(todo), 0
+    shield = contextlib.ExitStack()
+    shield.enter_context(_one_interrupt())
     try:
         while remaining:
             try:
@@ -822,8 +826,31 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
         raise
     finally:
         bar.close()
+        shield.close()
     wall = time.perf_counter() - t_start
     return {"run_wall_s": wall, "model_s": model_s, "write_s": write_s}
+
+
+@contextlib.contextmanager
+def _one_interrupt():
+    """While a batch runs, the first Ctrl-C stops it (KeyboardInterrupt) and later ones are
+    ignored until the stop has finished writing (a second signal in the pool's shutdown would
+    otherwise land in a multiprocessing finaliser); the caller's handler is restored after. Only
+    in the main thread, where signal handlers live."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def first(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _marks(store: ResultsStore) -> int:

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import math
+import signal
 import sys
 import textwrap
 import time
@@ -949,5 +950,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(status or 0)
 
 
+def console() -> None:
+    """The ``borderscen`` command: :func:`main`, then exit with its status. After an interrupt
+    everything is written before ``main`` returns, so a second Ctrl-C in the interpreter's
+    teardown (joining the pool's threads), or while ``main`` returns, is ignored instead of
+    printing a traceback."""
+    try:
+        status = main()
+    except KeyboardInterrupt:  # a second Ctrl-C as main was returning from the first
+        status = EXIT_INTERRUPTED
+    if status == EXIT_INTERRUPTED:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
