@@ -16,6 +16,7 @@ must fail); they are re-exported here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -32,9 +33,66 @@ from borderscen.analysis.facts import (
     replay,
     validate_facts,
 )
-from borderscen.assimilation.observe import comparable, published
-from borderscen.inputs.record import targets
+from borderscen.assimilation.observe import comparable, published, series_names
+from borderscen.inputs.record import holdouts, targets
 from borderscen.mechanisms.observation import GROUP
+
+
+# ============================================================================ the 2025 lull
+def record_range(figure_low: float, figure_high: float, size: float,
+                 level: float = 0.9) -> tuple[float, float]:
+    """The model channel values v under which a count figure in [low, high] is inside the central
+    ``level`` of NegBin(mean v, size): the range of values the record is consistent with under the
+    observation model (docs/scoring.md section 7). An open upper end gives inf."""
+    from scipy import optimize, stats
+
+    tail = (1.0 - level) / 2.0
+
+    def cdf(y: float, mu: float) -> float:
+        return float(stats.nbinom.cdf(y, size, size / (size + mu)))
+
+    def sf(y: float, mu: float) -> float:  # P(Y >= y)
+        return float(stats.nbinom.sf(y - 1, size, size / (size + mu)))
+
+    lo = 0.0 if figure_low <= 0 else optimize.brentq(
+        lambda mu: sf(math.ceil(figure_low), mu) - tail, 1e-9, 1e7)
+    hi = math.inf if not math.isfinite(figure_high) else optimize.brentq(
+        lambda mu: cdf(math.floor(figure_high), mu) - tail, 1e-9, 1e7)
+    return lo, hi
+
+
+def lull_check(timeseries: pd.DataFrame, scenario: str = "baseline", year: int = 2025) -> pd.DataFrame:
+    """The pre-registered 2025 lull check (docs/scoring.md section 7): for every attack figure of
+    the record (targets and hold-outs) whose window lies in ``year``, the runs' median channel value
+    over its window against the range of values the figure is consistent with under the
+    observation model. One row per figure; ``inside`` says met or missed."""
+    from borderscen.inputs.params import registry
+
+    size = float(registry()["obs_size_attacks"].default)
+    kept, _ = comparable(list(targets()) + list(holdouts()))
+    figures = [c for c in kept if c.quantity == "attacks" and c.start[:4] == c.end[:4] == str(year)]
+    ts = timeseries[timeseries["scenario"] == scenario]
+    if ts.empty:
+        raise ValueError(f"no runs of scenario {scenario!r} in these results")
+    month = pd.to_datetime(ts["date"]).dt.strftime("%Y-%m")
+    rows = []
+    for c in figures:
+        months = pd.period_range(c.start, c.end, freq="M").strftime("%Y-%m")
+        weight = dict(zip(months, c.fractions or (1.0,) * len(months), strict=True))
+        inwin = month.isin(weight)
+        d = ts[inwin]
+        w = month[inwin].map(weight).to_numpy()
+        value = (d[list(series_names(c))].sum(axis=1).to_numpy() * w)
+        per_run = pd.Series(value, index=d.index).groupby(d["replication"]).sum()
+        lo, hi = record_range(c.low, c.high, size)
+        med = float(per_run.median())
+        rows.append({"id": c.id, "country": c.country, "channel": c.channel,
+                     "window": f"{c.start}/{c.end}",
+                     "figure_low": c.low, "figure_high": c.high, "range_low": lo, "range_high": hi,
+                     "median": med, "q05": float(per_run.quantile(0.05)),
+                     "q95": float(per_run.quantile(0.95)),
+                     "runs": int(per_run.size), "inside": bool(lo <= med <= hi)})
+    return pd.DataFrame(rows)
 
 
 # ============================================================================ in sample

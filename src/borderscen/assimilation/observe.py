@@ -134,6 +134,13 @@ def comparable(observations: Sequence[Observation]) -> tuple[list[Comparable], l
     return kept, skipped
 
 
+def series_names(c: Comparable) -> tuple[str, ...]:
+    """The monthly output columns whose sum over the window is ``c``'s channel value."""
+    pattern = _SERIES[(c.quantity, c.channel)] if c.quantity != "neutralised" else "partnered_neutralised_{c}"
+    countries = ("iraq", "syria") if c.country == "both" else (c.country,)
+    return tuple(pattern.format(c=k) for k in countries)
+
+
 def model_value(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
                 c: Comparable) -> np.ndarray | None:
     """(R,) model values of one comparable observation, or None if outside the run's months."""
@@ -142,9 +149,7 @@ def model_value(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
     expected = (last.year - first.year) * 12 + last.month - first.month + 1
     if len(idx) != expected:
         return None
-    pattern = _SERIES[(c.quantity, c.channel)] if c.quantity != "neutralised" else "partnered_neutralised_{c}"
-    countries = ("iraq", "syria") if c.country == "both" else (c.country,)
-    series = np.sum([monthly[pattern.format(c=k)][:, idx] for k in countries], axis=0)
+    series = np.sum([monthly[name][:, idx] for name in series_names(c)], axis=0)
     if c.quantity not in FLOWS:
         return series.mean(axis=1)
     if c.fractions:  # a window of days: each month counts by the share of it covered

@@ -33,6 +33,7 @@ from borderscen.kernel.stages import (
     relationship,
     repatriation,
     smuggling,
+    targets,
     tempo,
 )
 
@@ -50,6 +51,7 @@ STAGES: tuple[Stage, ...] = (
     camps.STAGE,
     smuggling.STAGE,
     tempo.STAGE,
+    targets.STAGE,
     attacks.STAGE,
     observation.STAGE,
     casualties.STAGE,
