@@ -1,0 +1,90 @@
+"""Issue 24 item 2, one way to run: every command that simulates reports its progress through one
+callback, ``progress(done, total)``, which the CLI shows with one renderer (a bar on a terminal,
+plain lines in a pipe)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from borderscen.experiments import run_experiment
+from borderscen.progress import ProgressView, Tally, progress_mode
+
+TINY = textwrap.dedent("""
+    [experiment]
+    name = "tiny_progress"
+    replications = 5
+    horizon_months = 4
+    seed = 7
+    chunk_size = 2
+    executor = "serial"
+    [[scenarios]]
+    preset = "baseline"
+""")
+
+
+class Calls(list):
+    """A progress callback that keeps its calls."""
+
+    def __call__(self, done: int, total: int) -> None:
+        self.append((done, total))
+
+
+def assert_counts_up(calls: list[tuple[int, int]], total: int | None = None) -> None:
+    """Called at least once, done never down, one total, and the last call reports it whole."""
+    assert calls, "the progress callback was never called"
+    totals = {t for _, t in calls}
+    assert len(totals) == 1, f"the total changed: {sorted(totals)}"
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones), f"done went down: {dones}"
+    assert dones[-1] == calls[-1][1], f"finished at {dones[-1]} of {calls[-1][1]}"
+    if total is not None:
+        assert calls[-1][1] == total
+
+
+def test_the_runner_calls_a_progress_callback_with_the_runs_done(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    calls = Calls()
+    res = run_experiment(path, out=tmp_path / "r", progress=calls)
+    assert_counts_up(calls, total=len(res.runs))
+    assert calls[0] == (0, 5)  # the total is known before the first run
+    assert [d for d, _ in calls] == [0, 2, 4, 5]  # one call per chunk
+
+
+def test_plain_lines_in_a_pipe_at_the_start_now_and_then_and_at_the_end(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    lines: list[str] = []
+    view = ProgressView("job", "thing", show=None, every=3600, say=lines.append)
+    assert view.mode == "lines"  # pytest's standard error is not a terminal
+    for done in range(0, 11):
+        view(done, 10)
+    view(10, 10)
+    assert lines[0].startswith("job: 0/10 things (0%),")
+    assert lines[-1].startswith("job: 10/10 things (100%),") and len(lines) == 2
+
+
+def test_quiet_and_ci_show_nothing(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    assert progress_mode(False) == "off" and progress_mode(True) == "bar"
+    monkeypatch.setenv("CI", "true")
+    assert progress_mode(None) == progress_mode(True) == "off"
+
+
+def test_a_tally_counts_several_steps_as_one():
+    calls = Calls()
+    tally = Tally(calls, 10)
+    first = tally.step(4)
+    first(1, 2)
+    first(2, 2)
+    second = tally.step(6)
+    second(3, 3)
+    assert calls == [(0, 10), (2, 10), (4, 10), (10, 10)]
+    assert_counts_up(calls, 10)
+
+
+def test_a_tally_finishes_a_step_that_ended_early():
+    calls = Calls()
+    tally = Tally(calls, 5)
+    tally.step(5)(1, 5)
+    tally.finish()
+    assert calls[-1] == (5, 5)
