@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pandas as pd
+
 from borderscen.experiments import run_experiment
 from borderscen.progress import ProgressView, Tally, progress_mode
 
@@ -88,3 +90,29 @@ def test_a_tally_finishes_a_step_that_ended_early():
     tally.step(5)(1, 5)
     tally.finish()
     assert calls[-1] == (5, 5)
+
+
+def test_validate_facts_is_the_same_table_with_one_or_two_workers_and_counts_its_runs():
+    from borderscen.analysis.facts import FACTS, validate_facts
+
+    facts = FACTS[:2]
+    calls = Calls()
+    one = validate_facts(12, seed=3, facts=facts, executor="serial", progress=calls)
+    two = validate_facts(12, seed=3, facts=facts, executor="process", workers=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert_counts_up(calls, total=12 * (1 + len(facts)))
+
+
+def test_in_sample_scores_and_the_variance_split_are_the_same_with_one_or_two_workers():
+    from borderscen.analysis.uncertainty import variance_decomposition
+    from borderscen.analysis.validation import insample_scores
+
+    calls = Calls()
+    one = insample_scores(16, seed=2, progress=calls)
+    assert_counts_up(calls, total=16)
+    pd.testing.assert_frame_equal(one, insample_scores(16, seed=2, executor="process", workers=2))
+    calls = Calls()
+    split = variance_decomposition(draws=3, seeds=4, horizon_months=12, progress=calls)
+    assert_counts_up(calls, total=12)
+    pd.testing.assert_frame_equal(split, variance_decomposition(draws=3, seeds=4, horizon_months=12,
+                                                                workers=2))

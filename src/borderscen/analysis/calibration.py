@@ -34,6 +34,7 @@ from borderscen.inputs.record import FIT_END, targets
 from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import make_context, run_batch
 from borderscen.mechanisms import observation
+from borderscen.progress import Progress
 from borderscen.runs import make_batch
 
 FIT_MONTHS = 36  # January 2022 to December 2024
@@ -497,11 +498,16 @@ def _predictive_draws(draws: pd.DataFrame, n: int, seed: int) -> tuple[list[dict
     return values, seeds
 
 
-def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, seed: int = 3):
-    """Baseline runs to ``months`` (default December 2026), one posterior row and seed each."""
+def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, seed: int = 3,
+                         executor: Any = "serial", progress: Progress | None = None):
+    """Baseline runs to ``months`` (default December 2026), one posterior row and seed each,
+    through the runner on ``executor`` (a kind or an executor instance: the same runs whatever
+    it is); ``progress(done, total)`` counts them."""
+    from borderscen.experiments.runner import run_replications
+
     values, seeds = _predictive_draws(draws, n, seed)
     batch, _ = make_batch(build_scenario("baseline"), seeds, months, draws=values)
-    result = run_batch(batch)
+    result = run_replications(batch, executor, progress=progress)
     return result.monthly, result.dates
 
 

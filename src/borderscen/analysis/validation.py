@@ -17,6 +17,7 @@ must fail); they are re-exported here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,16 +36,25 @@ from borderscen.analysis.facts import (
 from borderscen.assimilation.observe import comparable, published
 from borderscen.inputs.record import targets
 from borderscen.mechanisms.observation import GROUP
+from borderscen.progress import Progress
 
 
 # ============================================================================ in sample
 def insample_scores(replications: int = 300, seed: int = 3,
-                    overrides: Mapping[str, float] | None = None) -> pd.DataFrame:
+                    overrides: Mapping[str, float] | None = None, executor: Any = None,
+                    workers: int | None = None, scheduler: str | None = None,
+                    progress: Progress | None = None) -> pd.DataFrame:
     """One row per 2022-24 target: the posterior predictive of its published figure (the shipped
     posterior, one draw and seed per replication, through the observation model), with in50, in90
     and the PIT as ``docs/scoring.md`` defines them, and its channel group. ``overrides`` sets
-    parameters in every draw (e.g. the observation model's dispersions, to switch its noise off)."""
+    parameters in every draw (e.g. the observation model's dispersions, to switch its noise off).
+
+    The replications run through the runner (``executor``, ``workers``, ``scheduler`` as for
+    :func:`~borderscen.experiments.run_experiment`; default serial, or a process pool when
+    ``workers`` is given): the same table whatever they are. ``progress(done, total)`` counts
+    the replications."""
     from borderscen.analysis.calibration import FIT_MONTHS, _predictive_draws, posterior_predictive
+    from borderscen.experiments.runner import make_executor, resolve_executor
     from borderscen.inputs.posterior import posterior_path, posterior_sample
 
     draws = posterior_sample()
@@ -53,7 +63,11 @@ def insample_scores(replications: int = 300, seed: int = 3,
     if overrides:
         draws = draws.assign(**{k: float(v) for k, v in overrides.items()})
     fit, _ = comparable(targets())
-    monthly, dates = posterior_predictive(draws, n=replications, months=FIT_MONTHS, seed=seed)
+    kind, n_workers = resolve_executor(executor, workers, scheduler,
+                                       default="process" if workers else "serial")
+    with make_executor(kind, n_workers, scheduler) as pool:
+        monthly, dates = posterior_predictive(draws, n=replications, months=FIT_MONTHS, seed=seed,
+                                              executor=pool, progress=progress)
     values, seeds = _predictive_draws(draws, replications, seed)  # the same draws as the runs
     if overrides:
         values = [{**v, **overrides} for v in values]

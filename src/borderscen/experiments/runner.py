@@ -7,6 +7,7 @@ run depends only on its (scenario, parameters, seed) and the store sorts rows by
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import io
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -57,7 +58,15 @@ from borderscen.experiments.store import (
 from borderscen.inputs.record import holdouts
 from borderscen.inputs.scenarios import Scenario, build_scenario, check_start, history
 from borderscen.inputs.space import border_map
-from borderscen.kernel.core import MONTHLY_OUTPUTS, State, run_batch
+from borderscen.kernel.core import (
+    MONTHLY_OUTPUTS,
+    Batch,
+    BatchResult,
+    Context,
+    State,
+    make_context,
+    run_batch,
+)
 from borderscen.progress import Progress, ProgressView
 from borderscen.runs import (
     STATE_FIELDS,
@@ -403,6 +412,86 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
                                                         "concurrent.futures.Executor")
 
 
+# ---------------------------------------------------------------------------- replications
+def resolve_executor(executor: str | Executor | None, workers: int | None, scheduler: str | None,
+                     default: str = "process", where: str = "executor") -> tuple[str | Executor, int]:
+    """The executor (a kind or an instance) and worker count that ``executor``, ``workers`` and
+    ``scheduler`` mean, the same for every command: a ``scheduler`` implies dask; serial has one
+    worker; otherwise ``workers`` or one per core."""
+    if executor is not None and not isinstance(executor, Executor) and executor not in (
+            "serial", "process", "dask"):
+        raise ConfigError(where, "executor", executor,
+                          "allowed: serial, process, dask, or a concurrent.futures.Executor")
+    kind = executor or ("dask" if scheduler else default)
+    workers = check_workers(workers)
+    return kind, 1 if kind == "serial" else (workers or default_workers())
+
+
+@functools.cache
+def _worker_context() -> Context:
+    return make_context()
+
+
+def run_block(batch: Batch) -> BatchResult:
+    """One block of a batch's replications (what a worker runs; its kernel context is built once
+    per process)."""
+    return run_batch(batch, _worker_context())
+
+
+def _blocks(batch: Batch, size: int) -> list[Batch]:
+    n = len(batch.seeds)
+    return [replace(batch, params=batch.params[i:i + size], seeds=batch.seeds[i:i + size])
+            for i in range(0, n, size)]
+
+
+def _joined(parts: list[BatchResult]) -> BatchResult:
+    if len(parts) == 1:
+        return parts[0]
+    return BatchResult(monthly={k: np.concatenate([p.monthly[k] for p in parts]) for k in parts[0].monthly},
+                       zones={k: np.concatenate([p.zones[k] for p in parts]) for k in parts[0].zones},
+                       dates=parts[0].dates)
+
+
+def run_replications(batch: Batch, executor: str | Executor | None = "serial",
+                     workers: int | None = None, scheduler: str | None = None,
+                     progress: Progress | None = None) -> BatchResult:
+    """``run_batch(batch)`` with its replications cut into blocks and run on an executor, as the
+    experiment runner runs its chunks: ``serial``, ``process``, ``dask`` (``scheduler``) or any
+    ``concurrent.futures.Executor`` (used as given, e.g. one pool for many batches).
+
+    The result is ``run_batch(batch)``'s bit for bit, whatever the executor, workers and blocks:
+    each replication reads only its own random numbers. ``progress(done, total)`` counts the
+    replications finished.
+    """
+    kind, n_workers = resolve_executor(executor, workers, scheduler)
+    n = len(batch.seeds)
+    blocks = _blocks(batch, auto_chunk_size(n, n_workers)) if n else [batch]
+    if progress is not None:
+        progress(0, n)
+    done = 0
+    parts: dict[int, BatchResult] = {}
+    try:
+        with make_executor(kind, n_workers, scheduler) as pool:
+            futures = {pool.submit(run_block, b): i for i, b in enumerate(blocks)}
+            pending = set(futures)
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        i = futures[fut]
+                        parts[i] = fut.result()
+                        done += len(blocks[i].seeds)
+                        if progress is not None:
+                            progress(done, n)
+            except BaseException:
+                _stop(pool, pending)
+                raise
+    except BrokenProcessPool:
+        raise ExecutorError(f"a worker process died while running {n} replications ({POOL_HINT})"
+                            ) from None
+    return _joined([parts[i] for i in range(len(blocks))])
+
+
 # ---------------------------------------------------------------------------- provenance
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -710,7 +799,7 @@ class _PoolBroke(Exception):
         self.running, self.unfinished = running, unfinished
 
 
-def _stop(pool: Executor, in_flight: dict[Future, Chunk]) -> None:
+def _stop(pool: Executor, in_flight: Iterable[Future]) -> None:
     """Stop at once: cancel what has not started, and end the workers of our own process pool
     (their chunks are dropped, never half-written: only this process writes, a chunk's mark
     last). Nothing here deletes or rewrites anything already stored."""
