@@ -116,3 +116,38 @@ def test_in_sample_scores_and_the_variance_split_are_the_same_with_one_or_two_wo
     assert_counts_up(calls, total=12)
     pd.testing.assert_frame_equal(split, variance_decomposition(draws=3, seeds=4, horizon_months=12,
                                                                 workers=2))
+
+
+def test_backtest_counts_origins_and_is_the_same_with_one_or_two_workers(tmp_path):
+    from borderscen.analysis import backtest
+
+    kw = {"particles": 30, "seed": 5, "first": "2025-04", "every": 6}
+    calls = Calls()
+    said: list[str] = []
+    one = backtest.run_backtest(tmp_path / "one", progress=calls, log=said.append, **kw)
+    assert_counts_up(calls, total=len(backtest.origins("2025-04", every=6)))
+    assert len(said) == calls[-1][1] and all(line.startswith("origin 20") for line in said)
+    two = backtest.run_backtest(tmp_path / "two", executor="process", workers=2, **kw)
+    pd.testing.assert_frame_equal(one, two)
+    calls = Calls()
+    backtest.run_backtest(tmp_path / "one", progress=calls, **kw)  # resumed: all stored
+    assert calls == [(calls[0][1], calls[0][1])]
+
+
+def test_validate_and_backtest_in_a_pipe_print_plain_progress_lines(tmp_path, capsys, monkeypatch):
+    from borderscen.interfaces.cli import main
+
+    monkeypatch.delenv("CI", raising=False)
+    assert main(["validate", "--facts-only", "--replications", "10", "--no-switch-off", "--seed", "2",
+                 "--workers", "1", "--executor", "serial", "--out", str(tmp_path / "v")]) in (0, 1)
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("validate: stylized facts")]
+    assert lines[0].startswith("validate: stylized facts (10 replications per arm): 0/10 runs (0%)")
+    assert lines[-1].startswith("validate: stylized facts (10 replications per arm): 10/10 runs (100%)")
+    assert main(["backtest", "--particles", "30", "--first", "2025-10", "--every", "6",
+                 "--executor", "serial", "--no-figures", "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("backtest (30 particles): ")]
+    assert lines[0].startswith("backtest (30 particles): 0/1 origins (0%)")
+    assert lines[-1].startswith("backtest (30 particles): 1/1 origins (100%)")
+    assert "\r" not in err  # no bar redrawn into a pipe

@@ -91,7 +91,8 @@ class ProgressView:
 class Tally:
     """Several steps counted as one: each step's ``(done, total)`` is reported to ``progress``
     as the units of the steps before it plus its own, out of ``total`` in all. A step's size is
-    given when it starts (:meth:`step`), so the count never goes down."""
+    given when it starts (:meth:`step`), so the count never goes down; it never passes
+    ``total`` (a step past the planned ones reports the whole count)."""
 
     def __init__(self, progress: Progress | None, total: int):
         self.progress, self.total, self.done = progress, int(total), 0
@@ -106,7 +107,7 @@ class Tally:
         def report(done: int, total: int) -> None:
             if self.progress is not None:
                 part = size if total <= 0 else min(size, round(size * done / total))
-                self.progress(start + part, self.total)
+                self.progress(min(start + part, self.total), self.total)
 
         return report
 

@@ -99,7 +99,9 @@ def insample_verdict(df: pd.DataFrame) -> dict:
 
 
 # ============================================================================ hold-outs
-def holdout_scores(particles: int = 1000, seed: int = 2023) -> pd.DataFrame:
+def holdout_scores(particles: int = 1000, seed: int = 2023, executor: Any = None,
+                   workers: int | None = None, scheduler: str | None = None,
+                   progress: Progress | None = None) -> pd.DataFrame:
     """Each comparable 2025-26 hold-out scored once under ``docs/scoring.md`` (section 3): from the
     earliest backtest origin at or after 2025-01 that forecasts it, the filter having assimilated
     only what ended before that origin (the 2025-01 filter has seen the 2022-24 targets only).
@@ -107,10 +109,14 @@ def holdout_scores(particles: int = 1000, seed: int = 2023) -> pd.DataFrame:
     One row per (hold-out, forecaster): the ABM, the baselines and their ensemble, with CRPS,
     skill against each baseline, in50/in90 and the PIT. The same origins and seeds as
     ``borderscen backtest`` with the same particles and seed, so the two report the same rows.
-    ``attrs["filter"]`` holds the filter's lowest ESS share over those origins."""
+    ``attrs["filter"]`` holds the filter's lowest ESS share over those origins.
+
+    The origins run side by side on the runner's executors (``executor``, ``workers``,
+    ``scheduler``; the same rows whatever they are); ``progress(done, total)`` counts origins."""
     from borderscen.analysis import backtest
 
-    forecasts = backtest.holdout_forecasts(particles=particles, seed=seed)
+    forecasts = backtest.holdout_forecasts(particles=particles, seed=seed, executor=executor,
+                                           workers=workers, scheduler=scheduler, progress=progress)
     rows = scoring.holdout_rows(backtest.scores(forecasts), scoring.comparable_holdout_ids())
     rows.attrs["filter"] = {"min_ess_share": forecasts.attrs.get("min_ess_share"),
                             "particles": particles, "origins": forecasts.attrs.get("origins")}
