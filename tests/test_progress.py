@@ -151,3 +151,31 @@ def test_validate_and_backtest_in_a_pipe_print_plain_progress_lines(tmp_path, ca
     assert lines[0].startswith("backtest (30 particles): 0/1 origins (0%)")
     assert lines[-1].startswith("backtest (30 particles): 1/1 origins (100%)")
     assert "\r" not in err  # no bar redrawn into a pipe
+
+
+def test_sensitivity_counts_the_runs_of_every_method_as_one(tmp_path):
+    from borderscen.analysis.sensitivity import run_sensitivity
+
+    path = tmp_path / "sens.toml"
+    path.write_text(TINY.replace("replications = 5", "replications = 1").replace(
+        'name = "tiny_progress"', 'name = "tiny_sens"\nstart = "open_loop"\nparameters = "median"')
+        + '[sweep]\nmethod = "morris"\nsamples = 2\n[sweep.parameters]\n'
+          'iran_pressure = { min = 0.2, max = 0.8 }\nturkey_opposition = { min = 0.2, max = 0.8 }\n')
+    calls = Calls()
+    tables = run_sensitivity(path, out_dir=tmp_path / "out", methods=["morris"],
+                             outputs=["cum_attacks"], progress=calls)
+    assert set(tables) == {"morris"}
+    assert_counts_up(calls, total=2 * 3)  # Morris: (parameters + 1) points per trajectory
+
+
+def test_the_explorer_counts_its_runs_from_the_runner_callback(tmp_path):
+    from borderscen.interfaces.explorer import core
+
+    job = core.EnsembleJob(core.Settings(preset="baseline", replications=3, horizon_months=6, seed=2),
+                           workdir=tmp_path)
+    assert not job.config.experiment.chunk_size  # automatic: the runner's own batches, not one run each
+    seen: list[int] = []
+    real = job._progress
+    job._progress = lambda done, total: (seen.append(done), real(done, total))  # type: ignore[method-assign]
+    job.start().wait(timeout=300)
+    assert seen[0] == 0 and seen[-1] == job.total == job.done == 6 and seen == sorted(seen)
