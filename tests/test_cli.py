@@ -532,8 +532,11 @@ def test_calibrate_shows_progress_lines_in_a_pipe_and_reports_its_speed(tmp_path
                               "--workers", "1"], capsys)
     assert code == 0
     lines = [x for x in err.splitlines() if x.startswith("calibrate: ")]
-    assert lines[0].startswith("calibrate: prior sample:")
-    assert any(x.startswith("calibrate: generation 3/3") and "60/60 particles" in x for x in lines)
+    counts = [x for x in lines if " particles (" in x]  # the progress lines
+    assert counts[0].startswith("calibrate: 0/240 particles (0%)")  # prior sample + 3 generations
+    assert counts[-1].startswith("calibrate: 240/240 particles (100%)")
+    assert any(x.startswith("calibrate: prior sample: 60/60 particles") for x in lines)
+    assert any(x.startswith("calibrate: generation 3, epsilon") for x in lines)
     assert "ABC INFO" not in err  # pyabc's own log lines give way to the progress
     report = json.loads((out / "report.json").read_text())
     assert report["simulated_this_session"] >= report["simulations"] > 0

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from borderscen.assimilation.observe import Comparable, comparable
 from borderscen.inputs.record import holdouts, targets
 from borderscen.inputs.scenarios import month_index, parse_month
 from borderscen.kernel.core import START
+from borderscen.progress import Progress
 
 #: Quantile levels each forecast is stored at (enough for CRPS by quantiles and for 50/90% bands).
 LEVELS = np.round(np.linspace(0.005, 0.995, 199), 3)
@@ -88,9 +90,6 @@ def after(origin: dt.date, obs: Sequence[Comparable], max_lead: int = MAX_LEAD) 
 
 def before(origin: dt.date, obs: Sequence[Comparable]) -> list[Comparable]:
     return [c for c in obs if parse_month(c.end) < origin]
-
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -155,14 +154,53 @@ def baseline_samples(c: Comparable, known: Sequence[Comparable], origin: dt.date
     return baselines.forecast_all(c, known, origin, rng)
 
 
+def forecast_origins(jobs: Sequence[tuple[int, dt.date]], particles: int, seed: int,
+                     fit_end: str | None, obs: Sequence[Comparable],
+                     on_done: Callable[[int, dt.date, OriginForecast], None],
+                     executor: Any = "serial", workers: int | None = None,
+                     scheduler: str | None = None) -> None:
+    """Forecast from each ``(i, origin)`` of ``jobs`` (origin i filtered with ``seed + i``), side
+    by side on the runner's executors (``executor``, ``workers``, ``scheduler`` as for
+    :func:`~borderscen.experiments.run_experiment`), calling ``on_done`` here as each finishes.
+
+    Origins are independent, so each is the same whatever the executor; within an origin the
+    particle filter is sequential by nature (see :func:`~borderscen.assimilation.filter.assimilate`).
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from borderscen.experiments.runner import make_executor, resolve_executor
+
+    if not jobs:
+        return
+    kind, n_workers = resolve_executor(executor, workers, scheduler,
+                                       default="process" if workers else "serial")
+    obs = list(obs)
+    with make_executor(kind, min(n_workers, len(jobs)), scheduler) as pool:
+        futures = {pool.submit(forecast_origin, origin, particles, seed + i, fit_end, obs): (i, origin)
+                   for i, origin in jobs}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: futures[f][0]):
+                i, origin = futures[fut]
+                on_done(i, origin, fut.result())
+
+
 def _config_hash(cfg: dict) -> str:
     return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def run_backtest(out: str | Path, particles: int = 1000, seed: int = 2023, first: str = FIRST_ORIGIN,
                  every: int = 3, fit_end: str | None = BASE_POSTERIOR, progress: Progress | None = None,
-                 fresh: bool = False) -> pd.DataFrame:
-    """Run (or resume) the backtest into ``out``; returns the forecasts table."""
+                 fresh: bool = False, executor: Any = None, workers: int | None = None,
+                 scheduler: str | None = None, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Run (or resume) the backtest into ``out``; returns the forecasts table.
+
+    The origins run side by side on the runner's executors (``executor``, ``workers``,
+    ``scheduler`` as for :func:`~borderscen.experiments.run_experiment`; default serial, or a
+    process pool when ``workers`` is given); each origin is the same whatever they are.
+    ``progress(done, total)`` counts origins (those stored before a resume included); ``log``
+    gets one line per origin (its forecasts, the filter's lowest ESS share, its time)."""
     from filelock import FileLock, Timeout
 
     from borderscen.experiments.store import atomic_write_bytes, atomic_write_json, parquet_bytes
@@ -192,22 +230,36 @@ def run_backtest(out: str | Path, particles: int = 1000, seed: int = 2023, first
                          "started": manifest.get("started", dt.datetime.now().isoformat(timespec="seconds"))})
         atomic_write_json(manifest_path, manifest)
         obs = record_observations()
+        jobs = []
         for i, origin in enumerate(todo):
             key = f"{origin:%Y-%m}"
             if key in done and (parts / f"{key}.parquet").exists():
-                if progress:
-                    progress(f"origin {key} ({i + 1}/{len(todo)}): already done")
+                if log is not None:
+                    log(f"origin {key} ({i + 1}/{len(todo)}): already done")
                 continue
-            fo = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
+            jobs.append((i, origin))
+        finished = len(todo) - len(jobs)
+        if progress is not None:
+            progress(finished, len(todo))
+
+        def store(i: int, origin: dt.date, fo: OriginForecast) -> None:
+            nonlocal finished
+            key = f"{origin:%Y-%m}"
             atomic_write_bytes(parts / f"{key}-paths.parquet", parquet_bytes(fo.paths))
             atomic_write_bytes(parts / f"{key}.parquet", parquet_bytes(fo.forecasts))
             done[key] = {"rows": len(fo.forecasts), "min_ess_share": fo.min_ess_share, "wall_s": fo.wall_s,
                          "degenerate": fo.degenerate}
-            manifest["done"] = done
+            manifest["done"] = dict(sorted(done.items()))
             atomic_write_json(manifest_path, manifest)
-            if progress:
-                progress(f"origin {key} ({i + 1}/{len(todo)}): {len(fo.forecasts)} forecasts, "
-                         f"filter min ESS {done[key]['min_ess_share']:.0%}, {done[key]['wall_s']:.1f} s")
+            finished += 1
+            if log is not None:
+                ess = done[key]["min_ess_share"]
+                log(f"origin {key} ({i + 1}/{len(todo)}): {len(fo.forecasts)} forecasts, "
+                    f"filter min ESS {'n/a' if ess is None else f'{ess:.0%}'}, {fo.wall_s:.1f} s")
+            if progress is not None:
+                progress(finished, len(todo))
+
+        forecast_origins(jobs, particles, seed, fit_end, obs, store, executor, workers, scheduler)
         manifest["finished"] = dt.datetime.now().isoformat(timespec="seconds")
         atomic_write_json(manifest_path, manifest)
     finally:
@@ -233,28 +285,45 @@ def quantile_columns(df: pd.DataFrame) -> list[str]:
 
 
 def holdout_forecasts(particles: int = 1000, seed: int = 2023, first: str = FIRST_ORIGIN, every: int = 3,
-                      fit_end: str | None = BASE_POSTERIOR) -> pd.DataFrame:
+                      fit_end: str | None = BASE_POSTERIOR, executor: Any = None,
+                      workers: int | None = None, scheduler: str | None = None,
+                      progress: Progress | None = None) -> pd.DataFrame:
     """The forecasts that score each 2025-26 hold-out once: the backtest's origins from 2025-01
     on (with :func:`run_backtest`'s seeds, origin i drawing from ``seed + i``), until every
-    hold-out has been forecast. ``attrs``: the filter's lowest ESS share and the origins used."""
+    hold-out has been forecast. ``attrs``: the filter's lowest ESS share and the origins used.
+
+    The origins are chosen first (each forecasts every observation after it), then run side by
+    side as :func:`run_backtest`'s (``executor``, ``workers``, ``scheduler``; the same forecasts
+    whatever they are); ``progress(done, total)`` counts origins."""
     from borderscen.analysis import scoring
 
     obs = record_observations()
     left = set(scoring.comparable_holdout_ids())
-    frames, used, ess = [], [], []
+    jobs = []
     for i, origin in enumerate(origins(first, every=every)):
         if f"{origin:%Y-%m}" < scoring.HOLDOUT_FIRST_ORIGIN or not left:
             continue
-        if not left & {c.id for c in after(origin, obs)}:
+        ahead = {c.id for c in after(origin, obs)}
+        if not left & ahead:
             continue
-        fo = forecast_origin(origin, particles, seed + i, fit_end=fit_end, obs=obs)
-        if fo.min_ess_share is not None:
-            ess.append(fo.min_ess_share)
-        used.append(f"{origin:%Y-%m}")
-        frames.append(fo.forecasts)
-        left -= set(fo.forecasts["id"])
+        jobs.append((i, origin))
+        left -= ahead
+    found: dict[int, OriginForecast] = {}
+    if progress is not None:
+        progress(0, len(jobs))
+
+    def keep(i: int, origin: dt.date, fo: OriginForecast) -> None:
+        found[i] = fo
+        if progress is not None:
+            progress(len(found), len(jobs))
+
+    forecast_origins(jobs, particles, seed, fit_end, obs, keep, executor, workers, scheduler)
+    fos = [found[i] for i, _ in jobs]
+    ess = [fo.min_ess_share for fo in fos if fo.min_ess_share is not None]
+    frames = [fo.forecasts for fo in fos]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    out.attrs.update(min_ess_share=float(min(ess)) if ess else None, origins=used)
+    out.attrs.update(min_ess_share=float(min(ess)) if ess else None,
+                     origins=[f"{origin:%Y-%m}" for _, origin in jobs])
     return out
 
 

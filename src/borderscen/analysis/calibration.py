@@ -34,6 +34,7 @@ from borderscen.inputs.record import FIT_END, targets
 from borderscen.inputs.scenarios import build_scenario
 from borderscen.kernel.core import make_context, run_batch
 from borderscen.mechanisms import observation
+from borderscen.progress import Progress, Tally
 from borderscen.runs import make_batch
 
 FIT_MONTHS = 36  # January 2022 to December 2024
@@ -199,7 +200,7 @@ class Waves:
 
 
 def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
-                 progress: Callable[[dict], None] | None = None):
+                 progress: Tally | None = None, log: Callable[[str], None] | None = None):
     """A pyabc ``Sampler`` (its public interface) that draws, simulates and accepts whole waves
     of proposals as arrays, with pyabc's own prior, perturbation kernel and epsilon.
 
@@ -213,7 +214,9 @@ def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
     ``max_eval`` (a generation that would fall below ``min_acceptance_rate``) with the sample
     marked not ok, so pyabc ends the run on the last complete generation.
 
-    Bind it to its ``ABCSMC`` with :meth:`bind` before running.
+    Bind it to its ``ABCSMC`` with :meth:`bind` before running. Each generation (and the prior
+    sample) is a step of ``progress`` counting accepted particles; ``log`` gets a line at the end
+    of each.
     """
     pyabc = _pyabc()
 
@@ -249,6 +252,7 @@ def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
             from_prior = all_accepted or t == 0
             eps = math.inf if all_accepted else float(self.abc.eps(t))
             evaluations, accepted = 0, 0
+            report = progress.step(n) if progress is not None else None
             while accepted < n and evaluations < max_eval:
                 # this generation's acceptance rate so far, else the last one's (pyabc's default
                 # epsilon, the median of the prior sample's distances, accepts about half at t = 0)
@@ -283,10 +287,12 @@ def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
                         accepted=bool(ok[i]), proposal_id=0, preliminary=False))
                 evaluations += last
                 accepted += int(ok.sum())
-                if progress is not None:
-                    progress({"generation": t, "accepted": accepted, "population": n,
-                              "evaluations": evaluations, "simulated": waves.simulated,
-                              "epsilon": eps, "prior_sample": all_accepted})
+                if report is not None:
+                    report(min(accepted, n), n)
+            if log is not None:
+                what = "prior sample" if all_accepted else f"generation {t + 1}, epsilon {eps:.3g}"
+                log(f"calibrate: {what}: {min(accepted, n)}/{n} particles accepted of "
+                    f"{evaluations:,} evaluated; {waves.simulated:,} simulations in all")
             if not all_accepted:
                 self.rate = accepted / max(evaluations, 1)
             self.nr_evaluations_ = evaluations
@@ -300,14 +306,18 @@ def wave_sampler(waves: Waves, problem: Problem, rng: np.random.Generator,
 def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed: int = 2022,
               workers: int = 1, min_epsilon: float = 0.0, resume: bool = True,
               min_acceptance_rate: float = 0.03, fit_end: str = FIT_END, executor: str = "process",
-              scheduler: str | None = None, progress: Callable[[dict], None] | None = None) -> dict:
+              scheduler: str | None = None, progress: Progress | None = None,
+              log: Callable[[str], None] | None = None) -> dict:
     """Run (or resume) ABC-SMC; write posterior.csv, report.json and history.db under ``out``.
 
     pyabc drives the generations (epsilon schedule, kernel fitting, weights, the history); the
     wave sampler (:func:`wave_sampler`) simulates whole waves of proposals through the batched
     kernel, split over ``workers`` processes of ``executor`` (``serial`` runs them here; ``dask``
-    uses ``scheduler`` or a local cluster). ``progress`` is called after each wave with a dict
-    (generation, accepted, population, evaluations, simulated, epsilon, prior_sample).
+    uses ``scheduler`` or a local cluster). ``progress(done, total)`` counts the particles
+    accepted in this session, ``population`` for each of the ``generations`` (and for pyabc's
+    prior sample when starting afresh), after each wave; it reaches ``total`` when ABC-SMC stops,
+    also when it stops early (``min_epsilon`` reached, acceptance too low). ``log`` gets one
+    line per generation (epsilon, evaluations, simulations).
 
     Reproducible for a given ``seed`` and ``population`` (whatever the workers): prior draws come
     from a generator seeded from ``seed``, pyabc's kernel draws from numpy's global generator
@@ -333,15 +343,17 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
     kind = executor if workers > 1 or executor == "dask" or scheduler else "serial"
     with make_executor(kind, workers, scheduler) as pool:
         waves = Waves(seed, fit_end, None if kind == "serial" else pool, workers)
-        sampler = wave_sampler(waves, problem, prior_rng, progress)
+        existing = resume and (out / "history.db").exists()
+        tally = Tally(progress, population * (generations + (not existing)))
+        sampler = wave_sampler(waves, problem, prior_rng, tally, log)
         abc = pyabc.ABCSMC(model, prior(), distance, population_size=population, sampler=sampler)
         sampler.bind(abc)
-        existing = resume and (out / "history.db").exists()
         if existing:
             try:
                 abc.load(db, 1)
             except Exception:  # noqa: BLE001 - a foreign or broken database: start afresh
                 existing = False
+                tally.total += population  # the prior sample after all
         if existing:  # resumed: the waves continue the seed sequence where the database stops
             waves.simulated = int(abc.history.total_nr_simulations)
         else:
@@ -351,6 +363,7 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
         with numpy_global_rng(global_seed + waves.simulated):
             history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations,
                               min_acceptance_rate=min_acceptance_rate)
+        tally.finish()
     wall = time.perf_counter() - t0
     if history.max_t < 0:
         raise ValueError(f"no ABC-SMC generation reached {population} acceptances within pyabc's "
@@ -497,11 +510,16 @@ def _predictive_draws(draws: pd.DataFrame, n: int, seed: int) -> tuple[list[dict
     return values, seeds
 
 
-def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, seed: int = 3):
-    """Baseline runs to ``months`` (default December 2026), one posterior row and seed each."""
+def posterior_predictive(draws: pd.DataFrame, n: int = 300, months: int = 60, seed: int = 3,
+                         executor: Any = "serial", progress: Progress | None = None):
+    """Baseline runs to ``months`` (default December 2026), one posterior row and seed each,
+    through the runner on ``executor`` (a kind or an executor instance: the same runs whatever
+    it is); ``progress(done, total)`` counts them."""
+    from borderscen.experiments.runner import run_replications
+
     values, seeds = _predictive_draws(draws, n, seed)
     batch, _ = make_batch(build_scenario("baseline"), seeds, months, draws=values)
-    result = run_batch(batch)
+    result = run_replications(batch, executor, progress=progress)
     return result.monthly, result.dates
 
 

@@ -46,17 +46,20 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from borderscen.assimilation.observe import Comparable, comparable, published
+from borderscen.experiments.runner import make_executor, resolve_executor, run_replications
 from borderscen.inputs.params import registry
 from borderscen.inputs.posterior import draw_for
 from borderscen.inputs.record import targets
 from borderscen.inputs.scenarios import build_scenario
-from borderscen.kernel.core import BatchResult, make_context, run_batch
+from borderscen.kernel.core import BatchResult
+from borderscen.progress import Progress, Tally
 from borderscen.randomness import run_seed
 from borderscen.runs import branch_index, make_batch
 
@@ -226,10 +229,15 @@ FACTS = (
 
 
 def replay(replications: int = 300, seed: int = 1, off: Mapping[str, float] | None = None,
-           parameters: str = "posterior", ids: Sequence[str] = (), ctx=None) -> Record:
+           parameters: str = "posterior", ids: Sequence[str] = (), executor: Any = "serial",
+           progress: Progress | None = None) -> Record:
     """Baseline 2022-01..2024-12, one posterior draw and seed per replication, with ``off``
     applied over each replication's calibrated values (so a neutral value outside a prior's
-    range, e.g. a yield of 0, is allowed), and the published figure of each target in ``ids``."""
+    range, e.g. a yield of 0, is allowed), and the published figure of each target in ``ids``.
+
+    The replications run through the runner (:func:`~borderscen.experiments.runner.run_replications`)
+    on ``executor`` (a kind or an executor instance): the same record whatever it is.
+    ``progress(done, total)`` counts replications."""
     off = dict(off or {})
     if unknown := sorted(set(off) - set(registry())):
         raise ValueError(f"switch-off names unknown parameters {unknown}; allowed: names in "
@@ -239,7 +247,7 @@ def replay(replications: int = 300, seed: int = 1, off: Mapping[str, float] | No
     seeds = [run_seed(seed, r) for r in range(replications)]
     draws = [{**draw_for(s, parameters)[1], **off} for s in seeds]
     batch, _ = make_batch(build_scenario("baseline"), seeds, RECORD_MONTHS, parameters, draws=draws)
-    result = run_batch(batch, ctx or make_context())
+    result = run_replications(batch, executor, progress=progress)
     rows = _targets_by_id()
     chosen = [rows[i] for i in ids]
     figures = published(result.monthly, result.dates, chosen, batch.params, batch.seeds) if chosen \
@@ -292,15 +300,19 @@ def shift(on: np.ndarray, off: np.ndarray, direction: int) -> list[dict]:
 
 
 def check(fact: ObservedFact, replications: int = 300, seed: int = 1, parameters: str = "posterior",
-          with_switch_off: bool = True, on: Record | None = None, ctx=None) -> dict:
+          with_switch_off: bool = True, on: Record | None = None, executor: Any = "serial",
+          progress: Progress | None = None) -> dict:
     """The fact's verdict with its mechanism on and (unless ``with_switch_off`` is False) off,
-    and the paired shift. ``on``: a replay to reuse (it must carry the fact's target figures)."""
-    ctx = ctx or make_context()
-    rec_on = on or replay(replications, seed, None, parameters, fact.ids, ctx)
+    and the paired shift. ``on``: a replay to reuse (it must carry the fact's target figures).
+    ``executor`` and ``progress`` (replications run, each arm run here) as :func:`replay`'s."""
+    arms = (on is None) + with_switch_off
+    n = len(on.seeds) if on is not None else replications
+    tally = Tally(progress, arms * n)
+    rec_on = on or replay(replications, seed, None, parameters, fact.ids, executor, tally.step(n))
     values_on = fact.model(rec_on)
     out = {"fact": fact, "on": verdict(fact, values_on), "replications": len(rec_on.seeds)}
     if with_switch_off:
-        rec_off = replay(len(rec_on.seeds), seed, fact.off, parameters, fact.ids, ctx)
+        rec_off = replay(n, seed, fact.off, parameters, fact.ids, executor, tally.step(n))
         values_off = fact.model(rec_off)
         out["off"] = verdict(fact, values_off)
         out["shift"] = shift(values_on, values_off, fact.direction)
@@ -312,15 +324,26 @@ def _fmt_range(lo: float, hi: float) -> str:
 
 
 def validate_facts(replications: int = 300, seed: int = 1, with_switch_off: bool = True,
-                   facts: Sequence[ObservedFact] = FACTS, parameters: str = "posterior") -> pd.DataFrame:
+                   facts: Sequence[ObservedFact] = FACTS, parameters: str = "posterior",
+                   executor: Any = None, workers: int | None = None, scheduler: str | None = None,
+                   progress: Progress | None = None) -> pd.DataFrame:
     """One row per fact and component: observed value, the model's 90% interval and p-value with
-    the mechanism on, the same switched off, each verdict, and the paired shift's sign test."""
-    ctx = make_context()
+    the mechanism on, the same switched off, each verdict, and the paired shift's sign test.
+
+    Every arm's replications run through the runner on one executor (``executor``, ``workers``
+    and ``scheduler`` as for :func:`~borderscen.experiments.run_experiment`; default: serial in
+    this process, or a process pool when ``workers`` is given): the table is the same whatever
+    they are. ``progress(done, total)`` counts the replications of every arm."""
+    kind, n_workers = resolve_executor(executor, workers, scheduler,
+                                       default="process" if workers else "serial")
     ids = sorted({i for f in facts for i in f.ids})
-    on = replay(replications, seed, None, parameters, ids, ctx)
+    tally = Tally(progress, replications * (1 + len(facts) * with_switch_off))
     rows = []
-    for f in facts:
-        res = check(f, replications, seed, parameters, with_switch_off, on, ctx)
+    with make_executor(kind, n_workers, scheduler) as pool:
+        on = replay(replications, seed, None, parameters, ids, pool, tally.step(replications))
+        results = [check(f, replications, seed, parameters, with_switch_off, on, pool,
+                         tally.step(replications * with_switch_off)) for f in facts]
+    for f, res in zip(facts, results, strict=True):
         for j, c in enumerate(res["on"]["components"]):
             row = {"fact": f.name, "mechanism": f.mechanism, "component": c["component"],
                    "switch_off": ", ".join(f"{k} = {v:g}" for k, v in f.off.items()),
@@ -423,24 +446,25 @@ SCENARIO_FACTS = (
 
 
 def _run(fact: Fact, overrides: Mapping[str, float], events, seeds: list[int], parameters: str,
-         ctx) -> np.ndarray:
+         executor: Any) -> np.ndarray:
     scenario = build_scenario("baseline", overrides, events)
     batch, _ = make_batch(scenario, seeds, 108, parameters)
-    return fact.metric(run_batch(batch, ctx))
+    return fact.metric(run_replications(batch, executor))
 
 
 def evaluate(fact: Fact, replications: int = 40, seed: int = 1, switched_off: bool = False,
-             parameters: str = "posterior") -> dict:
-    """Effect (b - a, or a alone), its 95% interval, and whether the fact holds."""
+             parameters: str = "posterior", executor: Any = "serial") -> dict:
+    """Effect (b - a, or a alone), its 95% interval, and whether the fact holds. The runs go
+    through the runner on ``executor`` (a kind or an executor instance; the same numbers
+    whatever it is)."""
     seeds = [run_seed(seed, r) for r in range(replications)]
-    ctx = make_context()
     off = dict(fact.off) if switched_off else {}
 
     def effect(extra):
-        a = _run(fact, {**fact.a, **extra}, (), seeds, parameters, ctx)
+        a = _run(fact, {**fact.a, **extra}, (), seeds, parameters, executor)
         if not fact.paired:
             return a
-        return _run(fact, {**fact.a, **fact.b, **extra}, fact.b_events, seeds, parameters, ctx) - a
+        return _run(fact, {**fact.a, **fact.b, **extra}, fact.b_events, seeds, parameters, executor) - a
 
     diff = effect(off)
     if fact.attribution:  # switched off, the mechanism-free effect is the one just computed

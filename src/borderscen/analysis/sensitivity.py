@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from borderscen.experiments.config import ExperimentConfig, load_config
-from borderscen.experiments.design import salib_problem
+from borderscen.experiments.design import expand, salib_problem
 from borderscen.experiments.runner import run_experiment
+from borderscen.progress import Progress, Tally
 
 DEFAULT_OUTPUTS = ("cum_attacks", "final_isis_members", "mean_cooperation",
                    "months_partnership", "cum_smuggling")
@@ -68,17 +69,23 @@ def _points(runs: pd.DataFrame, names: Sequence[str]) -> list[dict[str, float]]:
 def run_sensitivity(config: ExperimentConfig | str | Path, out_dir: str | Path = "results",
                     methods: Sequence[str] = METHODS, outputs: Sequence[str] = DEFAULT_OUTPUTS,
                     executor: str | None = None, workers: int | None = None,
-                    progress: bool | None = None, fresh: bool = False,
+                    progress: bool | None | Progress = None, fresh: bool = False,
                     scheduler: str | None = None) -> dict[str, pd.DataFrame]:
-    """Run each method's design and return its indices (also written as CSV beside the runs)."""
+    """Run each method's design and return its indices (also written as CSV beside the runs).
+
+    ``progress`` as :func:`~borderscen.experiments.run_experiment`'s; a callback counts the runs
+    of every method's design as one count."""
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     if cfg.sweep is None or any(isinstance(v, list) for v in cfg.sweep.parameters.values()):
         raise ValueError("a sensitivity config needs [sweep.parameters] given as {min, max} ranges")
+    designs = {method: _for_method(cfg, method) for method in methods}
+    sizes = {method: len(expand(mcfg)[1]) for method, mcfg in designs.items()}
+    tally = Tally(progress, sum(sizes.values())) if callable(progress) else None
     tables = {}
-    for method in methods:
-        mcfg = _for_method(cfg, method)
+    for method, mcfg in designs.items():
+        shown = tally.step(sizes[method]) if tally is not None else progress
         res = run_experiment(mcfg, out=Path(out_dir) / mcfg.name, executor=executor,
-                             workers=workers, scheduler=scheduler, progress=progress, fresh=fresh)
+                             workers=workers, scheduler=scheduler, progress=shown, fresh=fresh)
         table = indices(mcfg, res.runs, method, outputs, seed=cfg.experiment.seed)
         table.to_csv(res.root / "indices.csv", index=False)
         tables[method] = table

@@ -14,6 +14,7 @@ is not blurred by different noise.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ import pandas as pd
 from borderscen.inputs.posterior import posterior_sample
 from borderscen.inputs.scenarios import build_scenario
 from borderscen.inputs.space import border_map
-from borderscen.kernel.core import run_batch
+from borderscen.progress import Progress
 from borderscen.randomness import run_seed
 from borderscen.runs import make_batch, summaries
 
@@ -42,8 +43,17 @@ def split_variance(values: np.ndarray) -> dict[str, float]:
 
 def variance_decomposition(preset: str = "baseline", metrics: Sequence[str] = (
         "final_isis_members", "cum_attacks", "mean_cooperation", "months_partnership"),
-        draws: int = 40, seeds: int = 10, root_seed: int = 5, horizon_months: int = 108) -> pd.DataFrame:
-    """One row per metric: the variance split over ``draws`` posterior draws x ``seeds`` seeds."""
+        draws: int = 40, seeds: int = 10, root_seed: int = 5, horizon_months: int = 108,
+        executor: Any = None, workers: int | None = None, scheduler: str | None = None,
+        progress: Progress | None = None) -> pd.DataFrame:
+    """One row per metric: the variance split over ``draws`` posterior draws x ``seeds`` seeds.
+
+    The ``draws x seeds`` runs go through the runner (``executor``, ``workers``, ``scheduler`` as
+    for :func:`~borderscen.experiments.run_experiment`; default serial, or a process pool when
+    ``workers`` is given): the same split whatever they are. ``progress(done, total)`` counts
+    the runs."""
+    from borderscen.experiments.runner import resolve_executor, run_replications
+
     sample = posterior_sample()
     if sample is None or sample.empty:
         raise ValueError("no posterior sample is installed (run `borderscen calibrate --install`)")
@@ -51,8 +61,11 @@ def variance_decomposition(preset: str = "baseline", metrics: Sequence[str] = (
     seed_list = [run_seed(root_seed, j) for j in range(seeds)]
     drawn = [{k: float(v) for k, v in sample.iloc[r].items()} for r in rows for _ in seed_list]
     batch, _ = make_batch(build_scenario(preset), seed_list * len(rows), horizon_months, draws=drawn)
+    kind, n_workers = resolve_executor(executor, workers, scheduler,
+                                       default="process" if workers else "serial")
+    result = run_replications(batch, kind, n_workers, scheduler, progress)
     zmap = border_map()
-    table = summaries(run_batch(batch), np.isin(np.array(zmap.ids), DESERT))
+    table = summaries(result, np.isin(np.array(zmap.ids), DESERT))
     out = []
     for m in metrics:
         values = table[m].to_numpy(float).reshape(len(rows), seeds)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from borderscen.analysis.facts import (
 from borderscen.assimilation.observe import comparable, published, series_names
 from borderscen.inputs.record import holdouts, targets
 from borderscen.mechanisms.observation import GROUP
+from borderscen.progress import Progress
 
 
 # ============================================================================ the 2025 lull
@@ -97,12 +99,20 @@ def lull_check(timeseries: pd.DataFrame, scenario: str = "baseline", year: int =
 
 # ============================================================================ in sample
 def insample_scores(replications: int = 300, seed: int = 3,
-                    overrides: Mapping[str, float] | None = None) -> pd.DataFrame:
+                    overrides: Mapping[str, float] | None = None, executor: Any = None,
+                    workers: int | None = None, scheduler: str | None = None,
+                    progress: Progress | None = None) -> pd.DataFrame:
     """One row per 2022-24 target: the posterior predictive of its published figure (the shipped
     posterior, one draw and seed per replication, through the observation model), with in50, in90
     and the PIT as ``docs/scoring.md`` defines them, and its channel group. ``overrides`` sets
-    parameters in every draw (e.g. the observation model's dispersions, to switch its noise off)."""
+    parameters in every draw (e.g. the observation model's dispersions, to switch its noise off).
+
+    The replications run through the runner (``executor``, ``workers``, ``scheduler`` as for
+    :func:`~borderscen.experiments.run_experiment`; default serial, or a process pool when
+    ``workers`` is given): the same table whatever they are. ``progress(done, total)`` counts
+    the replications."""
     from borderscen.analysis.calibration import FIT_MONTHS, _predictive_draws, posterior_predictive
+    from borderscen.experiments.runner import make_executor, resolve_executor
     from borderscen.inputs.posterior import posterior_path, posterior_sample
 
     draws = posterior_sample()
@@ -111,7 +121,11 @@ def insample_scores(replications: int = 300, seed: int = 3,
     if overrides:
         draws = draws.assign(**{k: float(v) for k, v in overrides.items()})
     fit, _ = comparable(targets())
-    monthly, dates = posterior_predictive(draws, n=replications, months=FIT_MONTHS, seed=seed)
+    kind, n_workers = resolve_executor(executor, workers, scheduler,
+                                       default="process" if workers else "serial")
+    with make_executor(kind, n_workers, scheduler) as pool:
+        monthly, dates = posterior_predictive(draws, n=replications, months=FIT_MONTHS, seed=seed,
+                                              executor=pool, progress=progress)
     values, seeds = _predictive_draws(draws, replications, seed)  # the same draws as the runs
     if overrides:
         values = [{**v, **overrides} for v in values]
@@ -143,7 +157,9 @@ def insample_verdict(df: pd.DataFrame) -> dict:
 
 
 # ============================================================================ hold-outs
-def holdout_scores(particles: int = 1000, seed: int = 2023) -> pd.DataFrame:
+def holdout_scores(particles: int = 1000, seed: int = 2023, executor: Any = None,
+                   workers: int | None = None, scheduler: str | None = None,
+                   progress: Progress | None = None) -> pd.DataFrame:
     """Each comparable 2025-26 hold-out scored once under ``docs/scoring.md`` (section 3): from the
     earliest backtest origin at or after 2025-01 that forecasts it, the filter having assimilated
     only what ended before that origin (the 2025-01 filter has seen the 2022-24 targets only).
@@ -151,10 +167,14 @@ def holdout_scores(particles: int = 1000, seed: int = 2023) -> pd.DataFrame:
     One row per (hold-out, forecaster): the ABM, the baselines and their ensemble, with CRPS,
     skill against each baseline, in50/in90 and the PIT. The same origins and seeds as
     ``borderscen backtest`` with the same particles and seed, so the two report the same rows.
-    ``attrs["filter"]`` holds the filter's lowest ESS share over those origins."""
+    ``attrs["filter"]`` holds the filter's lowest ESS share over those origins.
+
+    The origins run side by side on the runner's executors (``executor``, ``workers``,
+    ``scheduler``; the same rows whatever they are); ``progress(done, total)`` counts origins."""
     from borderscen.analysis import backtest
 
-    forecasts = backtest.holdout_forecasts(particles=particles, seed=seed)
+    forecasts = backtest.holdout_forecasts(particles=particles, seed=seed, executor=executor,
+                                           workers=workers, scheduler=scheduler, progress=progress)
     rows = scoring.holdout_rows(backtest.scores(forecasts), scoring.comparable_holdout_ids())
     rows.attrs["filter"] = {"min_ess_share": forecasts.attrs.get("min_ess_share"),
                             "particles": particles, "origins": forecasts.attrs.get("origins")}

@@ -36,7 +36,7 @@ import datetime as dt
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -61,6 +61,7 @@ from borderscen.kernel.core import (
 )
 from borderscen.kernel.layout import uniforms
 from borderscen.mechanisms import observation
+from borderscen.progress import Progress
 from borderscen.runs import make_batch
 
 #: Resample when the ESS falls below this share of the particles.
@@ -71,8 +72,6 @@ DEGENERATE_BELOW = 0.1
 STATE_JITTER = {"members": 0.05, "pool": 0.05}
 CAPACITY_JITTER = 0.02
 COALITION_JITTER = 0.05
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -198,7 +197,13 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
     unless ``include_holdouts`` is False) whose window ends before the origin: nothing at or after
     the origin is read. Parameters start from the shipped posterior (``fit_end``: the posterior
     fitted on targets ending by that month, e.g. '2022-12' for the backtest). ``jitter`` is the
-    Liu-West ``h``. ``progress(done, total)`` is called each month.
+    Liu-West ``h``. ``progress(done, total)`` (:data:`~borderscen.progress.Progress`) counts
+    the months filtered.
+
+    The filter does not go through the runner's executors: its months are sequential by nature
+    (each month's resampling needs every particle's weight), and its particles run as one batch
+    of arrays already. What can run side by side is independent filters, e.g. the backtest's
+    origins (:func:`borderscen.analysis.backtest.run_backtest`).
     """
     origin = parse_month(origin) if isinstance(origin, str) else origin
     sc = build_scenario(scenario) if isinstance(scenario, str) else scenario

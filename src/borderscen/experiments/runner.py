@@ -7,6 +7,7 @@ run depends only on its (scenario, parameters, seed) and the store sorts rows by
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import io
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -33,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from borderscen.errors import ConfigError, ExecutorError
 from borderscen.experiments.config import (
@@ -58,9 +58,18 @@ from borderscen.experiments.store import (
     state,
 )
 from borderscen.inputs.record import holdouts
-from borderscen.inputs.scenarios import Scenario, build_scenario, check_start, history, month_index
+from borderscen.inputs.scenarios import Scenario, build_scenario, check_start, history
 from borderscen.inputs.space import border_map
-from borderscen.kernel.core import MONTHLY_OUTPUTS, START, State, run_batch
+from borderscen.kernel.core import (
+    MONTHLY_OUTPUTS,
+    Batch,
+    BatchResult,
+    Context,
+    State,
+    make_context,
+    run_batch,
+)
+from borderscen.progress import Progress, ProgressView
 from borderscen.runs import (
     STATE_FIELDS,
     StartState,
@@ -405,6 +414,86 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
                                                         "concurrent.futures.Executor")
 
 
+# ---------------------------------------------------------------------------- replications
+def resolve_executor(executor: str | Executor | None, workers: int | None, scheduler: str | None,
+                     default: str = "process", where: str = "executor") -> tuple[str | Executor, int]:
+    """The executor (a kind or an instance) and worker count that ``executor``, ``workers`` and
+    ``scheduler`` mean, the same for every command: a ``scheduler`` implies dask; serial has one
+    worker; otherwise ``workers`` or one per core."""
+    if executor is not None and not isinstance(executor, Executor) and executor not in (
+            "serial", "process", "dask"):
+        raise ConfigError(where, "executor", executor,
+                          "allowed: serial, process, dask, or a concurrent.futures.Executor")
+    kind = executor or ("dask" if scheduler else default)
+    workers = check_workers(workers)
+    return kind, 1 if kind == "serial" else (workers or default_workers())
+
+
+@functools.cache
+def _worker_context() -> Context:
+    return make_context()
+
+
+def run_block(batch: Batch) -> BatchResult:
+    """One block of a batch's replications (what a worker runs; its kernel context is built once
+    per process)."""
+    return run_batch(batch, _worker_context())
+
+
+def _blocks(batch: Batch, size: int) -> list[Batch]:
+    n = len(batch.seeds)
+    return [replace(batch, params=batch.params[i:i + size], seeds=batch.seeds[i:i + size])
+            for i in range(0, n, size)]
+
+
+def _joined(parts: list[BatchResult]) -> BatchResult:
+    if len(parts) == 1:
+        return parts[0]
+    return BatchResult(monthly={k: np.concatenate([p.monthly[k] for p in parts]) for k in parts[0].monthly},
+                       zones={k: np.concatenate([p.zones[k] for p in parts]) for k in parts[0].zones},
+                       dates=parts[0].dates)
+
+
+def run_replications(batch: Batch, executor: str | Executor | None = "serial",
+                     workers: int | None = None, scheduler: str | None = None,
+                     progress: Progress | None = None) -> BatchResult:
+    """``run_batch(batch)`` with its replications cut into blocks and run on an executor, as the
+    experiment runner runs its chunks: ``serial``, ``process``, ``dask`` (``scheduler``) or any
+    ``concurrent.futures.Executor`` (used as given, e.g. one pool for many batches).
+
+    The result is ``run_batch(batch)``'s bit for bit, whatever the executor, workers and blocks:
+    each replication reads only its own random numbers. ``progress(done, total)`` counts the
+    replications finished.
+    """
+    kind, n_workers = resolve_executor(executor, workers, scheduler)
+    n = len(batch.seeds)
+    blocks = _blocks(batch, auto_chunk_size(n, n_workers)) if n else [batch]
+    if progress is not None:
+        progress(0, n)
+    done = 0
+    parts: dict[int, BatchResult] = {}
+    try:
+        with make_executor(kind, n_workers, scheduler) as pool:
+            futures = {pool.submit(run_block, b): i for i, b in enumerate(blocks)}
+            pending = set(futures)
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        i = futures[fut]
+                        parts[i] = fut.result()
+                        done += len(blocks[i].seeds)
+                        if progress is not None:
+                            progress(done, n)
+            except BaseException:
+                _stop(pool, pending)
+                raise
+    except BrokenProcessPool:
+        raise ExecutorError(f"a worker process died while running {n} replications ({POOL_HINT})"
+                            ) from None
+    return _joined([parts[i] for i in range(len(blocks))])
+
+
 # ---------------------------------------------------------------------------- provenance
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -544,16 +633,14 @@ def assimilate_start(cfg: ExperimentConfig, progress: Callable[[int, int], None]
     return start, meta
 
 
-def _bar_disabled(progress: bool | None) -> bool:
-    show = (not os.environ.get("CI")) and (progress if progress is not None else None)
-    return (show is None and not sys.stderr.isatty()) or show is False
-
-
 def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: bool,
-                  progress: bool | None, log: Callable[[str], None] | None,
+                  progress: bool | None | Progress, log: Callable[[str], None] | None,
                   accept_changed_inputs: bool = False) -> tuple[StartState, dict[str, Any]]:
     """The experiment's filtered start: the cloud stored in the results folder when it is whole
-    and of this config (a resumed batch reuses it), else assimilated now and stored."""
+    and of this config (a resumed batch reuses it), else assimilated now and stored.
+
+    ``progress`` counts the months filtered: a :data:`~borderscen.progress.Progress` callback, or
+    as :func:`run_experiment`'s ``progress`` says, a :class:`~borderscen.progress.ProgressView`."""
     root = store.root
     # the JSON is written last: without it the cloud was never stored (nothing to repair)
     if not fresh and ((root / START_META).exists() or (root / START_META).is_symlink()):
@@ -572,12 +659,14 @@ def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: b
         store.record("repaired", root / START_META, f"the stored filtered start cannot be used "
                      f"({problem})", "assimilated again from its seed")
     branch = history().branch
-    bar = tqdm(total=month_index(branch, START), unit="month",
-               desc=f"assimilating the record to {branch:%Y-%m}", disable=_bar_disabled(progress),
-               dynamic_ncols=True)
+    view = progress if callable(progress) else ProgressView(
+        f"assimilating the record to {branch:%Y-%m}", "month", show=progress)
     t0 = time.perf_counter()
-    with bar:
-        start, meta = assimilate_start(cfg, lambda done, total: bar.update(done - bar.n))
+    try:
+        start, meta = assimilate_start(cfg, view)
+    finally:
+        if isinstance(view, ProgressView):
+            view.close()
     meta = {**meta, "key": key, "wall_s": time.perf_counter() - t0}
     meta["sha256"] = save_start(root, start, meta)
     if log is not None:
@@ -618,7 +707,7 @@ def default_out(cfg: ExperimentConfig, results_root: str | Path = "results") -> 
 def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None = None,
                    executor: str | Executor | None = None, workers: int | None = None,
                    scheduler: str | None = None, fresh: bool = False,
-                   progress: bool | None = None, strict: bool = False,
+                   progress: bool | None | Progress = None, strict: bool = False,
                    log: Callable[[str], None] | None = None, retries: int = 0,
                    accept_changed_inputs: bool = False) -> Results:
     """Run (or resume, or reuse) a whole experiment and return its results.
@@ -627,7 +716,13 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     or a borderscen results folder, and only one process may write it at a time. A finished
     folder of the same config is reused after checking its tables against its manifest; one of
     another config is refused unless ``fresh``. Failed runs are recorded, not raised: see
-    ``Results.failures``. ``progress=None`` shows a bar on a terminal and stays quiet in CI.
+    ``Results.failures``.
+
+    ``progress`` is a :data:`~borderscen.progress.Progress` callback, called with the runs done
+    (those stored before a resume included) and the experiment's runs, first before any runs;
+    or how to show it on standard error (:class:`~borderscen.progress.ProgressView`): ``None``
+    (default) a bar on a terminal and a plain line now and then in a pipe, ``False`` nothing,
+    ``True`` a bar; nothing in CI.
 
     Every repair the store makes on resume (a damaged chunk, tables that do not match their
     manifest) and every clean-up of an interrupted writer's leftovers is reported, one line
@@ -675,7 +770,9 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
         todo = [c for c in chunks if c.index not in done]
         start_meta = None
         if cfg.experiment.start == "filtered":  # once, here; replication r continues particle r
-            start, start_meta = prepare_start(cfg, store, config_hash, fresh, progress, log,
+            # a caller's callback counts runs only: the months filtered are not runs
+            start, start_meta = prepare_start(cfg, store, config_hash, fresh,
+                                              False if callable(progress) else progress, log,
                                               accept_changed_inputs)
             todo = [replace(c, start=start.take([r.replication for r in c.runs])) for c in todo]
         if rebuilt is not None and todo:
@@ -685,7 +782,8 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
         if done and todo and log is not None:
             log(f"{root}: resuming: {len(done)} of {len(chunks)} chunks are stored; running the "
                 f"other {len(todo)}")
-        timings = _run_chunks(cfg, store, todo, len(runs), kind, n_workers, scheduler, progress,
+        view = progress if callable(progress) else ProgressView(cfg.name, "run", show=progress)
+        timings = _run_chunks(cfg, store, todo, len(runs), kind, n_workers, scheduler, view,
                               retries, log)
         timings["resumed_chunks"] = len(done)
         store.finalize(lambda table: {**_manifest(cfg, config_hash, points, runs, table, kind,
@@ -703,7 +801,7 @@ class _PoolBroke(Exception):
         self.running, self.unfinished = running, unfinished
 
 
-def _stop(pool: Executor, in_flight: dict[Future, Chunk]) -> None:
+def _stop(pool: Executor, in_flight: Iterable[Future]) -> None:
     """Stop at once: cancel what has not started, and end the workers of our own process pool
     (their chunks are dropped, never half-written: only this process writes, a chunk's mark
     last). Nothing here deletes or rewrites anything already stored."""
@@ -763,37 +861,23 @@ def _drive(pool: Executor, chunks: list[Chunk], store: ResultsStore, window: int
         raise
 
 
-#: Seconds between plain progress lines when standard error is not a terminal.
-PLAIN_PROGRESS_EVERY = 5.0
-
-
 def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n_runs: int,
                 kind: str | Executor, n_workers: int, scheduler: str | None,
-                progress: bool | None, retries: int = 0,
+                progress: Progress, retries: int = 0,
                 log: Callable[[str], None] | None = None) -> dict[str, float]:
     t_start = time.perf_counter()
     model_s = write_s = 0.0
-    show = (not os.environ.get("CI")) and (progress if progress is not None else None)
     done = n_runs - sum(len(c.runs) for c in todo)  # stored before this call
-    bar = tqdm(total=n_runs, initial=done, unit="run",
-               desc=cfg.name, disable=(show is None and not sys.stderr.isatty()) or show is False,
-               dynamic_ncols=True)
     say = log or (lambda m: print(m, file=sys.stderr, flush=True))
     window = 1 if kind == "serial" or isinstance(kind, SerialExecutor) else max(2, 2 * n_workers)
-    # in a pipe or a log file (no terminal for a bar), progress is a plain line now and then
-    plain = show is None and not sys.stderr.isatty()
-    last_line = time.monotonic()
+    progress(done, n_runs)
 
     def on_done(result: StoredChunk, write_time: float) -> None:
-        nonlocal model_s, write_s, last_line, done
+        nonlocal model_s, write_s, done
         model_s += result.model_s
         write_s += write_time
-        bar.update(result.encoded.rows["runs"])
         done += result.encoded.rows["runs"]
-        if plain and (time.monotonic() - last_line >= PLAIN_PROGRESS_EVERY or done >= n_runs):
-            last_line = time.monotonic()
-            say(f"{cfg.name}: {done:,}/{n_runs:,} runs ({done / max(n_runs, 1):.0%}), "
-                f"{time.perf_counter() - t_start:.0f} s")
+        progress(done, n_runs)
 
     remaining, attempt = list(todo), 0
     shield = contextlib.ExitStack()
@@ -820,12 +904,14 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
                 say(f"{what}; retrying them ({attempt} of {retries})")
                 remaining = broke.unfinished
     except KeyboardInterrupt:
-        bar.close()
+        if isinstance(progress, ProgressView):
+            progress.close()
         say(f"\ninterrupted: {_marks(store)} chunks stored in {store.root} (work in flight is "
             "dropped and run again on resume); run the same command again to resume")
         raise
     finally:
-        bar.close()
+        if isinstance(progress, ProgressView):
+            progress.close()
         shield.close()
     wall = time.perf_counter() - t_start
     return {"run_wall_s": wall, "model_s": model_s, "write_s": write_s}

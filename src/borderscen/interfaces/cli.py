@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import json
 import logging
-import math
 import signal
 import sys
 import textwrap
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from borderscen.errors import BorderscenError, ConfigError, unknown_name
+from borderscen.progress import ProgressView
 from borderscen.text import table_text
 
 EXIT_OK = 0
@@ -381,14 +381,12 @@ def _validate(args) -> tuple[dict, int]:
     out = Path(args.out) if args.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
-    stages = ([] if args.facts_only else
-              [f"in sample ({args.replications_insample} posterior predictive runs of 2022-24)",
-               f"hold-outs (filtering the record to each origin, {args.particles} particles)"])
-    stages.append(f"stylized facts ({args.replications} replications per arm)")
-    bar = Progress(args.quiet, unit="stage", what="validate", every=0)
+    show = False if args.quiet else None
+    run = _executor_args(args)
     if not args.facts_only:
-        bar.show(0, len(stages), stages[0])
-        ins = insample_scores(args.replications_insample, args.seed)
+        with ProgressView(f"validate: in sample ({args.replications_insample} posterior predictive "
+                          "runs of 2022-24)", "run", show) as view:
+            ins = insample_scores(args.replications_insample, args.seed, **run, progress=view)
         verdict["insample"] = insample_verdict(ins)
         rows = [{"group": g, "targets": n, "in 50%": _pct(verdict["insample"]["coverage50"][g]),
                  "in 90%": _pct(verdict["insample"]["coverage90"][g])}
@@ -397,8 +395,9 @@ def _validate(args) -> tuple[dict, int]:
               "predictive of their published figures (target: 80-97% in every group).\n")
         print(table_text(rows, list(rows[0]), {}))
         print(f"PIT histogram (10 bins): {verdict['insample']['pit_histogram']}\n")
-        bar.show(1, len(stages), stages[1])
-        scores = holdout_scores(args.particles, args.seed_holdout)
+        with ProgressView(f"validate: hold-outs (filtering the record to each origin, "
+                          f"{args.particles} particles)", "origin", show) as view:
+            scores = holdout_scores(args.particles, args.seed_holdout, **run, progress=view)
         abm = scores[scores["forecaster"] == "abm"]
         rows = [{"hold-out": r["id"], "origin": str(r["origin"])[:7], "period": f"{r['start']}/{r['end']}",
                  "observed": _bounds_text(r["low"], r["high"]), "in 90%": "yes" if r["in90"] else "no",
@@ -413,10 +412,10 @@ def _validate(args) -> tuple[dict, int]:
         if out:
             scores.to_csv(out / "holdout.csv", index=False)
             ins.to_csv(out / "insample.csv", index=False)
-    bar.show(len(stages) - 1, len(stages), stages[-1])
-    facts = validate_facts(args.replications, args.seed, with_switch_off=not args.no_switch_off)
-    bar.show(len(stages), len(stages), "done")
-    bar.close()
+    with ProgressView(f"validate: stylized facts ({args.replications} replications per arm)",
+                      "run", show) as view:
+        facts = validate_facts(args.replications, args.seed, with_switch_off=not args.no_switch_off,
+                               **run, progress=view)
     switched = "holds_switched_off" in facts
     rows = []
     for r in facts.to_dict("records"):
@@ -448,6 +447,13 @@ def _validate(args) -> tuple[dict, int]:
     return verdict, status
 
 
+def _executor_args(args) -> dict[str, Any]:
+    """--executor, --workers and --scheduler as every command that runs the model reads them:
+    a process pool of one worker per core unless told otherwise."""
+    return {"executor": args.executor or ("dask" if args.scheduler else "process"),
+            "workers": args.workers, "scheduler": args.scheduler}
+
+
 def _json_default(x):
     import numpy as np
     if isinstance(x, np.generic):
@@ -461,9 +467,12 @@ def cmd_backtest(args) -> int:
     from borderscen.plots.backtest import draw_backtest
     t0 = time.perf_counter()
     out = Path(args.out)
-    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    forecasts = backtest.run_backtest(out, particles=args.particles, seed=args.seed, first=args.first,
-                                      every=args.every, progress=progress, fresh=args.fresh)
+    with ProgressView(f"backtest ({args.particles} particles)", "origin",
+                      False if args.quiet else None) as view:
+        forecasts = backtest.run_backtest(out, particles=args.particles, seed=args.seed,
+                                          first=args.first, every=args.every, progress=view,
+                                          fresh=args.fresh, log=None if args.quiet else _note,
+                                          **_executor_args(args))
     tables = backtest.report(forecasts)
     verdict = backtest.verdict(tables, out)
     for name, table in tables.items():
@@ -491,39 +500,6 @@ def _tables_to_stderr(json_out: bool) -> Iterator[None]:
         return
     with contextlib.redirect_stdout(sys.stderr):
         yield
-
-
-class Progress:
-    """Progress of a long command on standard error: a bar on a terminal, a plain line at most
-    every ``every`` seconds (and at each new stage) otherwise, nothing when ``quiet``."""
-
-    def __init__(self, quiet: bool, unit: str, what: str, every: float = 5.0):
-        self.quiet, self.unit, self.what, self.every = quiet, unit, what, every
-        self.bar: Any = None  # a tqdm bar on a terminal
-        self.stage: str | None = None
-        self.last = -math.inf
-
-    def show(self, done: int, total: int, stage: str, note: str = "") -> None:
-        if self.quiet:
-            return
-        if sys.stderr.isatty():
-            from tqdm.auto import tqdm
-            if self.bar is None or stage != self.stage:
-                self.close()
-                self.bar = tqdm(total=total, unit=self.unit, desc=f"{self.what}: {stage}",
-                                file=sys.stderr, leave=False)
-            self.bar.update(done - self.bar.n)
-            self.bar.set_postfix_str(note)
-        elif stage != self.stage or time.monotonic() - self.last >= self.every or done >= total:
-            print(f"{self.what}: {stage}: {done:,}/{total:,} {self.unit}s"
-                  + (f", {note}" if note else ""), file=sys.stderr, flush=True)
-            self.last = time.monotonic()
-        self.stage = stage
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _pct(x) -> str:
@@ -604,24 +580,18 @@ def cmd_calibrate(args) -> None:
     from borderscen.experiments.runner import default_workers
     pop, gens = (60, 3) if args.quick else (args.population, args.generations)
     out = Path(args.out)
-    bar = Progress(args.quiet, unit="particle", what="calibrate")
-
-    def progress(wave: dict) -> None:
-        stage = ("prior sample" if wave["prior_sample"] else
-                 f"generation {wave['generation'] + 1}/{gens}, epsilon {wave['epsilon']:.3g}")
-        bar.show(wave["accepted"], wave["population"], stage,
-                 f"{wave['simulated']:,} simulations")
-
     # pyabc logs each generation at INFO on its loggers ("ABC", "ABC.History", set when pyabc is
     # imported); the progress says it already
     __import__("pyabc")
     for name in ("ABC", "ABC.History"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    report = calibrate(out, population=pop, generations=gens, seed=args.seed, resume=not args.fresh,
-                       fit_end=args.fit_end, workers=args.workers or default_workers(),
-                       executor="dask" if args.scheduler else (args.executor or "process"),
-                       scheduler=args.scheduler, progress=progress)
-    bar.close()
+    with ProgressView("calibrate", "particle", False if args.quiet else None) as view:
+        report = calibrate(out, population=pop, generations=gens, seed=args.seed,
+                           resume=not args.fresh, fit_end=args.fit_end,
+                           workers=args.workers or default_workers(),
+                           executor="dask" if args.scheduler else (args.executor or "process"),
+                           scheduler=args.scheduler, progress=view,
+                           log=None if args.quiet else _note)
     draws = pd.read_csv(out / "posterior.csv")
     write_calibrated(draws, out / "calibrated.toml")
     print(f"ABC-SMC: {report['generations']} generations of {report['population']}, "
@@ -848,9 +818,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="root seed of the hold-out forecasts (default 2023: the backtest's rows)")
     p.add_argument("--facts-only", action="store_true", help="skip the in-sample and hold-out tables")
     p.add_argument("--no-switch-off", action="store_true", help="skip the switched-off runs")
-    common(p, "out", "json", "quiet",
+    common(p, "out", "json", *LONG_RUNNING,
            out="none; with --out the tables, facts.csv, insample.csv and holdout.csv, and "
-               "verdict.json go there")
+               "verdict.json go there", executor="process")
     p.set_defaults(func=cmd_validate)
 
     p = add("backtest", "the rolling-origin backtest: filter the record to each quarterly origin, forecast "
@@ -862,8 +832,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first", default="2023-01", metavar="YYYY-MM", help="first origin (default 2023-01)")
     p.add_argument("--every", type=positive_int, default=3, metavar="MONTHS",
                    help="months between origins (default 3: quarterly)")
-    common(p, "out", "json", "quiet", out="results/backtest; the verdict is always written to "
-                                          "<out>/verdict.json")
+    common(p, "out", "json", *LONG_RUNNING, out="results/backtest; the verdict is always written "
+                                                "to <out>/verdict.json",
+           executor="process; the origins run side by side", workers="one per core, at most one "
+                                                                      "per origin")
     p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
     p.add_argument("--no-figures", action="store_true", help="tables and JSON only")
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["png"],

@@ -13,6 +13,12 @@ of the runner; replications carry common-random-number seeds (replication r has 
 the model rejects (e.g. the two Shia camps' weights summing above the cap) yields NaN outcomes
 and ``valid = 0`` instead of aborting the whole batch.
 
+Each replication runs through the runner's :func:`~borderscen.experiments.runner.run_one` (what
+one run of an experiment's chunk is: the same scenario and seed give the same numbers). Where
+runs execute and how their progress shows is EMA Workbench's to decide (its evaluators, e.g.
+``MultiprocessingEvaluator``, and its own progress bar), since it calls the model one replication
+at a time: the adapter takes no executor and no progress callback of its own.
+
 Needs the optional extra: ``pip install 'borderscen[explore]'``.
 """
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from borderscen.experiments.config import load_config
 from borderscen.experiments.runner import run_experiment
-from borderscen.experiments.store import Results, ResultsStore
+from borderscen.experiments.store import Results
 from borderscen.inputs.params import registry
 from borderscen.inputs.scenarios import Scenario, build_scenario, presets
 from borderscen.model import BorderModel
@@ -172,7 +172,8 @@ def config_toml(s: Settings, executor: str = "serial") -> str:
 
 # ------------------------------------------------------------------------------- ensembles
 class EnsembleJob:
-    """One ensemble run in a background thread, with progress read from the results store."""
+    """One ensemble run in a background thread; its progress is the runner's progress callback
+    (runs done of the total), which the app draws as its own indicator."""
 
     def __init__(self, settings: Settings, executor: str = "serial",
                  workdir: str | Path | None = None):
@@ -180,11 +181,9 @@ class EnsembleJob:
         self.dir = Path(workdir or tempfile.mkdtemp(prefix="borderscen-explore-"))
         self.config_path = self.dir / "explorer.toml"
         self.config_path.write_text(config_toml(settings, executor))
-        cfg = load_config(self.config_path)
-        self.total = cfg.experiment.replications * len(cfg.scenarios)
-        # one run per chunk, so the store's finished chunks count the finished runs
-        self.config = cfg.model_copy(update={"experiment": cfg.experiment.model_copy(
-            update={"chunk_size": 1})})
+        self.config = load_config(self.config_path)
+        self.total = self.config.experiment.replications * len(self.config.scenarios)
+        self._done = 0
         self.out = self.dir / "results"
         self.results: Results | None = None
         self.error: BaseException | None = None
@@ -196,18 +195,18 @@ class EnsembleJob:
 
     def _run(self) -> None:
         try:
-            self.results = run_experiment(self.config, out=self.out, progress=False)
+            self.results = run_experiment(self.config, out=self.out, progress=self._progress)
         except BaseException as exc:  # shown in the app, not lost in a thread
             self.error = exc
 
+    def _progress(self, done: int, total: int) -> None:
+        """The runner's progress callback (called in the job's thread)."""
+        self._done, self.total = done, total
+
     @property
     def done(self) -> int:
-        if self.results is not None:
-            return self.total
-        try:
-            return min(len(ResultsStore(self.out).done_chunks()), self.total)
-        except (OSError, ValueError):
-            return 0
+        """Runs finished so far."""
+        return self.total if self.results is not None else min(self._done, self.total)
 
     @property
     def finished(self) -> bool:
