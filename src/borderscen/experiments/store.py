@@ -167,6 +167,8 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=2, default=str).encode())
 
 
+#: The runs table's columns the manifest is made from (what a run is, and how it ended).
+MANIFEST_COLUMNS = ("run", "scenario", "point", "replication", "seed", "status", "error")
 #: The order of rows in the merged tables (those of the keys a table has): by run, month, zone.
 ROW_ORDER = ("run", "step", "zone")
 
@@ -623,15 +625,18 @@ class ResultsStore:
     def finalize(self, manifest: Callable[[pd.DataFrame], dict[str, Any]] | dict[str, Any],
                  sort_keys: Sequence[str] = ("run",)) -> dict[str, Any]:
         """Merge the parts, chunk by chunk, into the final tables; verify them; write the
-        manifest (``manifest`` may be a function of the merged runs table) as the completion
-        mark; then remove the parts. A kill at any point leaves a folder that resumes."""
+        manifest (``manifest`` may be a function of the merged runs table's identity, status
+        and error columns: :data:`MANIFEST_COLUMNS`) as the completion mark; then remove the
+        parts. A kill at any point leaves a folder that resumes."""
         self._require_lock()
         started = time.perf_counter()
         done = sorted(self.done_chunks())
         rows: dict[str, int] = {}
         for name in TABLES:
             rows[name] = self._merge(name, done, list(sort_keys))
-        runs = pd.read_parquet(self.root / "runs.parquet")
+        have = set(pq.read_schema(self.root / "runs.parquet").names)
+        runs = pd.read_parquet(self.root / "runs.parquet",
+                               columns=[c for c in MANIFEST_COLUMNS if c in have])
         man = manifest(runs) if callable(manifest) else manifest
         man["rows"] = rows
         man["events"] = list(self.events)
