@@ -282,3 +282,50 @@ def test_the_differences_figure_of_a_sweep_pairs_within_points(tmp_path, scenari
     _, pooled = distributions.differences(runs, baseline=names[0])
     assert (pooled["n_pairs"] == 0).any()  # pairing series across points: empty rows
     plt.close("all")
+
+
+# ------------------------------------------------------------------ the figures in workers
+def test_figures_drawn_in_worker_processes_equal_the_serial_ones(smoke_results, tmp_path):
+    import matplotlib
+
+    from borderscen.plots import draw_standard_figures
+    backend, rc = matplotlib.get_backend(), dict(matplotlib.rcParams)
+    serial = draw_standard_figures(smoke_results, tmp_path / "serial", workers=1)
+    parallel = draw_standard_figures(smoke_results, tmp_path / "parallel", workers=2)
+    assert [f.name for f in parallel] == [f.name for f in serial]  # same files, same order
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name  # titles, bands, record marks: all of it
+    # the caller's matplotlib is left as it was (the workers set their own backend)
+    assert matplotlib.get_backend() == backend
+    assert {k: v for k, v in matplotlib.rcParams.items() if rc.get(k) != v} == {}
+
+
+def test_figure_jobs_hold_aggregated_tables_only(smoke_results):
+    from borderscen.plots import standard_jobs
+    jobs = list(standard_jobs(smoke_results))
+    assert [j.stem for j in jobs][:2] == ["fan_chart", "regime_probabilities"]  # longest first
+    n_runs = smoke_results.manifest["counts"]["runs"]
+    for job in jobs:
+        for value in [*job.args, *job.kwargs.values(),
+                      *(v for d in job.kwargs.values() if isinstance(d, dict) for v in d.values())]:
+            if isinstance(value, pd.DataFrame) and "run" in value.columns:
+                assert job.stem in ("end_state", "differences")  # the run-level violins and pairs
+                assert len(value) == n_runs and len(value.columns) < len(smoke_results.columns("runs"))
+            elif isinstance(value, pd.DataFrame):
+                assert "replication" not in value.columns  # aggregated: no per-run rows
+
+
+def test_merge_keeps_parts_sorted_by_the_workers_and_sorts_others():
+    import numpy as np
+    import pyarrow as pa
+
+    from borderscen.experiments.store import ROW_ORDER, _sorted
+    rng = np.random.default_rng(0)
+    order = [(k, "ascending") for k in ROW_ORDER]
+    for trial in range(200):
+        n = int(rng.integers(0, 30))
+        t = pa.table({"run": rng.integers(0, 3, n), "step": rng.integers(0, 3, n),
+                      "zone": [str(z) for z in rng.choice(list("abc"), n)], "v": np.arange(n)})
+        if trial % 2:
+            t = t.sort_by(order)
+        assert _sorted(t, ROW_ORDER).equals(t.sort_by(order))

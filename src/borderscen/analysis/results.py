@@ -249,16 +249,19 @@ def given_data_sensitivity(res: Results, outputs, method: str = "pawn", **kw) ->
 def zone_means(res: Results, value: str = "attacks", size: str = "members") -> pd.DataFrame:
     """Mean monthly ``value`` and ``size`` per scenario, design point and zone over every run and
     month, with the first and last month (what the zone maps draw). Sums and counts are taken
-    in pyarrow one row group (chunk of runs) at a time and combined: memory does not grow with
-    the number of runs."""
+    in pyarrow one row group (chunk of runs) at a time, the zone read dictionary-encoded, and
+    combined: memory does not grow with the number of runs."""
     _check(res, "zones", ["point", "zone", "date", value, size])
     keys = ["scenario", "point", "zone"]
     parts = []
     for sc in res.scenarios:
-        for t in res.iter_arrow("zones", ["point", "zone", "date", value, size], scenario=sc):
+        for t in res.iter_arrow("zones", ["point", "zone", "date", value, size], scenario=sc,
+                                dictionary=["zone"]):
             agg = t.group_by(["point", "zone"]).aggregate(
                 [(value, "sum"), (size, "sum"), (value, "count"), (size, "count"),
-                 ("date", "min"), ("date", "max")]).to_pandas()
+                 ("date", "min"), ("date", "max")])
+            agg = agg.set_column(agg.schema.get_field_index("zone"), "zone",
+                                 agg["zone"].cast(agg["zone"].type.value_type)).to_pandas()
             agg.insert(0, "scenario", sc)
             parts.append(agg)
     if not parts:

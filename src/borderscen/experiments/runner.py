@@ -48,6 +48,7 @@ from borderscen.experiments.config import (
 from borderscen.experiments.design import RunSpec, expand
 from borderscen.experiments.store import (
     MANIFEST,
+    PARTS,
     EncodedChunk,
     Results,
     ResultsStore,
@@ -103,8 +104,9 @@ class Chunk:
     horizon_months: int
     outputs: tuple[str, ...]
     parameters: str = "posterior"
-    #: With ``start = "filtered"``: the particles these runs continue, row i for member i.
-    start: StartState | None = None
+    #: With ``start = "filtered"``: the particles these runs continue, row i for member i
+    #: (or, on a local pool, where the worker reads them: :class:`StoredStart`).
+    start: StartState | StoredStart | None = None
 
     @property
     def runs(self) -> tuple[RunSpec, ...]:
@@ -633,34 +635,79 @@ def assimilate_start(cfg: ExperimentConfig, progress: Callable[[int, int], None]
     return start, meta
 
 
-def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: bool,
-                  progress: bool | None | Progress, log: Callable[[str], None] | None,
-                  accept_changed_inputs: bool = False) -> tuple[StartState, dict[str, Any]]:
-    """The experiment's filtered start: the cloud stored in the results folder when it is whole
-    and of this config (a resumed batch reuses it), else assimilated now and stored.
+#: Where a local pool's workers read the filtered cloud (under parts/, removed with them):
+#: one uncompressed .npy per array, memory-mapped, and the particles' calibrated values.
+START_CACHE = "start-{sha}"
 
-    ``progress`` counts the months filtered: a :data:`~borderscen.progress.Progress` callback, or
-    as :func:`run_experiment`'s ``progress`` says, a :class:`~borderscen.progress.ProgressView`."""
-    root = store.root
-    # the JSON is written last: without it the cloud was never stored (nothing to repair)
-    if not fresh and ((root / START_META).exists() or (root / START_META).is_symlink()):
+
+def _write_start_cache(root: Path, start: StartState, digest: str) -> str:
+    """The cloud as memory-mappable arrays for the workers (written once, by whoever holds
+    the cloud, so the parent never does)."""
+    folder = root / PARTS / START_CACHE.format(sha=digest)
+    if (folder / "draws.json").exists():
+        return str(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, a in _start_arrays(start).items():
+        np.save(folder / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
+    atomic_write_json(folder / "draws.json", {"config_hash": digest, "months": start.months,
+                                              "draws": list(start.draws)})
+    return str(folder)
+
+
+#: Per worker process: the memory-mapped clouds it has opened (folder -> arrays, draws, months).
+_CLOUDS: dict[str, tuple[dict[str, np.ndarray], list[dict[str, float]], int]] = {}
+
+
+@dataclass(frozen=True)
+class StoredStart:
+    """A chunk's particles (``rows``: the replication of each member) in the cloud a local
+    pool's workers read from disk (:data:`START_CACHE`): each worker maps the arrays once and
+    copies only its chunk's rows, so no process holds the cloud once per chunk."""
+
+    folder: str
+    rows: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, rows) -> StartState:
+        """The particles of members ``rows`` (as :meth:`StartState.take` of the whole cloud)."""
+        if self.folder not in _CLOUDS:
+            folder = Path(self.folder)
+            meta = json.loads((folder / "draws.json").read_text(encoding="utf-8"))
+            arrays = {f.stem: np.load(f, mmap_mode="r", allow_pickle=False)
+                      for f in folder.glob("*.npy")}
+            draws = [{str(k): float(v) for k, v in d.items()} for d in meta["draws"]]
+            _CLOUDS.clear()  # one cloud at a time
+            _CLOUDS[self.folder] = (arrays, draws, int(meta["months"]))
+        arrays, draws, months = _CLOUDS[self.folder]
+        idx = np.asarray([self.rows[i] for i in rows], dtype=int)
+        fields: dict[str, Any] = {n: np.array(arrays[f"state.{n}"][idx]) for n in STATE_FIELDS}
+        return StartState(months, State(**fields), tuple(dict(draws[i]) for i in idx),
+                          {k: np.array(arrays[f"monthly.{k}"][idx]) for k in MONTHLY_OUTPUTS})
+
+
+def _start_work(cfg: ExperimentConfig, root: Path, key: str, reuse: bool, check_key: bool,
+                show: bool | None | Progress, cache: bool) -> tuple[StartState | None, dict[str, Any] | None,
+                                                   str | None, str | None]:
+    """Reuse the stored cloud (``reuse``) or assimilate and store one: (the cloud, unless
+    ``cache``; its meta without the per-particle values; the problem with a stored cloud that
+    cannot be reused; the cache folder when ``cache``). Runs in a child process on a local
+    pool, so the parent never holds the particle filter or its cloud. ``show``: a progress
+    callback for the months filtered, or as :class:`~borderscen.progress.ProgressView` says."""
+    if reuse:
         try:
-            start, meta = load_start(root, None if accept_changed_inputs else key)
-            if len(start) == cfg.experiment.replications:
-                if log is not None:
-                    log(f"{root}: reusing the filtered start stored in {START_META} (record "
-                        f"assimilated to {meta['origin']}, {len(start)} particles)")
-                return start, {**meta, "reused": True}
-            problem = f"it has {len(start)} particles, not {cfg.experiment.replications}"
+            start, meta = load_start(root, key if check_key else None)
         except StartUnusable as exc:
-            problem = str(exc)
-        if store.strict:
-            store.refuse_repair([f"{root / START_META}: {problem}"])
-        store.record("repaired", root / START_META, f"the stored filtered start cannot be used "
-                     f"({problem})", "assimilated again from its seed")
+            return None, None, str(exc), None
+        if len(start) != cfg.experiment.replications:
+            return None, None, f"it has {len(start)} particles, not {cfg.experiment.replications}", None
+        meta = {k: v for k, v in meta.items() if k != "draws"}
+        folder = _write_start_cache(root, start, meta["sha256"]) if cache else None
+        return (None if cache else start), {**meta, "reused": True}, None, folder
     branch = history().branch
-    view = progress if callable(progress) else ProgressView(
-        f"assimilating the record to {branch:%Y-%m}", "month", show=progress)
+    view = show if callable(show) else ProgressView(
+        f"assimilating the record to {branch:%Y-%m}", "month", show=show)
     t0 = time.perf_counter()
     try:
         start, meta = assimilate_start(cfg, view)
@@ -669,10 +716,67 @@ def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: b
             view.close()
     meta = {**meta, "key": key, "wall_s": time.perf_counter() - t0}
     meta["sha256"] = save_start(root, start, meta)
+    folder = _write_start_cache(root, start, meta["sha256"]) if cache else None
+    return (None if cache else start), {**meta, "reused": False}, None, folder
+
+
+def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a child process (forked from the runner's fork server), which ends with
+    the call: what it allocates is returned to the system. An interrupt ends it at once."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["borderscen.experiments.runner"])
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_watch_parent,
+                             initargs=(os.getpid(),)) as pool:
+        fut = pool.submit(fn, *args)
+        try:
+            return fut.result()
+        except BaseException:
+            _stop(pool, {fut: None})
+            raise
+
+
+def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: bool,
+                  progress: bool | None | Progress, log: Callable[[str], None] | None,
+                  accept_changed_inputs: bool = False, child: bool = False
+                  ) -> tuple[StartState | StoredStart, dict[str, Any]]:
+    """The experiment's filtered start: the cloud stored in the results folder when it is whole
+    and of this config (a resumed batch reuses it), else assimilated now and stored.
+
+    ``child``: the filter runs (or the stored cloud is checked) in a child process, which also
+    writes the cloud where a local pool's workers read it; what is returned is then a
+    :class:`StoredStart` of every particle, and this process never holds the cloud."""
+    root = store.root
+
+    def work(reuse: bool) -> tuple[StartState | None, dict[str, Any] | None, str | None, str | None]:
+        # a callback cannot cross into the child: there the months are shown as ProgressView says
+        show = False if child and callable(progress) else progress
+        args = (cfg, root, key, reuse, not accept_changed_inputs, show, child)
+        return _in_child(_start_work, *args) if child else _start_work(*args)
+
+    def cloud(start: StartState | None, folder: str | None) -> StartState | StoredStart:
+        if start is not None:
+            return start
+        return StoredStart(str(folder), tuple(range(cfg.experiment.replications)))
+
+    # the JSON is written last: without it the cloud was never stored (nothing to repair)
+    if not fresh and ((root / START_META).exists() or (root / START_META).is_symlink()):
+        start, meta, problem, folder = work(reuse=True)
+        if problem is None and meta is not None:
+            if log is not None:
+                log(f"{root}: reusing the filtered start stored in {START_META} (record "
+                    f"assimilated to {meta['origin']}, {meta['particles']} particles)")
+            return cloud(start, folder), meta
+        if store.strict:
+            store.refuse_repair([f"{root / START_META}: {problem}"])
+        store.record("repaired", root / START_META, f"the stored filtered start cannot be used "
+                     f"({problem})", "assimilated again from its seed")
+    start, meta, _, folder = work(reuse=False)
+    assert meta is not None
     if log is not None:
-        log(f"{root}: assimilated the record to {meta['origin']} with {len(start)} particles in "
-            f"{meta['wall_s']:.1f} s (lowest effective sample share {meta['summary']['min_ess_share']:.2f})")
-    return start, {**meta, "reused": False}
+        log(f"{root}: assimilated the record to {meta['origin']} with {meta['particles']} particles "
+            f"in {meta['wall_s']:.1f} s (lowest effective sample share "
+            f"{meta['summary']['min_ess_share']:.2f})")
+    return cloud(start, folder), meta
 
 
 def start_manifest(cfg: ExperimentConfig, meta: dict[str, Any] | None) -> dict[str, Any]:
@@ -770,11 +874,15 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
         todo = [c for c in chunks if c.index not in done]
         start_meta = None
         if cfg.experiment.start == "filtered":  # once, here; replication r continues particle r
-            # a caller's callback counts runs only: the months filtered are not runs
+            # a caller's callback counts runs only: the months filtered are not runs.
+            # A local pool: the filter runs in a child and the workers read their particles
+            # from disk; this process never holds the cloud (a cluster's workers get theirs)
+            local = kind == "process" or (kind == "dask" and not scheduler)
             start, start_meta = prepare_start(cfg, store, config_hash, fresh,
                                               False if callable(progress) else progress, log,
-                                              accept_changed_inputs)
-            todo = [replace(c, start=start.take([r.replication for r in c.runs])) for c in todo]
+                                              accept_changed_inputs, child=local and bool(todo))
+            todo = [replace(c, start=_chunk_start(start, [r.replication for r in c.runs]))
+                    for c in todo]
         if rebuilt is not None and todo:
             rebuilt["runs"] = [r.index for c in todo for r in c.runs]
             say(f"{root}: runs {run_ranges(rebuilt['runs'])} are run again from their seeds")
@@ -791,6 +899,12 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
                                       "start": start_manifest(cfg, start_meta)},
                        ["run"])
     return Results(root)
+
+
+def _chunk_start(start: StartState | StoredStart, rows: list[int]) -> StartState | StoredStart:
+    if isinstance(start, StoredStart):
+        return StoredStart(start.folder, tuple(start.rows[r] for r in rows))
+    return start.take(rows)
 
 
 class _PoolBroke(Exception):

@@ -167,10 +167,41 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=2, default=str).encode())
 
 
-def parquet_bytes(df: pd.DataFrame) -> bytes:
-    """One table as the bytes of a Parquet file (what a part file holds)."""
+#: The runs table's columns the manifest is made from (what a run is, and how it ended).
+MANIFEST_COLUMNS = ("run", "scenario", "point", "replication", "seed", "status", "error")
+#: The order of rows in the merged tables (those of the keys a table has): by run, month, zone.
+ROW_ORDER = ("run", "step", "zone")
+
+
+def _sorted(table: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """``table`` in the order of ``keys`` (a stable sort), unchanged when it is in that order
+    already (checked in a few vectorised passes, far cheaper than sorting)."""
+    keys = [k for k in dict.fromkeys(keys) if k in table.column_names]
+    if not keys or table.num_rows < 2:
+        return table
+    import pyarrow.compute as pc
+    n = table.num_rows
+    tied = None  # rows equal to the row before on every key so far
+    for k in keys:
+        col = table.column(k)
+        a, b = col.slice(0, n - 1), col.slice(1)
+        if col.null_count:
+            break  # nulls: leave the order to the sort
+        down = pc.less(b, a) if tied is None else pc.and_(tied, pc.less(b, a))
+        if pc.any(down).as_py():
+            break
+        same = pc.equal(b, a)
+        tied = same if tied is None else pc.and_(tied, same)
+    else:
+        return table
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def parquet_bytes(df: pd.DataFrame, order: Sequence[str] = ()) -> bytes:
+    """One table as the bytes of a Parquet file (what a part file holds), its rows sorted by
+    the keys of ``order`` it has (the merge then finds them in order and only concatenates)."""
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink)
+    pq.write_table(_sorted(pa.Table.from_pandas(df, preserve_index=False), order), sink)
     return sink.getvalue().to_pybytes()
 
 
@@ -191,7 +222,7 @@ def encode_chunk(index: int, tables: dict[str, pd.DataFrame]) -> EncodedChunk:
     for name in TABLES:
         df = tables[name]
         for label, part in (df.groupby("scenario", sort=False, observed=True) if len(df) else ()):
-            parts[name][str(label)] = parquet_bytes(part)
+            parts[name][str(label)] = parquet_bytes(part, ROW_ORDER)
     return EncodedChunk(index, parts, {name: len(tables[name]) for name in TABLES})
 
 
@@ -594,15 +625,18 @@ class ResultsStore:
     def finalize(self, manifest: Callable[[pd.DataFrame], dict[str, Any]] | dict[str, Any],
                  sort_keys: Sequence[str] = ("run",)) -> dict[str, Any]:
         """Merge the parts, chunk by chunk, into the final tables; verify them; write the
-        manifest (``manifest`` may be a function of the merged runs table) as the completion
-        mark; then remove the parts. A kill at any point leaves a folder that resumes."""
+        manifest (``manifest`` may be a function of the merged runs table's identity, status
+        and error columns: :data:`MANIFEST_COLUMNS`) as the completion mark; then remove the
+        parts. A kill at any point leaves a folder that resumes."""
         self._require_lock()
         started = time.perf_counter()
         done = sorted(self.done_chunks())
         rows: dict[str, int] = {}
         for name in TABLES:
             rows[name] = self._merge(name, done, list(sort_keys))
-        runs = pd.read_parquet(self.root / "runs.parquet")
+        have = set(pq.read_schema(self.root / "runs.parquet").names)
+        runs = pd.read_parquet(self.root / "runs.parquet",
+                               columns=[c for c in MANIFEST_COLUMNS if c in have])
         man = manifest(runs) if callable(manifest) else manifest
         man["rows"] = rows
         man["events"] = list(self.events)
@@ -633,9 +667,8 @@ class ResultsStore:
                     if not files.get(i):
                         continue
                     table = pa.concat_tables([_conform(pq.read_table(f), schema) for f in files[i]])
-                    keys = [k for k in (*sort_keys, "step", "zone") if k in table.column_names]
-                    if keys:
-                        table = table.sort_by([(k, "ascending") for k in keys])
+                    # workers sort their parts (encode_chunk): then this only checks the order
+                    table = _sorted(table, [*sort_keys, "step", "zone"])
                     writer.write_table(table)
                     n += table.num_rows
             with _writing(path):
@@ -858,17 +891,20 @@ class Results:
             return pa.concat_tables(parts)
         return pq.read_schema(self._path(table)).empty_table().select(columns)
 
-    def iter_arrow(self, table: str, columns: Sequence[str],
-                   scenario: str | None = None) -> Iterator[pa.Table]:
+    def iter_arrow(self, table: str, columns: Sequence[str], scenario: str | None = None,
+                   dictionary: Sequence[str] = ()) -> Iterator[pa.Table]:
         """Some columns of a table, one row group (one chunk of runs) at a time, optionally of
         one scenario only: for aggregations whose memory must not grow with the runs.
+        ``dictionary``: string columns read dictionary-encoded (a few distinct values, such as
+        ``zone``: far faster to read and to group by).
 
         The merged tables hold one row group per chunk and a chunk never mixes scenarios, so a
         scenario's row groups are picked from the footer's statistics and read without
         pre-buffering (rows of a row group that mixes scenarios are filtered)."""
         columns = list(dict.fromkeys(columns))
         check_columns(self.root / f"{table}.parquet", table, columns, self.columns(table))
-        pf = pq.ParquetFile(self._path(table), pre_buffer=False)
+        pf = pq.ParquetFile(self._path(table), pre_buffer=False,
+                            read_dictionary=list(dictionary) or None)
         md = pf.metadata
         at = md.schema.to_arrow_schema().names.index("scenario") if scenario is not None else -1
         for i in range(md.num_row_groups):

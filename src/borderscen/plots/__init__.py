@@ -3,16 +3,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from borderscen.plots import axes, distributions, fans, maps, regimes
 from borderscen.plots.style import FigureAndTable, horizon_text, save, scenario_colours
 
-__all__ = ["draw_standard_figures", "fans", "regimes", "distributions", "maps", "axes"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["draw_standard_figures", "draw_figures", "standard_jobs", "FigureJob", "fans", "regimes",
+           "distributions", "maps", "axes"]
 
 #: ISIS members above which the threshold-risk figure counts a resurgence: about half again the
 #: strongest 2022-24 fighter estimate (the UN's 3,000-5,000 at end-2023; target fighters-un-2023-12).
@@ -60,6 +69,17 @@ def _as_series(df: pd.DataFrame, results, names: list[str], n_points: int) -> pd
     return df.assign(scenario=pd.Categorical.from_codes(codes, categories=names, ordered=True))
 
 
+def zone_table(results, series: tuple[list[str], int] | None = None) -> pd.DataFrame:
+    """The zones as means per series and zone (what the zone maps draw): streamed from a
+    stored batch (``analysis.results.zone_means``), from the zones table of a table view."""
+    if hasattr(results, "read_arrow"):
+        from borderscen.analysis.results import zone_means
+        zones = zone_means(results)
+    else:
+        zones = _zone_means(results.zones)
+    return zones if series is None else _as_series(zones, results, *series)
+
+
 def series_view(results, monthly: bool = True):
     """Tables where each (scenario, design point) is one series named in 'scenario': the
     timeseries columns the figures use (:func:`figure_columns`; None unless ``monthly``), the
@@ -98,17 +118,16 @@ def reference_point(results) -> int:
     return 0
 
 
-def differences_figure(results, runs: pd.DataFrame, names: list[str], colours,
-                       horizon: str) -> FigureAndTable:
-    """The paired-differences figure. Without a sweep: each scenario against 'baseline' (or the
-    first). On a sweep with several scenarios: each scenario against the reference scenario at
-    the same point (``res.paired_differences(by_point=True)``); with one scenario: each point
-    against :func:`reference_point` (``res.point_differences``). Never pairs runs of different
-    points, which share no seeds' inputs."""
+def differences_call(results, runs: pd.DataFrame, names: list[str], colours, horizon: str
+                     ) -> tuple[Callable[..., FigureAndTable], tuple[Any, ...], dict[str, Any]]:
+    """What :func:`differences_figure` draws, as (function, args, kwargs): the paired
+    differences of a sweep are computed here (streamed from the stored runs), those of plain
+    scenarios by the figure itself from ``runs``."""
     series = _series_names(results) if hasattr(results, "read_arrow") else None
     if series is None:
         reference = "baseline" if "baseline" in names else names[0]
-        return distributions.differences(runs, baseline=reference, colours=colours, horizon=horizon)
+        return distributions.differences, (runs,), {"baseline": reference, "colours": colours,
+                                                     "horizon": horizon}
     series_names, n_points = series
     metrics = [m for m in distributions.DIFF_METRICS if m in results.columns("runs")]
     scenarios = list(results.scenarios)
@@ -122,8 +141,19 @@ def differences_figure(results, runs: pd.DataFrame, names: list[str], colours,
                           ignore_index=True).rename(columns={"reference_mean": "baseline_mean"})
         reference = series_names[point]
     table = _as_series(table, results, series_names, n_points)
-    return distributions.differences(None, baseline=reference, colours=colours, horizon=horizon,
-                                     table=table)
+    return distributions.differences, (None,), {"baseline": reference, "colours": colours,
+                                                "horizon": horizon, "table": table}
+
+
+def differences_figure(results, runs: pd.DataFrame, names: list[str], colours,
+                       horizon: str) -> FigureAndTable:
+    """The paired-differences figure. Without a sweep: each scenario against 'baseline' (or the
+    first). On a sweep with several scenarios: each scenario against the reference scenario at
+    the same point (``res.paired_differences(by_point=True)``); with one scenario: each point
+    against :func:`reference_point` (``res.point_differences``). Never pairs runs of different
+    points, which share no seeds' inputs."""
+    draw, args, kwargs = differences_call(results, runs, names, colours, horizon)
+    return draw(*args, **kwargs)
 
 
 def monthly_tables(results, threshold: float = 6000) -> dict:
@@ -189,14 +219,158 @@ THRESHOLD_OUTPUTS = ("isis_members",)
 RESPONSE_METRICS = ("cum_attacks_iraq", "cum_attacks_syria", "final_isis_members", "mean_cooperation")
 
 
+@dataclass(frozen=True)
+class FigureJob:
+    """One figure of the standard set: ``draw(*args, **kwargs)`` returns (figure, data), saved
+    as ``<out>/<stem>.<format>`` and ``<stem>.csv``. Plain data (aggregated tables, never a
+    whole stored table), so a worker process can draw it."""
+
+    stem: str
+    draw: Callable[..., FigureAndTable]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def draw_job(job: FigureJob, out: Path, results_id: str, formats: Sequence[str]) -> list[Path]:
+    """Draw and save one figure (in this process: a worker, or the caller when serial)."""
+    return save(*job.draw(*job.args, **job.kwargs), out / job.stem, results_id, formats)
+
+
+def _figure_worker(parent: int) -> None:
+    """Worker initializer: draw off screen (this is the worker's own matplotlib, never the
+    caller's), and exit with the process that started the pool."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401 - imported once here, before the first figure
+
+    from borderscen.experiments.runner import _watch_parent
+    _watch_parent(parent)
+
+
+@contextlib.contextmanager
+def figure_pool(workers: int) -> Iterator[Executor]:
+    """Worker processes for figures (forked from the fork server the runner's pool uses)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    ctx = multiprocessing.get_context("forkserver")
+    # used when no fork server runs yet (a run's pool starts one with the runner preloaded)
+    ctx.set_forkserver_preload(["borderscen.experiments.runner", "borderscen.plots"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_figure_worker,
+                             initargs=(os.getpid(),)) as pool:
+        yield pool
+
+
+def _figure_workers(workers: int | None) -> int:
+    if workers is None:
+        from borderscen.experiments.runner import default_workers
+        return default_workers()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1 (or None), not {workers!r}")
+    return workers
+
+
+def draw_figures(jobs: Iterable[FigureJob], out: str | Path, results_id: str,
+                 formats: Sequence[str] = ("png",), workers: int | None = None) -> list[Path]:
+    """Draw figure jobs, in worker processes when ``workers`` > 1 (default: one per core), and
+    return their files in the order of the jobs. ``jobs`` may be a generator: each job goes to
+    a worker as soon as it is made, so the caller's aggregation of the next figure's table
+    overlaps the drawing of the ones before. The caller's matplotlib (backend, rcParams) is
+    never touched; a pool that cannot start (e.g. inside a daemon process) or breaks falls back
+    to drawing here, one figure after another."""
+    out = Path(out)
+    n = _figure_workers(workers)
+    if n <= 1:
+        return [f for job in jobs for f in draw_job(job, out, results_id, formats)]
+    made: list[FigureJob] = []
+    futures: list[Future | None] = []
+    try:
+        with figure_pool(n) as pool:
+            for job in jobs:
+                made.append(job)
+                futures.append(pool.submit(draw_job, job, out, results_id, formats))
+            files = [fut.result() for fut in futures if fut is not None]
+    except (BrokenProcessPool, OSError, AssertionError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not isinstance(exc, BrokenProcessPool) \
+                and "bootstrapping" not in str(exc):
+            raise
+        logger.warning("figures: the worker processes could not draw (%s: %s); drawing them "
+                       "here instead", type(exc).__name__, exc)
+        made += list(jobs)  # what the generator had not made yet
+        return [f for job in made for f in draw_job(job, out, results_id, formats)]
+    return [f for fs in files for f in fs]
+
+
+#: Runs-table columns the standard figures use (those present): identity, status and the
+#: end-state, difference and response metrics.
+RUN_COLUMNS = ("run", "scenario", "point", "replication", "status")
+
+
+def figure_runs(results) -> pd.DataFrame:
+    """The runs table's columns the standard figures draw (:data:`RUN_COLUMNS`, the metrics of
+    the end-state, differences and response figures, the swept parameters): nothing else."""
+    if not hasattr(results, "read_arrow"):
+        return results.runs
+    have = results.columns("runs")
+    wanted = [*RUN_COLUMNS, *distributions.END_METRICS, "final_pipeline_stage",
+              *distributions.DIFF_METRICS, *RESPONSE_METRICS, *results.manifest.get("swept", [])]
+    return results.read("runs", columns=[c for c in dict.fromkeys(wanted) if c in have])
+
+
+def standard_jobs(results, threshold: float = DEFAULT_THRESHOLD) -> Iterator[FigureJob]:
+    """The standard figures of a batch as :class:`FigureJob` s, in the order their files are
+    listed; each aggregated table is computed once (one streamed read per table) and shared by
+    the figures that draw it. A generator: each job is made when its tables are ready."""
+    monthly = monthly_tables(results, threshold)  # first: the fan chart is the longest to draw
+    series = _series_names(results)
+    names = list(results.scenarios) if series is None else series[0]
+    colours = scenario_colours(names)
+    horizon = horizon_text(monthly["dates"])
+    yield FigureJob("fan_chart", fans.fan_chart, (None,),
+                    {"colours": colours, "tables": monthly["quantiles"]})
+    if len(monthly["regimes"]) and "scenario" in monthly["regimes"]:  # none before the branch month
+        yield FigureJob("regime_probabilities", regimes.regime_chart, (None,),
+                        {"colours": colours, "data": monthly["regimes"]})
+    runs = figure_runs(results)
+    if series is not None:
+        runs = _as_series(runs, results, *series)
+    yield FigureJob("end_state", distributions.end_state, (runs,),
+                    {"colours": colours, "horizon": horizon})
+    output = monthly["threshold_output"]
+    if output is not None:
+        yield FigureJob("threshold_risk", fans.threshold_risk, (None,),
+                        {"output": output, "threshold": threshold, "colours": colours,
+                         "data": monthly["threshold"],
+                         "explanation": THRESHOLD_NOTE if threshold == DEFAULT_THRESHOLD else ""})
+    if len(names) > 1:
+        draw, args, kwargs = differences_call(results, runs, names, colours, horizon)
+        yield FigureJob("differences", draw, args, kwargs)
+    for p in [p for p in results.manifest.get("swept", []) if p in runs.columns]:
+        metrics = [m for m in RESPONSE_METRICS if m in runs.columns]
+        base = runs if series is None else figure_runs(results)  # scenarios, not series
+        yield FigureJob(f"response_{_slug(p)}", fans.response_curves, (base, p, metrics),
+                        {"colours": colours, "horizon": horizon})
+    zones = zone_table(results, series)
+    vmax, size_max = maps.shared_scale(zones, names)
+    for i, sc in enumerate(names):
+        yield FigureJob(f"zone_map_{i}_{_slug(sc)}", maps.zone_map,
+                        (zones[zones["scenario"] == sc].reset_index(drop=True), sc),
+                        {"vmax": vmax, "size_max": size_max})
+
+
 def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] = ("png",),
-                          threshold: float = DEFAULT_THRESHOLD) -> list[Path]:
+                          threshold: float = DEFAULT_THRESHOLD,
+                          workers: int | None = None) -> list[Path]:
     """Fan charts, regimes, end states, threshold risk, differences and zone maps of a batch,
     plus response curves for each swept parameter.
 
     Every figure uses one colour per series (:func:`style.scenario_colours` over the whole
     experiment) and every zone map one colour and size scale. Differences are taken from
     'baseline' when there is one, else from the first series.
+
+    The figures are drawn from aggregated tables (:func:`standard_jobs`), in ``workers``
+    processes (default: one per core; 1 draws here, one after another): the same files either
+    way.
     """
     out, rid = Path(out_dir), results.id
     if axes.is_axes_design(results):  # presets x 2026-30 axes: the axes figure, then the set at the defaults
@@ -206,40 +380,9 @@ def draw_standard_figures(results, out_dir: str | Path, formats: Sequence[str] =
                                       horizon=horizon_text(ts["date"]),
                                       colours=scenario_colours(results.scenarios)),
                      out / "axes", rid, formats)
-        return chart + draw_standard_figures(axes.at_defaults(results), out, formats, threshold)
-    ts, runs, zones, names = series_view(results, monthly=False)
-    colours = scenario_colours(names)
-    monthly = monthly_tables(results, threshold)
-    horizon = horizon_text(monthly["dates"])
-    files: list[Path] = []
-    files += save(*fans.fan_chart(ts, colours=colours, tables=monthly["quantiles"]),
-                  out / "fan_chart", rid, formats)
-    if len(monthly["regimes"]) and "scenario" in monthly["regimes"]:  # none before the branch month
-        files += save(*regimes.regime_chart(ts, colours=colours, data=monthly["regimes"]),
-                      out / "regime_probabilities", rid, formats)
-    files += save(*distributions.end_state(runs, colours=colours, horizon=horizon),
-                  out / "end_state", rid, formats)
-    output = monthly["threshold_output"]
-    if output is not None:
-        files += save(*fans.threshold_risk(ts, output=output, threshold=threshold,
-                                           colours=colours, data=monthly["threshold"],
-                                           explanation=THRESHOLD_NOTE
-                                           if threshold == DEFAULT_THRESHOLD else ""),
-                      out / "threshold_risk", rid, formats)
-    if len(names) > 1:
-        files += save(*differences_figure(results, runs, names, colours, horizon),
-                      out / "differences", rid, formats)
-    swept = [p for p in results.manifest.get("swept", []) if p in results.runs.columns]
-    for p in swept:
-        base = results.runs
-        metrics = [m for m in RESPONSE_METRICS if m in base.columns]
-        files += save(*fans.response_curves(base, p, metrics, colours=colours, horizon=horizon),
-                      out / f"response_{_slug(p)}", rid, formats)
-    vmax, size_max = maps.shared_scale(zones, names)
-    for i, sc in enumerate(names):
-        files += save(*maps.zone_map(zones, sc, vmax=vmax, size_max=size_max),
-                      out / f"zone_map_{i}_{_slug(sc)}", rid, formats)
-    return files
+        return chart + draw_standard_figures(axes.at_defaults(results), out, formats, threshold,
+                                             workers)
+    return draw_figures(standard_jobs(results, threshold), out, rid, formats, workers)
 
 
 def _slug(text: str) -> str:
