@@ -84,16 +84,16 @@ def test_design_has_readable_labels(grid):
 
 def test_summaries_split_by_point_not_pooled(grid):
     reps = grid.manifest["counts"]["replications"]
-    q = grid.sweep_quantiles("cooperation")
+    q = grid.quantiles("cooperation")
     assert set(q["point"]) == {0, 1}
     assert (q["n"] == reps).all()  # one value per replication, never two points pooled
-    probs = grid.sweep_regime_probabilities()
+    probs = grid.regime_probabilities()
     regimes = [c for c in probs.columns if c not in ("scenario", "point", "label", "date")]
     assert np.allclose(probs[regimes].sum(axis=1), 1.0)
-    table = grid.sweep_summary(["cum_attacks", "mean_cooperation"])
+    table = grid.end_state(metrics=["cum_attacks", "mean_cooperation"], wide=None)
     assert len(table.columns) == 2 * 2
     assert "baseline | iran_pressure = 0.25" in table.columns
-    long = grid.sweep_summary(["cum_attacks"], wide=False)
+    long = grid.end_state(metrics=["cum_attacks"], wide=False)
     assert len(long) == 4 and (long["n"] == reps).all()
 
 

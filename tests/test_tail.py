@@ -111,13 +111,13 @@ def test_paired_differences_on_a_sweep_pair_within_each_point(sweep):
     assert len(pooled) == 1 and pooled.loc[0, "n_pairs"] == 2 * REPS  # the switch-off pools
 
 
-def test_sweep_twins_are_deprecated_aliases(sweep):
-    with pytest.warns(DeprecationWarning, match="use quantiles"):
-        old = sweep.sweep_quantiles("cooperation")
-    pd.testing.assert_frame_equal(old, sweep.quantiles("cooperation"))
-    with pytest.warns(DeprecationWarning):
-        table = sweep.sweep_summary(["cum_attacks"])
-    pd.testing.assert_frame_equal(table, sweep.end_state(metrics=["cum_attacks"], wide=None))
+def test_the_sweep_twins_are_gone_and_name_what_replaced_them(sweep):
+    with pytest.raises(AttributeError, match=r"sweep_quantiles was removed: use quantiles\(\)"):
+        sweep.sweep_quantiles("cooperation")
+    with pytest.raises(AttributeError, match=r"use end_state\(metrics=\.\.\., wide=None\)"):
+        sweep.sweep_summary(["cum_attacks"])
+    with pytest.raises(AttributeError, match="no attribute 'quantile'$"):
+        sweep.quantile  # noqa: B018 - any other missing name: the usual message
 
 
 # ------------------------------------------------------------------ stale and misspelled names

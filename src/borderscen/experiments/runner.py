@@ -730,6 +730,9 @@ def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
         fut = pool.submit(fn, *args)
         try:
             return fut.result()
+        except BrokenProcessPool:
+            _stop(pool, {fut: None})
+            raise ExecutorError(f"the process that makes the filtered start died ({POOL_HINT})") from None
         except BaseException:
             _stop(pool, {fut: None})
             raise

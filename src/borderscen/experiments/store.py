@@ -820,9 +820,13 @@ def register_analysis(name: str) -> Callable[[Callable[..., Any]], Callable[...,
     return add
 
 
-def _deprecated(old: str, new: str) -> None:
-    import warnings
-    warnings.warn(f"Results.{old} is deprecated: {new}", DeprecationWarning, stacklevel=3)
+#: Methods that went, and what does their work now (issue 24: one summary API).
+REMOVED = {
+    "sweep_quantiles": "use quantiles(), which splits a sweep by point",
+    "sweep_regime_probabilities": "use regime_probabilities(), which splits a sweep by point",
+    "sweep_end_state": "use end_state(metrics=...), which splits a sweep by point",
+    "sweep_summary": "use end_state(metrics=..., wide=None), which splits a sweep by point",
+}
 
 
 class Results:
@@ -1026,23 +1030,10 @@ class Results:
     def given_data_sensitivity(self, outputs, method: str = "pawn", **kw) -> pd.DataFrame:
         return self._call("given_data_sensitivity", outputs, method, **kw)
 
-    # deprecated twins: the summaries above split a sweep by point
-    def sweep_quantiles(self, output: str, **kw) -> pd.DataFrame:
-        _deprecated("sweep_quantiles", "use quantiles(), which splits a sweep by point")
-        return self.quantiles(output, by=("scenario", "point", "date"), **kw)
-
-    def sweep_regime_probabilities(self) -> pd.DataFrame:
-        _deprecated("sweep_regime_probabilities",
-                    "use regime_probabilities(), which splits a sweep by point")
-        return self.regime_probabilities(by=("scenario", "point", "date"))
-
-    def sweep_end_state(self, metrics, **kw) -> pd.DataFrame:
-        _deprecated("sweep_end_state", "use end_state(metrics=...), which splits a sweep by point")
-        return self.end_state(metrics=metrics, split=True, **kw)
-
-    def sweep_summary(self, metrics, wide: bool | None = None, **kw) -> pd.DataFrame:
-        _deprecated("sweep_summary", "use end_state(metrics=..., wide=None)")
-        return self.end_state(metrics=metrics, split=True, wide=wide, **kw)
+    def __getattr__(self, name: str) -> Any:
+        if name in REMOVED:  # the sweep_* twins: the summaries split a sweep by point
+            raise AttributeError(f"Results.{name} was removed: {REMOVED[name]}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def load_results(root: str | Path) -> Results:
