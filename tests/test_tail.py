@@ -329,3 +329,24 @@ def test_merge_keeps_parts_sorted_by_the_workers_and_sorts_others():
         if trial % 2:
             t = t.sort_by(order)
         assert _sorted(t, ROW_ORDER).equals(t.sort_by(order))
+
+
+def test_grouped_quantiles_equal_pandas_groupby_with_gaps_and_two_keys():
+    import numpy as np
+    import pyarrow as pa
+
+    from borderscen.analysis.results import grouped_quantiles
+
+    rng = np.random.default_rng(5)
+    n = 4000
+    df = pd.DataFrame({"point": rng.integers(0, 3, n),
+                       "date": pd.to_datetime("2022-01-01") + pd.to_timedelta(rng.integers(0, 9, n), "D"),
+                       "x": rng.gamma(2.0, 3.0, n)})
+    df.loc[rng.random(n) < 0.1, "x"] = np.nan
+    df.loc[(df["point"] == 2) & (df["date"] == df["date"].min()), "x"] = np.nan  # an all-NaN group
+    ours = grouped_quantiles(pa.Table.from_pandas(df, preserve_index=False), ["point", "date"], "x")
+    ref = summaries.quantiles(df.assign(scenario="s"), "x", by=("scenario", "point", "date")).drop(
+        columns="scenario")
+    assert list(ours.columns) == list(ref.columns)
+    pd.testing.assert_frame_equal(ours, ref, check_dtype=False, rtol=1e-12)
+    assert ours["n"].sum() == n  # n counts missing values too, as pandas' size does

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from borderscen.analysis import summaries, sweeps
@@ -97,7 +98,58 @@ def quantiles(res: Results, output: str, q: Sequence[float] = summaries.DEFAULT_
     """Quantiles (columns q0.5 etc.), mean and n of a monthly output per scenario and date, and
     per design point (with its label) on a sweep."""
     by = _by(res, by)
-    return _monthly(res, lambda df, by: summaries.quantiles(df, output, q, by=by), [output], by)
+    if "scenario" not in by or len(by) == 1:
+        return _monthly(res, lambda df, by: summaries.quantiles(df, output, q, by=by), [output], by)
+    _check(res, "timeseries", [*by, output])
+    keys = [b for b in by if b != "scenario"]
+    parts = []
+    for sc in res.scenarios:  # one scenario's key and output columns at a time, as arrays
+        t = res.read_arrow("timeseries", [*keys, output], scenario=sc)
+        if t.num_rows:
+            part = grouped_quantiles(t, keys, output, q)
+            part.insert(0, "scenario", sc)
+            parts.append(part)
+    return _labelled(res, _stack(res, parts))
+
+
+def grouped_quantiles(t: pa.Table, keys: Sequence[str], output: str,
+                      q: Sequence[float] = summaries.DEFAULT_QUANTILES) -> pd.DataFrame:
+    """Quantiles (linear interpolation, NaN skipped: pandas' ``groupby().quantile``), mean and n
+    of ``output`` per distinct combination of ``keys``, sorted by the keys, from an Arrow table.
+
+    The rows stay numpy arrays (the output and one integer code per row): no per-row Python
+    objects and no pandas groupby copies, so memory is a few arrays of the table's length."""
+    codes = np.zeros(t.num_rows, dtype=np.int64)
+    dictionaries = []
+    for k in keys:
+        enc = pc.dictionary_encode(t[k]).combine_chunks()
+        dictionaries.append(enc.dictionary)
+        codes = codes * len(enc.dictionary) + enc.indices.to_numpy(zero_copy_only=False)
+    values = np.asarray(t[output].to_numpy(), dtype=float)
+    groups, inverse = np.unique(codes, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    ends = np.cumsum(np.bincount(inverse, minlength=len(groups)))
+    qs = np.asarray(q, dtype=float)
+    rows = np.full((len(groups), len(qs) + 1), np.nan)
+    start = 0
+    for g, end in enumerate(ends):
+        seg = values[order[start:end]]
+        seg = seg[~np.isnan(seg)]
+        if len(seg):
+            rows[g, :-1] = np.quantile(seg, qs)
+            rows[g, -1] = seg.mean()
+        start = end
+    out = {}
+    rest = groups.copy()
+    for k, d in reversed(list(zip(keys, dictionaries, strict=True))):
+        out[k] = d.take(pa.array(rest % len(d))).to_pandas()
+        rest //= len(d)
+    frame = pd.DataFrame({k: out[k] for k in keys})
+    for j, c in enumerate(qs):
+        frame[f"q{c:g}"] = rows[:, j]
+    frame["mean"] = rows[:, -1]
+    frame["n"] = np.diff(np.concatenate([[0], ends])).astype(np.int64)
+    return frame.sort_values(list(keys), kind="stable").reset_index(drop=True)
 
 
 @register_analysis("regime_probabilities")
