@@ -428,3 +428,51 @@ def test_calibration_fit_draws_each_observations_published_interval():
         assert min(abs(p.get_height() - (p95 - p5)) for p in boxes) < 1e-9 * max(1.0, p95)
     plt.close(fig)
     plt.close(before)
+
+
+def test_figures_from_the_api_carry_the_caveat_and_saving_stamps_it_once(smoke_results, tmp_path):
+    fig, table = fans.fan_chart(smoke_results.timeseries, outputs=("isis_members",))
+    notes = [t.get_text() for t in fig.texts if t.get_gid() == "borderscen-stamp"]
+    assert notes == [f"borderscen · {style.CAVEAT}"]  # drawn in a notebook: the caveat, no id
+    save(fig, table, tmp_path / "fan", "smoke@abc")
+    notes = [t.get_text() for t in fig.texts if t.get_gid() == "borderscen-stamp"]
+    assert notes == [f"borderscen · smoke@abc · {style.CAVEAT}"]  # saved: replaced, not doubled
+    regime_fig, _ = regimes.regime_chart(smoke_results.timeseries)
+    assert any(t.get_gid() == "borderscen-stamp" for t in regime_fig.texts)
+    plt.close("all")
+
+
+def test_the_fan_chart_marks_the_branch_month_when_its_months_cross_it(smoke_results):
+    from borderscen.inputs.scenarios import history
+
+    ts = smoke_results.timeseries
+    branch = pd.Timestamp(history().branch)
+    fig, _ = fans.fan_chart(ts, outputs=("isis_members",))
+    lines = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "branch"]
+    crosses = ts["date"].min() < branch <= ts["date"].max()
+    assert len(lines) == (1 if crosses else 0)
+    if crosses:
+        x = lines[0].get_xdata()[0]
+        x = matplotlib.dates.num2date(x).replace(tzinfo=None) if isinstance(x, float) else x
+        assert pd.Timestamp(x) == branch
+        assert f"{branch:%Y-%m}" in fig._suptitle.get_text()
+    before, _ = fans.fan_chart(ts[ts["date"] < branch], outputs=("isis_members",))
+    assert not [ln for ax in before.axes for ln in ax.get_lines() if ln.get_gid() == "branch"]
+    plt.close("all")
+
+
+def test_one_long_bar_does_not_squash_the_differences_figure():
+    rows = [("a", "m1", 5.0), ("b", "m1", -4.0), ("a", "m2", 180.0), ("b", "m2", 2.0)]
+    table = pd.DataFrame([{"scenario": sc, "metric": m, "mean_diff": v, "lo": v - 1, "hi": v + 1,
+                           "baseline_mean": 100.0, "n_pairs": 50} for sc, m, v in rows])
+    fig, out = distributions.differences(None, baseline="base", table=table)
+    ax = fig.axes[0]
+    limit = distributions.off_scale_limit(out)
+    assert limit is not None and ax.get_xlim() == (-limit, limit) and limit < 180
+    off = [ln for ln in ax.get_lines() if ln.get_gid() == "off-scale"]
+    assert len(off) == 1 and "+180%" in " ".join(t.get_text() for t in ax.texts)
+    even = table.assign(mean_diff=table["mean_diff"].clip(upper=8))  # no outlier: no clipping
+    even = even.assign(lo=even["mean_diff"] - 1, hi=even["mean_diff"] + 1)
+    _, even_out = distributions.differences(None, baseline="base", table=even)
+    assert distributions.off_scale_limit(even_out) is None
+    plt.close("all")

@@ -138,7 +138,7 @@ def grouped_quantiles(t: pa.Table, keys: Sequence[str], output: str,
         if len(seg):
             rows[g, :-1] = np.quantile(seg, qs)
             rows[g, -1] = seg.mean()
-        start = end
+        start = int(end)
     out = {}
     rest = groups.copy()
     for k, d in reversed(list(zip(keys, dictionaries, strict=True))):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -106,6 +107,17 @@ def end_state(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
 
 
 @styled
+def off_scale_limit(table: pd.DataFrame, ratio: float = 2.5) -> float | None:
+    """The x-limit (in %) that keeps one metric's long bars from squashing the others: when the
+    widest metric reaches more than ``ratio`` times the next widest, 1.3 times the next; else
+    None (no clipping)."""
+    ends = table[["mean_diff_pct", "lo_pct", "hi_pct"]].abs().max(axis=1)
+    widest = ends.groupby(table["metric"]).max().dropna().sort_values(ascending=False)
+    if len(widest) < 2 or widest.iloc[1] <= 0 or widest.iloc[0] <= ratio * widest.iloc[1]:
+        return None
+    return float(max(1.3 * widest.iloc[1], 10.0))
+
+
 def differences(runs: pd.DataFrame | None, baseline: str = "baseline",
                 metrics: Sequence[str] | None = None, colours: Mapping[str, str] | None = None,
                 horizon: str = "", table: pd.DataFrame | None = None) -> FigureAndTable:
@@ -132,26 +144,40 @@ def differences(runs: pd.DataFrame | None, baseline: str = "baseline",
     colours = colours_for(scenarios, colours)
     fig, ax = plt.subplots(figsize=(8.5, 0.3 * len(shown) * max(1, len(scenarios)) + 2.0),
                            layout="constrained")
+    limit = off_scale_limit(table[table["metric"].isin(shown)])
     y = 0.0
     ticks, labels_ = [], []
     for m in shown:
         for sc in scenarios:
             r = table[(table["metric"] == m) & (table["scenario"] == sc)].iloc[0]
-            ax.errorbar(r["mean_diff_pct"], y, xerr=[[r["mean_diff_pct"] - r["lo_pct"]],
-                        [r["hi_pct"] - r["mean_diff_pct"]]], fmt="o", color=colours[sc],
-                        capsize=3, label=sc if m == shown[0] else None)
+            mid, lo, hi = r["mean_diff_pct"], r["lo_pct"], r["hi_pct"]
+            if limit is not None and max(abs(lo), abs(hi)) > limit:  # one long bar squashes the rest
+                edge = math.copysign(0.97 * limit, mid)
+                ax.plot(edge, y, marker=">" if mid > 0 else "<", ms=8, color=colours[sc], ls="none",
+                        label=sc if m == shown[0] else None, gid="off-scale")
+                ax.annotate(f"{mid:+.0f}% [{lo:+.0f}, {hi:+.0f}]", (edge, y),
+                            xytext=(-6 if mid > 0 else 6, 0), textcoords="offset points",
+                            ha="right" if mid > 0 else "left", va="center", fontsize=8,
+                            color=colours[sc])
+            else:
+                ax.errorbar(mid, y, xerr=[[mid - lo], [hi - mid]], fmt="o", color=colours[sc],
+                            capsize=3, label=sc if m == shown[0] else None)
             y -= 1
         ticks.append(y + 1 + (len(scenarios) - 1) / 2)
         labels_.append(label(m)[0])
         ax.axhline(y + 0.3, color="#DDDDDD", lw=0.6)
         y -= 0.4
     ax.axvline(0, color="black", lw=0.8)
+    if limit is not None:
+        ax.set_xlim(-limit, limit)
     ax.set_ylim(y + 0.4 - 0.6, 0.9)
     ax.set_yticks(ticks, labels_)
     ax.set_xlabel(f"difference from {baseline} (% of {baseline} mean); 95% CI over paired runs")
     when = f" at {horizon}" if horizon else ""
     ax.set_title(f"Scenario effects{when} relative to {baseline} under common random numbers\n"
-                 "(95% intervals; where no bar shows, it is narrower than the marker)", fontsize=10)
+                 "(95% intervals; where no bar shows, it is narrower than the marker"
+                 + ("; triangles: off the scale, value written" if limit is not None else "") + ")",
+                 fontsize=10)
     ax.grid(axis="y", visible=False)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig, table

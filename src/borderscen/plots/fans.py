@@ -19,6 +19,7 @@ import pandas as pd
 from borderscen.analysis.summaries import quantiles, state_shares, threshold_probability
 from borderscen.assimilation.observe import FLOWS, Comparable, comparable
 from borderscen.inputs.record import HOLDOUT_START, holdouts, targets
+from borderscen.inputs.scenarios import history
 from borderscen.plots.style import (
     FigureAndTable,
     caption,
@@ -159,6 +160,10 @@ def _draw_fan(ax, d: pd.DataFrame, colour: str, name: str) -> None:
     ax.plot(d["date"], d["q0.5"], color=colour, lw=1.8, label=name)
 
 
+#: The vertical line at the branch month (grey: never a scenario's or the record's colour).
+BRANCH_COLOUR = "#7f7f7f"
+
+
 @styled
 def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
               scenarios: Sequence[str] | None = None, title: str = "",
@@ -251,9 +256,16 @@ def fan_chart(ts: pd.DataFrame, outputs: Sequence[str] | None = None,
             handles, labels = [*handles, _record_handle(ink)], [*labels, RECORD_LABEL]
         fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(handles)),
                    frameon=False)
+    branch = pd.Timestamp(history().branch)
+    marked = first is not None and first < branch <= last
+    if marked:  # the months before it replay the record; the scenarios differ from it on
+        for ax in fig.axes:
+            if ax.get_visible():
+                ax.axvline(branch, color=BRANCH_COLOUR, lw=0.9, ls=":", gid="branch", zorder=0.5)
     n = int(min(q.groupby("scenario", observed=True)["n"].min().min() for q in tables.values()))
     fig.suptitle(title or f"Spread of outcomes by scenario ({n} runs each): median (line), "
-                 "50% and 80% bands (shaded), 95% band (dashed)")
+                 "50% and 80% bands (shaded), 95% band (dashed)"
+                 + (f"; dotted: the branch, {branch:%Y-%m}" if marked else ""))
     table = pd.concat([q.assign(output=o) for o, q in tables.items()], ignore_index=True)
     drawn = [p for p in points.values() if len(p)]
     if drawn:

@@ -107,12 +107,29 @@ def style_context(style: Mapping[RcKeyType, Any] | None = None) -> Iterator[None
         matplotlib.rcParams.update(saved)
 
 
+#: What every figure says under it, drawn from the API or saved (then with the results' id).
+CAVEAT = "exploratory scenarios, not forecasts"
+_STAMP_GID = "borderscen-stamp"
+
+
+def _caveat(fig: Any) -> None:
+    """The caveat under a figure drawn from the API (a notebook), until :func:`stamp` replaces
+    it with the results' id when the figure is saved."""
+    if not isinstance(fig, Figure) or any(t.get_gid() == _STAMP_GID for t in fig.texts):
+        return
+    fig.text(0.995, 0.0, f"borderscen · {CAVEAT}", ha="right", va="top", fontsize=STAMP_SIZE,
+             color="#333333", gid=_STAMP_GID)
+
+
 def styled[F: Callable[..., Any]](func: F) -> F:
-    """Run a plotting function inside :func:`style_context`: the style never leaks out."""
+    """Run a plotting function inside :func:`style_context` (the style never leaks out) and put
+    the caveat under the figure it returns."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         with style_context():
-            return func(*args, **kwargs)
+            out = func(*args, **kwargs)
+        _caveat(out[0] if isinstance(out, tuple) and out else out)
+        return out
     return wrapper  # type: ignore[return-value]
 
 
@@ -182,7 +199,10 @@ def caption(fig, text: str, width: int = 110) -> None:
 
 def stamp(fig, results_id: str) -> None:
     """Footer naming the results and the caveat, under everything else (captions, legends),
-    large enough to print. Freezes the layout so saving does not move anything onto it."""
+    large enough to print (it replaces the plain caveat of :func:`styled`). Freezes the layout
+    so saving does not move anything onto it."""
+    for t in [t for t in fig.texts if t.get_gid() == _STAMP_GID]:
+        t.remove()
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     low = fig.get_tightbbox(renderer).y0 / fig.bbox_inches.height  # inches -> figure fraction
@@ -194,8 +214,8 @@ def stamp(fig, results_id: str) -> None:
         leg.set_loc("lower left")
         leg.set_bbox_to_anchor((box.x0, box.y0), transform=fig.transFigure)
         leg.borderaxespad = 0.0
-    fig.text(0.995, y, f"borderscen · {results_id} · exploratory scenarios, not forecasts",
-             ha="right", va="top", fontsize=STAMP_SIZE, color="#333333", gid="borderscen-stamp")
+    fig.text(0.995, y, f"borderscen · {results_id} · {CAVEAT}",
+             ha="right", va="top", fontsize=STAMP_SIZE, color="#333333", gid=_STAMP_GID)
 
 
 def save(fig: Figure, data: pd.DataFrame, stem: Path, results_id: str,
