@@ -564,3 +564,15 @@ def test_run_in_a_pipe_shows_plain_progress_lines_and_quiet_or_ci_none(tmp_path,
     assert "\r" not in err  # no bar redrawn into the log
     assert not [ln for ln in run("--quiet").splitlines() if " runs (" in ln]
     assert not [ln for ln in run(ci=True).splitlines() if " runs (" in ln]
+
+
+def test_a_reused_batch_says_it_was_reused_not_that_it_just_ran(tiny, tmp_path, capsys):
+    out = tmp_path / "r"
+    args = ["run", str(tiny), "--out", str(out), "--no-figures", "--quiet", "--executor", "serial"]
+    assert cli.main(args) == 0
+    first = capsys.readouterr().out
+    assert "runs ok" in first and "reused (" not in first
+    time.sleep(1.1)  # the manifest's time has whole seconds
+    assert cli.main(args) == 0
+    second = capsys.readouterr().out
+    assert "reused (stored " in second and "where they ran in" in second

@@ -279,12 +279,13 @@ def config_from_args(args):
 
 def cmd_run(args) -> int:
     from borderscen.experiments import run_experiment
+    started = time.time()
     cfg = config_from_args(args)
     res = run_experiment(cfg, out=args.out, executor=args.executor, workers=args.workers,
                          scheduler=args.scheduler, fresh=args.fresh, progress=False if args.quiet else None,
                          strict=args.strict, log=_note, retries=args.retries,
                          accept_changed_inputs=args.accept_changed_inputs)
-    status = _report(res, args.allow_failures)
+    status = _report(res, args.allow_failures, started)
     if not args.no_figures and res.manifest["counts"]["succeeded"]:
         from borderscen.interfaces.reproduce import draw_or_explain
         out = Path(args.figures) if args.figures else res.root / "figures"
@@ -314,12 +315,27 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _report(res, allow_failures: bool = False) -> int:
-    """Print the batch's counts and failed runs; the exit status they call for."""
+def _reused(res, started: float | None) -> bool:
+    """Whether the batch's manifest was written before this command started (results reused)."""
+    import datetime as dt
+    if started is None:
+        return False
+    try:
+        created = dt.datetime.strptime(res.manifest["created"], "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except (KeyError, TypeError, ValueError):
+        return False
+    return created < started - 1.0  # the manifest's time has whole seconds
+
+
+def _report(res, allow_failures: bool = False, started: float | None = None) -> int:
+    """Print the batch's counts and failed runs; the exit status they call for. ``started``: when
+    the command started, so that reused results say so instead of claiming they just ran."""
     c, t = res.manifest["counts"], res.manifest["timings"]
+    ran = (f"reused (stored {res.manifest['created'][:16].replace('T', ' ')}, where they ran in "
+           f"{t['run_wall_s']:.1f} s)" if _reused(res, started) else f"in {t['run_wall_s']:.1f} s")
     print(f"{res.name}: {c['succeeded']} runs ok, {c['failed']} failed "
           f"({c['scenarios']} scenarios x {c['points']} points x {c['replications']} replications) "
-          f"in {t['run_wall_s']:.1f} s -> {res.root}")
+          f"{ran} -> {res.root}")
     failures = res.manifest["failures"]
     for f in failures[:SHOW_FAILURES]:
         print(f"  failed: run {f.get('run', '?')} scenario {f['scenario']} point {f['point']} "
@@ -347,6 +363,7 @@ def cmd_summarize(args) -> None:
 def cmd_reproduce(args) -> int:
     from borderscen.experiments.store import Results
     from borderscen.interfaces.reproduce import reproduce
+    started = time.time()
     written = reproduce(experiments_dir=args.experiments, results_dir=args.out,
                         figures_dir=args.figures, only=args.only, executor=args.executor,
                         workers=args.workers, scheduler=args.scheduler, fresh=args.fresh,
@@ -354,7 +371,7 @@ def cmd_reproduce(args) -> int:
                         progress=False if args.quiet else None)
     status = EXIT_OK
     for name in written:
-        status = max(status, _report(Results(Path(args.out) / name), args.allow_failures))
+        status = max(status, _report(Results(Path(args.out) / name), args.allow_failures, started))
     return status
 
 
