@@ -1,0 +1,35 @@
+"""The compiled month: numba-compiled implementations of the hottest stages (the ``fast`` extra).
+
+Each module here compiles one stage of :mod:`borderscen.kernel.stages` into one loop over
+replications and zones, with the same arithmetic, the same uniforms and the same exact draws
+(:mod:`borderscen.mechanisms.fast_draws`, element by element). The stage's declaration stays the
+single source of truth: a compiled implementation only replaces its ``run``, and the numpy
+function in the stage's module stays the reference (the oracle of ``tests/test_compiled.py``)
+and the fallback without numba. A stage with no compiled implementation runs its numpy function,
+so adding a mechanism is still one module and one line in ``STAGES``.
+
+:func:`borderscen.kernel.core.make_context` selects these with the compiled draws.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from borderscen.kernel import stages as reference
+from borderscen.kernel.compiled import attacks, attrition, movement, observation, recruitment
+from borderscen.kernel.stage import Month, Stage
+
+#: The reference run of each compiled stage -> its compiled run.
+COMPILED: dict[Callable[[Month], None], Callable[[Month], None]] = {
+    reference.movement.run: movement.run,
+    reference.attrition.run: attrition.run,
+    reference.recruitment.run: recruitment.run,
+    reference.attacks.run: attacks.run,
+    reference.observation.run: observation.run,
+}
+
+
+def compiled_stages(stages: Sequence[Stage]) -> tuple[Stage, ...]:
+    """``stages`` with each run that has a compiled implementation replaced by it."""
+    return tuple(dataclasses.replace(s, run=COMPILED[s.run]) if s.run in COMPILED else s for s in stages)

@@ -1,0 +1,21 @@
+"""What the compiled stages share: the exact draws of :mod:`borderscen.mechanisms.fast_draws`
+for one element, with the reference's argument handling (n rounded, p clipped, lambda >= 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from borderscen.mechanisms.fast_draws import _binomial_one, _poisson_one
+
+
+@njit(cache=True)
+def binomial(u: float, n: float, p: float) -> float:
+    """Binomial(round(n), clip(p, 0, 1)) quantile at u, as ``draws.binomial``."""
+    return _binomial_one(u, np.rint(n), min(max(p, 0.0), 1.0))
+
+
+@njit(cache=True)
+def poisson(u: float, lam: float) -> float:
+    """Poisson(max(lam, 0)) quantile at u, as ``draws.poisson``."""
+    return _poisson_one(u, max(lam, 0.0))
