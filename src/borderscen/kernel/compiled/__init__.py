@@ -17,7 +17,18 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from borderscen.kernel import stages as reference
-from borderscen.kernel.compiled import attacks, attrition, movement, observation, recruitment
+from borderscen.kernel.compiled import (
+    attacks,
+    attrition,
+    camps,
+    casualties,
+    coalition,
+    forces,
+    movement,
+    observation,
+    recruitment,
+    smuggling,
+)
 from borderscen.kernel.stage import Month, Stage
 
 #: The reference run of each compiled stage -> its compiled run.
@@ -27,6 +38,11 @@ COMPILED: dict[Callable[[Month], None], Callable[[Month], None]] = {
     reference.recruitment.run: recruitment.run,
     reference.attacks.run: attacks.run,
     reference.observation.run: observation.run,
+    reference.coalition.run: coalition.run,
+    reference.camps.run: camps.run,
+    reference.casualties.run: casualties.run,
+    reference.smuggling.run: smuggling.run,
+    reference.forces.run: forces.run,
 }
 
 
