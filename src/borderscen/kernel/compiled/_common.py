@@ -19,3 +19,11 @@ def binomial(u: float, n: float, p: float) -> float:
 def poisson(u: float, lam: float) -> float:
     """Poisson(max(lam, 0)) quantile at u, as ``draws.poisson``."""
     return _poisson_one(u, max(lam, 0.0))
+
+
+def launch(kernel, *args):
+    """``kernel(*args)`` with every array C-contiguous, so that one compiled specialisation serves
+    one replication (the Mesa face) and a batch alike: a block of uniforms or a column of a
+    stage's results is a strided view in a batch but contiguous for one replication, and numba
+    compiles (and caches) each layout separately."""
+    return kernel(*(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a for a in args))

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import poisson
+from borderscen.kernel.compiled._common import launch, poisson
 from borderscen.kernel.stage import Month
 
 
@@ -42,7 +42,7 @@ def _month(intel_led, weapons, tempo_multiplier, exposure, members, disruption, 
 
 def run(m: Month) -> None:
     P, ctx = m.P, m.ctx
-    m.security, m.zone_attacks, m.excitation, t = _month(
+    m.security, m.zone_attacks, m.excitation, t = launch(_month,
         m.intel_led, m.weapons, m.tempo_multiplier, np.broadcast_to(m.exposure, m.members.shape),
         m.members, m.disruption, m.s.excitation, m.u["attacks"], ctx.is_syria, ctx.weapons_mask,
         P.security_scale, P.weapons_attack_boost, P.weapons_half_stock, P.attack_rate_syria,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import binomial
+from borderscen.kernel.compiled._common import binomial, launch
 from borderscen.kernel.stage import Month
 from borderscen.mechanisms.attrition import REFERENCE_MEMBERS
 
@@ -40,8 +40,8 @@ def _month(members, ops, intel, coalition_ops, u_attrition, u_exits, yield_syria
 
 def run(m: Month) -> None:
     P = m.P
-    m.members, m.neutralised, t = _month(m.members, m.ops_z, m.intel, m.coalition_ops_z, m.u["attrition"],
-                                         m.u["exits"], P.yield_per_operation_syria,
-                                         P.yield_per_operation_iraq, P.disengagement_rate, m.ctx.is_syria)
+    m.members, m.neutralised, t = launch(
+        _month, m.members, m.ops_z, m.intel, m.coalition_ops_z, m.u["attrition"], m.u["exits"],
+        P.yield_per_operation_syria, P.yield_per_operation_iraq, P.disengagement_rate, m.ctx.is_syria)
     m.out.update(exits=t[:, 0:1], neutralised_iraq=t[:, 1:2], neutralised_syria=t[:, 2:3],
                  partnered_neutralised_iraq=t[:, 3:4], partnered_neutralised_syria=t[:, 4:5])

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import binomial, poisson
+from borderscen.kernel.compiled._common import binomial, launch, poisson
 from borderscen.kernel.stage import Month
 
 
@@ -64,7 +64,7 @@ def _month(members, recruits, alhol_residents, alhol_iraqis, roj_residents, deta
 
 def run(m: Month) -> None:
     s, P, u, ctx = m.s, m.P, m.u, m.ctx
-    m.members, stocks, t = _month(
+    m.members, stocks, t = launch(_month,
         m.members, m.recruits, m.alhol_residents, m.alhol_iraqis, s.roj_residents, m.detainees, m.guard,
         u["spillover"], u["breakout"], u["detainee_joiners"], u["resident_joiners"], P.camp_spillover_rate,
         P.breakout_base_hazard, P.breakout_guard_sensitivity, P.breakout_half_members, P.forced_escapees,

@@ -8,6 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
+from borderscen.kernel.compiled._common import launch
 from borderscen.kernel.stage import Month
 
 
@@ -38,5 +39,5 @@ def _severity(attacks, u, exponent):
 
 def run(m: Month) -> None:
     P, u = m.P, m.u
-    m.out["casualties_iraq"] = _severity(m.attacks_iraq, u["severity_iraq"], P.severity_exponent)
-    m.out["casualties_syria"] = _severity(m.attacks_syria, u["severity_syria"], P.severity_exponent)
+    m.out["casualties_iraq"] = launch(_severity, m.attacks_iraq, u["severity_iraq"], P.severity_exponent)
+    m.out["casualties_syria"] = launch(_severity, m.attacks_syria, u["severity_syria"], P.severity_exponent)

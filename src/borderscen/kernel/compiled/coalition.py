@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from borderscen.kernel.compiled._common import launch
 from borderscen.kernel.stage import Month
 
 
@@ -50,7 +51,7 @@ def _month(scheduled_iraq, scheduled_syria, previous, months_out, delay, residua
 
 def run(m: Month) -> None:
     P, ctx = m.P, m.ctx
-    m.troops, m.exit_clock, presence, coverage, m.isr = _month(
+    m.troops, m.exit_clock, presence, coverage, m.isr = launch(_month,
         P.us_troops_iraq, P.us_troops_syria, m.s.troops, m.s.exit_clock, P.us_exit_delay_months,
         P.residual_troops_iraq, P.residual_troops_syria, P.us_troops_reference_iraq,
         P.us_troops_reference_syria, P.coalition_troop_elasticity, P.us_federal_bases, P.coalition_isr,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import poisson
+from borderscen.kernel.compiled._common import launch, poisson
 from borderscen.kernel.stage import Month
 from borderscen.mechanisms import draws
 
@@ -124,7 +124,7 @@ def run(m: Month) -> None:
     s, P, ctx = m.s, m.P, m.ctx
     m.iraq_area = (~ctx.is_syria).astype(float)
     (m.partner_zones_syria, m.coalition_ops_z, m.ops_z, m.intel, m.intel_led, m.coalition_tempo,
-     t) = _month(
+     t) = launch(_month,
         s.seen, m.seen_iraq, m.sdf_holds, m.new_government, m.damascus_capacity, m.guard_sdf,
         m.presence_iraq, m.presence_syria, m.joint_ops, m.isr, m.sharing, s.coalition_tempo, s.retaliation,
         draws.normal(m.u["coalition_tempo"]), m.u["coalition_ops"], ctx.is_syria, ctx.sdf_zones,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import binomial
+from borderscen.kernel.compiled._common import binomial, launch
 from borderscen.kernel.stage import Month
 
 
@@ -60,7 +60,7 @@ def _month(members, security, u, permeability, fortification, coordination, aver
 
 def run(m: Month) -> None:
     P, zmap = m.P, m.ctx.zmap
-    m.members = _month(m.s.members, m.s.security, m.u["movement"], P.cross_border_permeability,
+    m.members = launch(_month, m.s.members, m.s.security, m.u["movement"], P.cross_border_permeability,
                        P.fortification, np.broadcast_to(m.coordination, P.fortification.shape),
                        P.movement_security_aversion, P.member_mobility, zmap.nbr, zmap.nbr_mask,
                        zmap.nbr_cross, zmap.hospitality)

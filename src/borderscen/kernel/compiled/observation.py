@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import binomial
+from borderscen.kernel.compiled._common import binomial, launch
 from borderscen.kernel.stage import Month
 
 
@@ -42,7 +42,7 @@ def _month(attacks, u_tracked, u_claimed, u_official, p_tracked, p_claimed, p_of
 
 def run(m: Month) -> None:
     P = m.P
-    m.seen, m.retaliation, t = _month(
+    m.seen, m.retaliation, t = launch(_month,
         m.zone_attacks, m.u["tracked"], m.u["claimed"], m.u["official"], P.tracker_detection,
         P.claim_probability, P.official_detection_iraq, m.ctx.is_syria, m.iraq_area,
         np.broadcast_to(m.partner_zones_syria, m.zone_attacks.shape), m.seen_iraq, m.seen_partner,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import poisson
+from borderscen.kernel.compiled._common import launch, poisson
 from borderscen.kernel.stage import Month
 
 
@@ -55,7 +55,7 @@ def _month(members, intel_led, pool, disruption, neutralised, legitimacy_syria, 
 
 def run(m: Month) -> None:
     P, ctx = m.P, m.ctx
-    m.recruits, m.pool, m.out["recruitable_pool"] = _month(
+    m.recruits, m.pool, m.out["recruitable_pool"] = launch(_month,
         m.members, m.intel_led, m.s.pool, m.s.disruption, m.neutralised, m.legitimacy_syria,
         m.legitimacy_iraq, m.repatriated, m.released, m.u["recruitment"], ctx.is_syria, ctx.at_risk,
         ctx.initial_share_iraq, ctx.initial_share_syria, P.deterrence_scale, P.activation_threshold,

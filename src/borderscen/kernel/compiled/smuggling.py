@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import binomial
+from borderscen.kernel.compiled._common import binomial, launch
 from borderscen.kernel.stage import Month
 from borderscen.mechanisms import draws
 
@@ -51,7 +51,7 @@ def _month(intel, weapons, coordination, z_demand, u_interdiction, is_crossing, 
 
 def run(m: Month) -> None:
     P, zmap = m.P, m.ctx.zmap
-    t = _month(m.intel, m.s.weapons, np.broadcast_to(m.coordination, P.fortification.shape),
+    t = launch(_month, m.intel, m.s.weapons, np.broadcast_to(m.coordination, P.fortification.shape),
                draws.normal(m.u["smuggling_demand"]), m.u["interdiction"], zmap.route_is_crossing,
                zmap.route_ends, P.crossing_interdiction, P.track_interdiction, P.fortification,
                P.track_detour_cost, P.route_choice_sensitivity, P.smuggling_demand, P.smuggling_demand_sd,
