@@ -24,10 +24,14 @@ from borderscen.kernel.compiled import (
     casualties,
     coalition,
     forces,
+    legitimacy,
     movement,
     observation,
+    pipeline,
     recruitment,
+    relationship,
     smuggling,
+    tempo,
 )
 from borderscen.kernel.stage import Month, Stage
 
@@ -43,6 +47,10 @@ COMPILED: dict[Callable[[Month], None], Callable[[Month], None]] = {
     reference.casualties.run: casualties.run,
     reference.smuggling.run: smuggling.run,
     reference.forces.run: forces.run,
+    reference.legitimacy.run: legitimacy.run,
+    reference.pipeline.run: pipeline.run,
+    reference.relationship.run: relationship.run,
+    reference.tempo.run: tempo.run,
 }
 
 

@@ -21,8 +21,11 @@ def _month(members, security, u, permeability, fortification, coordination, aver
     w = np.empty(D)
     exact = np.empty(D)
     rem = np.empty(D)
+    pull = np.empty(Z)  # exp(-aversion * security) per destination zone, once a month
     for r in range(R):
         cross = permeability[r, 0] * math.exp(-(fortification[r, 0] + coordination[r, 0]))
+        for k in range(Z):
+            pull[k] = math.exp(-aversion[r, 0] * security[r, k])
         for z in range(Z):
             movers = binomial(u[r, z], members[r, z], mobility[r, 0])
             if movers == 0.0:
@@ -32,7 +35,7 @@ def _month(members, security, u, permeability, fortification, coordination, aver
                 if nbr_mask[z, d]:
                     k = nbr[z, d]
                     c = cross if nbr_cross[z, d] else 1.0
-                    w[d] = c * hospitality[k] * math.exp(-aversion[r, 0] * security[r, k])
+                    w[d] = c * hospitality[k] * pull[k]
                 else:
                     w[d] = 0.0
                 total += w[d]
