@@ -70,7 +70,7 @@ def test_the_compiled_month_compiles_the_hottest_stages_and_keeps_every_declarat
     assert [s.name for s in compiled.stages] == [s.name for s in reference.stages]
     replaced = {s.name for s, r in zip(compiled.stages, reference.stages, strict=True) if s.run is not r.run}
     assert {"movement", "attrition", "recruitment", "attacks", "observation", "forces", "coalition", "camps",
-            "casualties", "smuggling", "legitimacy", "relationship", "tempo", "pipeline"} <= replaced
+            "casualties", "smuggling", "legitimacy", "relationship", "tempo", "pipeline", "actors"} <= replaced
     for s, r in zip(compiled.stages, reference.stages, strict=True):  # only the run differs
         assert dataclasses.replace(s, run=r.run) == r
     assert compiled.layout == reference.layout and compiled.outputs == reference.outputs

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from borderscen.kernel import stages as reference
 from borderscen.kernel.compiled import (
+    actors,
     attacks,
     attrition,
     camps,
@@ -51,6 +52,7 @@ COMPILED: dict[Callable[[Month], None], Callable[[Month], None]] = {
     reference.pipeline.run: pipeline.run,
     reference.relationship.run: relationship.run,
     reference.tempo.run: tempo.run,
+    reference.actors.run: actors.run,
 }
 
 
