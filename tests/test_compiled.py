@@ -65,12 +65,11 @@ def test_compiled_months_equal_the_reference_months_on_hundreds_of_replications(
         assert _agreement(want, fast.zones[k]) >= 0.999, k
 
 
-def test_the_compiled_month_compiles_the_hottest_stages_and_keeps_every_declaration():
+def test_the_compiled_month_compiles_every_stage_and_keeps_every_declaration():
     reference, compiled = make_context(compiled=False), make_context(compiled=True)
     assert [s.name for s in compiled.stages] == [s.name for s in reference.stages]
     replaced = {s.name for s, r in zip(compiled.stages, reference.stages, strict=True) if s.run is not r.run}
-    assert {"movement", "attrition", "recruitment", "attacks", "observation", "forces", "coalition", "camps",
-            "casualties", "smuggling", "legitimacy", "relationship", "tempo", "pipeline", "actors"} <= replaced
+    assert replaced == {s.name for s in reference.stages}  # the whole month
     for s, r in zip(compiled.stages, reference.stages, strict=True):  # only the run differs
         assert dataclasses.replace(s, run=r.run) == r
     assert compiled.layout == reference.layout and compiled.outputs == reference.outputs

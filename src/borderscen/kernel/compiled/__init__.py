@@ -1,4 +1,4 @@
-"""The compiled month: numba-compiled implementations of the hottest stages (the ``fast`` extra).
+"""The compiled month: a numba-compiled implementation of every stage (the ``fast`` extra).
 
 Each module here compiles one stage of :mod:`borderscen.kernel.stages` into one loop over
 replications and zones, with the same arithmetic, the same uniforms and the same exact draws
@@ -25,13 +25,16 @@ from borderscen.kernel.compiled import (
     casualties,
     coalition,
     forces,
+    leadership,
     legitimacy,
     movement,
     observation,
     pipeline,
     recruitment,
     relationship,
+    repatriation,
     smuggling,
+    targets,
     tempo,
 )
 from borderscen.kernel.stage import Month, Stage
@@ -53,6 +56,9 @@ COMPILED: dict[Callable[[Month], None], Callable[[Month], None]] = {
     reference.relationship.run: relationship.run,
     reference.tempo.run: tempo.run,
     reference.actors.run: actors.run,
+    reference.leadership.run: leadership.run,
+    reference.targets.run: targets.run,
+    reference.repatriation.run: repatriation.run,
 }
 
 
