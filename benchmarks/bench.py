@@ -72,6 +72,7 @@ def kernel_section(n: int, pairs: int = 1) -> dict:
     code = ("import json, sys; sys.path.insert(0, {bench!r}); import bench; "
             "print(json.dumps(bench.kernel_rate({n}, {compiled})))")
     runs: dict[str, list[dict]] = {"kernel": [], "kernel_reference": []}
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     for _ in range(pairs):
         for key, compiled in (("kernel", None), ("kernel_reference", False)):
             out = subprocess.run([sys.executable, "-c", code.format(bench=str(ROOT / "benchmarks"), n=n,
@@ -82,6 +83,9 @@ def kernel_section(n: int, pairs: int = 1) -> dict:
     for key, rows in runs.items():
         res[key]["runs_per_s_each"] = [r["runs_per_s"] for r in rows]
     res["kernel_speedup_vs_reference"] = res["kernel"]["runs_per_s"] / res["kernel_reference"]["runs_per_s"]
+    res["kernel_measured"] = {"date": time.strftime("%Y-%m-%d %H:%M"), "pairs": pairs,
+                              "load_1min_before": load_before,
+                              "load_1min_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
     return res
 
 
@@ -91,6 +95,9 @@ def _print_kernel(res: dict) -> None:
           f"({k['draws']}, {k['compiled_stages']} of {k['stages']} stages compiled)", flush=True)
     print(f"  numpy reference month   {r['runs_per_s']:8.1f} runs/s "
           f"(kernel x{res['kernel_speedup_vs_reference']:.2f})", flush=True)
+    m = res.get("kernel_measured", {})
+    print(f"  (medians of {m.get('pairs')} alternated pairs; 1-min load {m.get('load_1min_before')} before, "
+          f"{m.get('load_1min_after')} after)", flush=True)
 
 
 def mesa_face_rate(n: int) -> dict:
