@@ -8,7 +8,9 @@ function in the stage's module stays the reference (the oracle of ``tests/test_c
 and the fallback without numba. A stage with no compiled implementation runs its numpy function,
 so adding a mechanism is still one module and one line in ``STAGES``.
 
-:func:`borderscen.kernel.core.make_context` selects these with the compiled draws.
+Kernels use numpy's error model, so a division by zero gives inf or nan as in the numpy stages
+instead of raising. :func:`borderscen.kernel.core.make_context` selects these with the compiled
+draws.
 """
 
 from __future__ import annotations

@@ -9,13 +9,13 @@ from numba import njit
 from borderscen.mechanisms.fast_draws import _binomial_one, _poisson_one
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def binomial(u: float, n: float, p: float) -> float:
     """Binomial(round(n), clip(p, 0, 1)) quantile at u, as ``draws.binomial``."""
     return _binomial_one(u, np.rint(n), min(max(p, 0.0), 1.0))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def poisson(u: float, lam: float) -> float:
     """Poisson(max(lam, 0)) quantile at u, as ``draws.poisson``."""
     return _poisson_one(u, max(lam, 0.0))
