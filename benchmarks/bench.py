@@ -6,10 +6,9 @@ Reports, in one run on this machine (all with the default 2022-2030 clock, basel
   0. the headline: `borderscen run experiments/three_scenarios.toml` as a user types it (filtered
      start, runs, store, summary and every figure) at 1,000 and 10,000 runs (and 100,000 with
      --full): wall time, runs/s against mesa.batch_run, the parent's peak RSS
-  1. runs per second: the batched kernel (one process; with the compiled draws when numba is
-     installed, and the numpy/scipy reference month for the ratio), the Mesa face
-     (BorderModel.run, one
-     process), and mesa.batch_run on BorderModel with the same cores: the ratio of
+  1. runs per second: the batched kernel (one process; the compiled month, its stages and draws,
+     when numba is installed, and the numpy/scipy reference month for the ratio), the Mesa face
+     (BorderModel.run, one process), and mesa.batch_run on BorderModel with the same cores: the ratio of
      `borderscen run` end to end (store and all) to mesa.batch_run is the headline
   2. parallel efficiency of `borderscen run`: 1 worker against all cores
   3. the parent's peak memory for 1,000 and 10,000 runs (the store streams parts to disk)
@@ -18,7 +17,7 @@ Reports, in one run on this machine (all with the default 2022-2030 clock, basel
   5. the default scenario experiment (4 presets x 500 replications) end to end
   6. the tail of `borderscen run` on experiments/three_scenarios.toml (summary and every figure)
      at 1,000 and 10,000 runs: wall time and peak RSS of that stage alone, and its share of the
-     command's wall time (--tail-only: just this)
+     command's wall time (--tail-only: just this; --kernel-only PAIRS: just the kernel rows)
   7. optionally, `make run` from a fresh clone to its first figure (--fresh-clone)
 Targets (issues 13 and 23; reported, never asserted in tests): `borderscen run` with figures at
 least 50x mesa.batch_run at 10,000 runs; its parent's peak RSS at 100,000 runs within 1.25x of
@@ -50,10 +49,11 @@ def cores() -> int:
 
 
 def kernel_rate(n: int, compiled: bool | None = None) -> dict:
-    """One process: the month with the compiled draws (``compiled``, the fast extra) or the
-    numpy/scipy reference (False); None: compiled when numba is installed."""
+    """One process: the compiled month (compiled stages and draws, the fast extra; ``compiled``)
+    or the numpy/scipy reference month (False); None: compiled when numba is installed."""
     from borderscen.inputs.scenarios import build_scenario
     from borderscen.kernel.core import make_context, run_batch
+    from borderscen.kernel.stages import STAGES
     from borderscen.runs import make_batch
     ctx = make_context(compiled=compiled)
     batch, _ = make_batch(build_scenario("baseline"), list(range(n)), 108)
@@ -61,7 +61,43 @@ def kernel_rate(n: int, compiled: bool | None = None) -> dict:
     t0 = time.perf_counter()
     run_batch(batch, ctx)
     dt = time.perf_counter() - t0
-    return {"runs": n, "wall_s": dt, "runs_per_s": n / dt, "draws": ctx.draws.__name__.rsplit(".", 1)[-1]}
+    compiled_stages = sum(s.run is not r.run for s, r in zip(ctx.stages, STAGES, strict=True))
+    return {"runs": n, "wall_s": dt, "runs_per_s": n / dt, "draws": ctx.draws.__name__.rsplit(".", 1)[-1],
+            "compiled_stages": compiled_stages, "stages": len(STAGES)}
+
+
+def kernel_section(n: int, pairs: int = 1) -> dict:
+    """The compiled month against the numpy reference month, each in a fresh process, alternated
+    ``pairs`` times (the medians are reported: the machine may be shared)."""
+    code = ("import json, sys; sys.path.insert(0, {bench!r}); import bench; "
+            "print(json.dumps(bench.kernel_rate({n}, {compiled})))")
+    runs: dict[str, list[dict]] = {"kernel": [], "kernel_reference": []}
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    for _ in range(pairs):
+        for key, compiled in (("kernel", None), ("kernel_reference", False)):
+            out = subprocess.run([sys.executable, "-c", code.format(bench=str(ROOT / "benchmarks"), n=n,
+                                                                     compiled=compiled)],
+                                 capture_output=True, text=True, check=True, cwd=ROOT)
+            runs[key].append(json.loads(out.stdout.splitlines()[-1]))
+    res = {key: sorted(rows, key=lambda r: r["runs_per_s"])[len(rows) // 2] for key, rows in runs.items()}
+    for key, rows in runs.items():
+        res[key]["runs_per_s_each"] = [r["runs_per_s"] for r in rows]
+    res["kernel_speedup_vs_reference"] = res["kernel"]["runs_per_s"] / res["kernel_reference"]["runs_per_s"]
+    res["kernel_measured"] = {"date": time.strftime("%Y-%m-%d %H:%M"), "pairs": pairs,
+                              "load_1min_before": load_before,
+                              "load_1min_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    return res
+
+
+def _print_kernel(res: dict) -> None:
+    k, r = res["kernel"], res["kernel_reference"]
+    print(f"  batched kernel          {k['runs_per_s']:8.1f} runs/s "
+          f"({k['draws']}, {k['compiled_stages']} of {k['stages']} stages compiled)", flush=True)
+    print(f"  numpy reference month   {r['runs_per_s']:8.1f} runs/s "
+          f"(kernel x{res['kernel_speedup_vs_reference']:.2f})", flush=True)
+    m = res.get("kernel_measured", {})
+    print(f"  (medians of {m.get('pairs')} alternated pairs; 1-min load {m.get('load_1min_before')} before, "
+          f"{m.get('load_1min_after')} after)", flush=True)
 
 
 def mesa_face_rate(n: int) -> dict:
@@ -276,10 +312,20 @@ def main(argv=None) -> int:
     ap.add_argument("--fresh-clone", action="store_true", help="also time `make run` on a fresh clone")
     ap.add_argument("--tail-only", action="store_true",
                     help="only the tail stage (summary and figures of `borderscen run`)")
+    ap.add_argument("--kernel-only", type=int, metavar="PAIRS",
+                    help="only the kernel rows (compiled and reference month, 1,000 runs each, "
+                         "alternated PAIRS times), written into the JSON's kernel entries")
     ap.add_argument("--tail-dir", type=Path, help="where the tail stage keeps (and reuses) its results")
     ap.add_argument("--full", action="store_true",
                     help="also `borderscen run` at 100,000 runs (several minutes, ~GBs of disk)")
     args = ap.parse_args(argv)
+    if args.kernel_only:
+        kernel = kernel_section(1000, args.kernel_only)
+        _print_kernel(kernel)
+        saved = json.loads(args.json.read_text()) if args.json.exists() else {}
+        saved.update(kernel)
+        args.json.write_text(json.dumps(saved, indent=2))
+        return 0
     if args.tail_only:
         rows = tail_stage((1000, 10_000), args.tail_dir)
         _print_tail(rows)
@@ -291,13 +337,8 @@ def main(argv=None) -> int:
                              "processor": platform.processor() or platform.machine(),
                              "date": time.strftime("%Y-%m-%d")}}
     print(f"borderscen benchmark on {n_cores} cores (python {platform.python_version()})", flush=True)
-    res["kernel"] = kernel_rate(200 if q else 1000)
-    print(f"  batched kernel          {res['kernel']['runs_per_s']:8.1f} runs/s "
-          f"({res['kernel']['draws']})", flush=True)
-    res["kernel_reference"] = kernel_rate(200 if q else 1000, compiled=False)
-    res["kernel_speedup_vs_reference"] = res["kernel"]["runs_per_s"] / res["kernel_reference"]["runs_per_s"]
-    print(f"  numpy reference month   {res['kernel_reference']['runs_per_s']:8.1f} runs/s "
-          f"(kernel x{res['kernel_speedup_vs_reference']:.2f})", flush=True)
+    res.update(kernel_section(200 if q else 1000))
+    _print_kernel(res)
     res["mesa_face"] = mesa_face_rate(5 if q else 20)
     print(f"  Mesa face (one process) {res['mesa_face']['runs_per_s']:8.1f} runs/s", flush=True)
     res["mesa_batch_run"] = mesa_batch_run_rate(20 if q else 100, n_cores)

@@ -16,7 +16,8 @@ import pytest
 from scipy import stats
 
 from borderscen.inputs.scenarios import build_scenario
-from borderscen.kernel.core import month_dates, run_batch
+from borderscen.kernel import stages
+from borderscen.kernel.core import make_context, month_dates, run_batch
 from borderscen.mechanisms import coalition
 from borderscen.randomness import run_seed
 from borderscen.runs import branch_index, make_batch
@@ -26,10 +27,11 @@ SYRIA_EXIT = dt.date(2026, 4, 1)  # baseline's dated exits (presets/baseline.tom
 IRAQ_EXIT = dt.date(2026, 9, 1)
 
 
-def run(preset: str = "baseline", reps: int = 40, seed: int = 5, horizon: int = HORIZON, **overrides):
+def run(preset: str = "baseline", reps: int = 40, seed: int = 5, horizon: int = HORIZON,
+        compiled: bool | None = None, **overrides):
     batch, _ = make_batch(build_scenario(preset, overrides), [run_seed(seed, r) for r in range(reps)],
                           horizon)
-    return run_batch(batch)
+    return run_batch(batch, make_context(compiled=compiled))
 
 
 def schedule_as_written(scheduled, previous, months_out, delay, residual):
@@ -38,9 +40,20 @@ def schedule_as_written(scheduled, previous, months_out, delay, residual):
     return scheduled, np.zeros_like(scheduled)
 
 
+def switch_off(monkeypatch) -> None:
+    """The mechanism switched off: its numpy function patched, and the coalition stage run as
+    numpy (the compiled stage, if numba is installed, has the function's arithmetic inlined)."""
+    monkeypatch.setattr(coalition, "troops_after_exit", schedule_as_written)
+    try:
+        from borderscen.kernel import compiled
+    except ImportError:
+        return
+    monkeypatch.delitem(compiled.COMPILED, stages.coalition.run)
+
+
 @pytest.fixture
 def axes_off(monkeypatch):
-    monkeypatch.setattr(coalition, "troops_after_exit", schedule_as_written)
+    switch_off(monkeypatch)
 
 
 def same(a, b) -> bool:
@@ -72,16 +85,18 @@ def test_troops_after_exit_holds_the_last_level_for_the_delay_then_leaves_the_re
 @pytest.mark.parametrize("preset", ["baseline", "tehran_ascendant"])
 def test_defaults_are_todays_behaviour_bit_for_bit(preset, monkeypatch):
     """Leaving the axes unset, or setting them to their defaults, gives exactly the outputs of the
-    kernel that applies the dated troops as written (the model before the axes)."""
-    default = run(preset, reps=12)
-    explicit = run(preset, reps=12, us_exit_delay_months=0, residual_troops_syria=0,
+    kernel that applies the dated troops as written (the model before the axes). All in the
+    numpy month: switched off, the coalition stage runs as numpy, and bit for bit means the same
+    arithmetic."""
+    default = run(preset, reps=12, compiled=False)
+    explicit = run(preset, reps=12, compiled=False, us_exit_delay_months=0, residual_troops_syria=0,
                    residual_troops_iraq=0)
     assert same(default, explicit)
-    monkeypatch.setattr(coalition, "troops_after_exit", schedule_as_written)
-    assert same(default, run(preset, reps=12))
+    switch_off(monkeypatch)
+    assert same(default, run(preset, reps=12, compiled=False))
     # the comparison can fail: the mechanism switched off ignores a residual force the axes honour
     monkeypatch.undo()
-    assert not same(default, run(preset, reps=12, residual_troops_syria=500))
+    assert not same(default, run(preset, reps=12, compiled=False, residual_troops_syria=500))
 
 
 # ---------------------------------------------------------------------------- residual force

@@ -130,21 +130,25 @@ class _StageView:
         setattr(self._month, name, value)
 
 
-def test_every_declaration_names_exactly_what_its_function_touches():
+@pytest.mark.parametrize("compiled", [False, True], ids=["reference", "compiled"])
+def test_every_declaration_names_exactly_what_its_function_touches(compiled):
     """Run 108 months (history with its dated events, then a scenario) through instrumented
     stages: the parameters, blocks, state, values, triggers and outputs each stage touches are
-    the ones it declares."""
-    ctx = make_context()
+    the ones it declares, for the numpy stages and for the compiled ones alike."""
+    if compiled:
+        pytest.importorskip("numba", reason="needs the fast extra (numba)")
+    ctx = make_context(compiled=compiled)
+    stages = ctx.stages
     batch, _ = make_batch(build_scenario("baseline"), [run_seed(2, r) for r in range(3)], 108)
     P = BatchParams(batch.params)
     s = init_state(P, ctx, batch.seeds)
     u = uniforms(batch.seeds, batch.months, ctx.layout)
     kinds = ("params", "draws", "reads", "uses", "writes", "triggers", "outputs")
-    touched = {stage.name: {k: set() for k in kinds} for stage in STAGES}
+    touched = {stage.name: {k: set() for k in kinds} for stage in stages}
     for t in range(batch.months):
         triggers = apply_schedule(P, batch, t)
         month = Month(s, P, {n: u[:, t, sl] for n, sl in ctx.layout.blocks.items()}, ctx, triggers)
-        for stage in STAGES:
+        for stage in stages:
             log = {k: set() for k in kinds}
             before = set(month.out)
             stage.run(_StageView(month, log))
@@ -155,7 +159,7 @@ def test_every_declaration_names_exactly_what_its_function_touches():
         for name in STATE_FIELDS:  # the instrumented month is the month
             np.testing.assert_array_equal(getattr(month, name), getattr(nxt, name), err_msg=name)
         s = nxt
-    for stage in STAGES:
+    for stage in stages:
         for k in kinds:
             declared = {d.name for d in stage.draws} if k == "draws" else set(getattr(stage, k))
             assert touched[stage.name][k] == declared, (stage.name, k, touched[stage.name][k] ^ declared)

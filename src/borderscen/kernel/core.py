@@ -100,7 +100,11 @@ def make_context(zmap: BorderMap | None = None, stages: Sequence[Stage] = STAGES
     """The static context of a run: the map, the month's stages and what they imply, and the
     draws (``compiled``: see :func:`draw_backend`)."""
     zmap = zmap or border_map()
+    draws_module = draw_backend(compiled)
     stages = tuple(stages)
+    if draws_module is not draws:  # the compiled draws come with the compiled stages
+        from borderscen.kernel.compiled import compiled_stages
+        stages = compiled_stages(stages)
     share = zmap.isis_share
     iraq_share = np.where(~zmap.is_syria, share, 0.0)
     syria_share = np.where(zmap.is_syria, share, 0.0)
@@ -113,7 +117,7 @@ def make_context(zmap: BorderMap | None = None, stages: Sequence[Stage] = STAGES
     camp_ids = {z.camp: zmap.index[z.id] for z in zmap.zones if z.camp}
     return Context(
         zmap=zmap, stages=stages, layout=make_layout(zmap.n, len(zmap.smuggling_routes), stages),
-        outputs=monthly_outputs(stages), draws=draw_backend(compiled),
+        outputs=monthly_outputs(stages), draws=draws_module,
         is_syria=zmap.is_syria, at_risk=zmap.susceptible,
         initial_share_iraq=iraq_share / iraq_share.sum(),
         initial_share_syria=syria_share / syria_share.sum(),

@@ -4,7 +4,8 @@ The same definition from the same uniforms (common random numbers): a Binomial o
 variate is the smallest k with CDF(k) >= u. Where the reference evaluates the CDF with scipy
 (``bdtr``, ``pdtr``: incomplete beta and gamma functions) from a normal-approximation guess,
 this evaluates it by summing the probability mass: up from 0 for a small mean, else outward from
-the mode (log-mass from ``lgamma`` at the mode), with the exact ratio recursions, in one compiled
+the mode (log-mass from ``lgamma`` at the mode, looked up in a table for whole numbers below
+4096: the same doubles, a quarter less time), with the exact ratio recursions, in one compiled
 loop per element.
 
 The two CDFs agree to about 1e-15 in absolute terms, so a draw differs from the reference only
@@ -27,6 +28,26 @@ from borderscen.mechanisms.draws import normal  # noqa: F401  (the same for both
 _TINY = 1e-17  # a term below this share of the sum changes no double
 _SMALL_MEAN = 12.0  # below this mean, sum the mass up from 0 instead of out from the mode
 _LOG_MIN = -700.0  # log of the smallest mass at 0 that is still a normal double
+_TABLE = 4096  # log-factorials of whole numbers below this are looked up, not recomputed
+
+
+@njit(cache=True)
+def _lgamma_table(size: int) -> np.ndarray:
+    out = np.empty(size)
+    out[0] = np.inf
+    for i in range(1, size):
+        out[i] = math.lgamma(float(i))
+    return out
+
+
+#: lgamma(k) for whole k below _TABLE, exactly as ``math.lgamma`` gives it in compiled code
+_LGAMMA = _lgamma_table(_TABLE)
+
+
+@njit(cache=True)
+def _lgamma(x: float) -> float:
+    """``math.lgamma(x)`` for a whole x >= 1: from the table below _TABLE (the same double)."""
+    return _LGAMMA[int(x)] if x < _TABLE else math.lgamma(x)
 
 
 @njit(cache=True)
@@ -48,7 +69,7 @@ def _binomial_one(u: float, n: float, p: float) -> float:
         return k
     mode = float(math.floor((n + 1.0) * p))
     mode = min(max(mode, 0.0), n)
-    log_pmf = (math.lgamma(n + 1.0) - math.lgamma(mode + 1.0) - math.lgamma(n - mode + 1.0)
+    log_pmf = (_lgamma(n + 1.0) - _lgamma(mode + 1.0) - _lgamma(n - mode + 1.0)
                + mode * math.log(p) + (n - mode) * math.log1p(-p))
     pmf_mode = math.exp(log_pmf)
     # CDF at the mode: the mass at and below it
@@ -89,7 +110,7 @@ def _poisson_one(u: float, lam: float) -> float:
                 break
         return k
     mode = float(math.floor(lam))
-    pmf_mode = math.exp(-lam + mode * math.log(lam) - math.lgamma(mode + 1.0))
+    pmf_mode = math.exp(-lam + mode * math.log(lam) - _lgamma(mode + 1.0))
     cdf, term, j = pmf_mode, pmf_mode, mode
     while j > 0.0:
         term *= j / lam
