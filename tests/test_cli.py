@@ -509,7 +509,9 @@ def test_a_parameter_rule_error_names_both_keys_and_exits_2(tiny, tmp_path, caps
 
 
 @pytest.mark.slow
-def test_validate_json_alone_on_stdout_tables_in_out_and_progress_lines_in_a_pipe(tmp_path, capsys):
+def test_validate_json_alone_on_stdout_tables_in_out_and_progress_lines_in_a_pipe(tmp_path, capsys,
+                                                                                   monkeypatch):
+    monkeypatch.delenv("CI", raising=False)  # what a user sees in a pipe (CI silences progress)
     out = tmp_path / "validate"
     code, stdout, err = call(["validate", "--facts-only", "--replications", "30", "--no-switch-off",
                               "--seed", "2", "--json", "--out", out], capsys)
@@ -525,8 +527,9 @@ def test_validate_json_alone_on_stdout_tables_in_out_and_progress_lines_in_a_pip
 
 
 @pytest.mark.slow
-def test_calibrate_shows_progress_lines_in_a_pipe_and_reports_its_speed(tmp_path, capsys):
+def test_calibrate_shows_progress_lines_in_a_pipe_and_reports_its_speed(tmp_path, capsys, monkeypatch):
     pytest.importorskip("pyabc")
+    monkeypatch.delenv("CI", raising=False)  # what a user sees in a pipe (CI silences progress)
     out = tmp_path / "cal"
     code, stdout, err = call(["calibrate", "--quick", "--out", out, "--executor", "serial",
                               "--workers", "1"], capsys)
