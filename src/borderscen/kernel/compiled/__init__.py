@@ -16,52 +16,27 @@ draws.
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 from collections.abc import Callable, Sequence
 
-from borderscen.kernel import stages as reference
-from borderscen.kernel.compiled import (
-    actors,
-    attacks,
-    attrition,
-    camps,
-    casualties,
-    coalition,
-    forces,
-    leadership,
-    legitimacy,
-    movement,
-    observation,
-    pipeline,
-    recruitment,
-    relationship,
-    repatriation,
-    smuggling,
-    targets,
-    tempo,
-)
 from borderscen.kernel.stage import Month, Stage
+from borderscen.kernel.stages import STAGES
+
+
+def _compiled_runs() -> dict[Callable[[Month], None], Callable[[Month], None]]:
+    """The compiled ``run`` of every stage that has a module of the same name here, found from
+    the stage list (so a compiled implementation is its module alone, like a stage)."""
+    runs = {}
+    for stage in STAGES:
+        name = f"{__name__}.{stage.run.__module__.rsplit('.', 1)[-1]}"
+        if importlib.util.find_spec(name) is not None:
+            runs[stage.run] = importlib.import_module(name).run
+    return runs
+
 
 #: The reference run of each compiled stage -> its compiled run.
-COMPILED: dict[Callable[[Month], None], Callable[[Month], None]] = {
-    reference.movement.run: movement.run,
-    reference.attrition.run: attrition.run,
-    reference.recruitment.run: recruitment.run,
-    reference.attacks.run: attacks.run,
-    reference.observation.run: observation.run,
-    reference.coalition.run: coalition.run,
-    reference.camps.run: camps.run,
-    reference.casualties.run: casualties.run,
-    reference.smuggling.run: smuggling.run,
-    reference.forces.run: forces.run,
-    reference.legitimacy.run: legitimacy.run,
-    reference.pipeline.run: pipeline.run,
-    reference.relationship.run: relationship.run,
-    reference.tempo.run: tempo.run,
-    reference.actors.run: actors.run,
-    reference.leadership.run: leadership.run,
-    reference.targets.run: targets.run,
-    reference.repatriation.run: repatriation.run,
-}
+COMPILED: dict[Callable[[Month], None], Callable[[Month], None]] = _compiled_runs()
 
 
 def compiled_stages(stages: Sequence[Stage]) -> tuple[Stage, ...]:
