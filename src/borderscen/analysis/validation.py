@@ -34,7 +34,7 @@ from borderscen.analysis.facts import (
     replay,
     validate_facts,
 )
-from borderscen.assimilation.observe import comparable, published, series_names
+from borderscen.assimilation.observe import comparable, model_value, published, series_names
 from borderscen.inputs.record import holdouts, targets
 from borderscen.mechanisms.observation import GROUP
 from borderscen.progress import Progress
@@ -76,23 +76,23 @@ def lull_check(timeseries: pd.DataFrame, scenario: str = "baseline", year: int =
     ts = timeseries[timeseries["scenario"] == scenario]
     if ts.empty:
         raise ValueError(f"no runs of scenario {scenario!r} in these results")
-    month = pd.to_datetime(ts["date"]).dt.strftime("%Y-%m")
+    names = sorted({n for c in figures for n in series_names(c)})
+    wide = ts.pivot(index="replication", columns="date", values=names)  # (runs, output x month)
+    dates = [d.date() for d in pd.to_datetime(wide[names[0]].columns)] if names else []
+    monthly = {n: wide[n].to_numpy(float) for n in names}
     rows = []
     for c in figures:
-        months = pd.period_range(c.start, c.end, freq="M").strftime("%Y-%m")
-        weight = dict(zip(months, c.fractions or (1.0,) * len(months), strict=True))
-        inwin = month.isin(weight)
-        d = ts[inwin]
-        w = month[inwin].map(weight).to_numpy()
-        value = (d[list(series_names(c))].sum(axis=1).to_numpy() * w)
-        per_run = pd.Series(value, index=d.index).groupby(d["replication"]).sum()
+        # the figure's channel over its window (none when the runs do not cover it: missed)
+        per_run = model_value(monthly, dates, c)
+        if per_run is None:
+            per_run = np.full(0, np.nan)
         lo, hi = record_range(c.low, c.high, size)
-        med = float(per_run.median())
+        med = float(np.median(per_run)) if per_run.size else math.nan
         rows.append({"id": c.id, "country": c.country, "channel": c.channel,
                      "window": f"{c.start}/{c.end}",
                      "figure_low": c.low, "figure_high": c.high, "range_low": lo, "range_high": hi,
-                     "median": med, "q05": float(per_run.quantile(0.05)),
-                     "q95": float(per_run.quantile(0.95)),
+                     "median": med, "q05": float(np.quantile(per_run, 0.05)) if per_run.size else med,
+                     "q95": float(np.quantile(per_run, 0.95)) if per_run.size else med,
                      "runs": int(per_run.size), "inside": bool(lo <= med <= hi)})
     return pd.DataFrame(rows)
 
