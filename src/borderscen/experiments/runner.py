@@ -997,39 +997,37 @@ def _run_chunks(cfg: ExperimentConfig, store: ResultsStore, todo: list[Chunk], n
         progress(done, n_runs)
 
     remaining, attempt = list(todo), 0
-    shield = contextlib.ExitStack()
-    shield.enter_context(_one_interrupt())
-    try:
-        while remaining:
-            try:
-                with make_executor(kind, n_workers, scheduler) as pool:
-                    _drive(pool, remaining, store, window, on_done)
-                remaining = []
-            except _PoolBroke as broke:
-                which = ", ".join(f"{c.index} (scenario {c.label}, runs "
-                                  f"{run_ranges([r.index for r in c.runs])})" for c in broke.running)
-                what = (f"{cfg.name}: a worker process died while chunks {which} were running or "
-                        "waiting (killed by a signal, e.g. the out-of-memory killer; or it could "
-                        f"not start: {POOL_HINT})")
-                if attempt >= retries:
-                    raise ExecutorError(
-                        f"{what}. {_marks(store)} chunks are stored in {store.root}; run the same "
-                        "command again to resume (the unfinished chunks are run again"
-                        + (", or pass --retries N to retry them automatically" if not retries else "")
-                        + ")") from None
-                attempt += 1
-                say(f"{what}; retrying them ({attempt} of {retries})")
-                remaining = broke.unfinished
-    except KeyboardInterrupt:
-        if isinstance(progress, ProgressView):
-            progress.close()
-        say(f"\ninterrupted: {_marks(store)} chunks stored in {store.root} (work in flight is "
-            "dropped and run again on resume); run the same command again to resume")
-        raise
-    finally:
-        if isinstance(progress, ProgressView):
-            progress.close()
-        shield.close()
+    with _one_interrupt():  # a second Ctrl-C cannot cut the stop short
+        try:
+            while remaining:
+                try:
+                    with make_executor(kind, n_workers, scheduler) as pool:
+                        _drive(pool, remaining, store, window, on_done)
+                    remaining = []
+                except _PoolBroke as broke:
+                    which = ", ".join(f"{c.index} (scenario {c.label}, runs "
+                                      f"{run_ranges([r.index for r in c.runs])})" for c in broke.running)
+                    what = (f"{cfg.name}: a worker process died while chunks {which} were running or "
+                            "waiting (killed by a signal, e.g. the out-of-memory killer; or it could "
+                            f"not start: {POOL_HINT})")
+                    if attempt >= retries:
+                        raise ExecutorError(
+                            f"{what}. {_marks(store)} chunks are stored in {store.root}; run the same "
+                            "command again to resume (the unfinished chunks are run again"
+                            + (", or pass --retries N to retry them automatically" if not retries else "")
+                            + ")") from None
+                    attempt += 1
+                    say(f"{what}; retrying them ({attempt} of {retries})")
+                    remaining = broke.unfinished
+        except KeyboardInterrupt:
+            if isinstance(progress, ProgressView):
+                progress.close()
+            say(f"\ninterrupted: {_marks(store)} chunks stored in {store.root} (work in flight is "
+                "dropped and run again on resume); run the same command again to resume")
+            raise
+        finally:
+            if isinstance(progress, ProgressView):
+                progress.close()
     wall = time.perf_counter() - t_start
     return {"run_wall_s": wall, "model_s": model_s, "write_s": write_s}
 
