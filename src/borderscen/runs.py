@@ -139,14 +139,17 @@ def monthly_frame(result: BatchResult, columns: Sequence[str] = MONTHLY_OUTPUTS)
 
 
 def zone_frame(result: BatchResult, zone_ids: Sequence[str]) -> pd.DataFrame:
+    """Long table: one row per replication, month and zone, the zones in the order of their
+    ids (the stored tables' row order: replication, month, zone, so the store need not sort)."""
     R, T, Z = result.zones["attacks"].shape
+    order = np.argsort(np.array(zone_ids, dtype=str), kind="stable")
     df = pd.DataFrame({"replication": np.repeat(np.arange(R), T * Z),
                        "step": np.tile(np.repeat(np.arange(1, T + 1), Z), R),
-                       "zone": np.tile(np.array(zone_ids, dtype=object), R * T)})
+                       "zone": np.tile(np.array(zone_ids, dtype=object)[order], R * T)})
     dates = pd.to_datetime(result.dates).to_numpy()
     df["date"] = np.tile(np.repeat(dates, Z), R)
     for k in ZONE_OUTPUTS:
-        df[k] = result.zones[k].ravel()
+        df[k] = result.zones[k][:, :, order].ravel()
     return df
 
 

@@ -197,11 +197,20 @@ def _sorted(table: pa.Table, keys: Sequence[str]) -> pa.Table:
     return table.sort_by([(k, "ascending") for k in keys])
 
 
+def write_options(schema: pa.Schema) -> dict[str, Any]:
+    """How the store encodes a table: dictionary pages for the identity, time and label columns
+    (few distinct values: run, scenario, step, date, zone, regime...), plain pages for the float
+    outputs, where a dictionary rarely pays and trying one costs about half of the writing time
+    (files about 5% larger; readers see no difference)."""
+    return {"use_dictionary": [f.name for f in schema if not pa.types.is_floating(f.type)]}
+
+
 def parquet_bytes(df: pd.DataFrame, order: Sequence[str] = ()) -> bytes:
     """One table as the bytes of a Parquet file (what a part file holds), its rows sorted by
     the keys of ``order`` it has (the merge then finds them in order and only concatenates)."""
     sink = pa.BufferOutputStream()
-    pq.write_table(_sorted(pa.Table.from_pandas(df, preserve_index=False), order), sink)
+    table = _sorted(pa.Table.from_pandas(df, preserve_index=False), order)
+    pq.write_table(table, sink, **write_options(table.schema))
     return sink.getvalue().to_pybytes()
 
 
@@ -631,9 +640,11 @@ class ResultsStore:
         self._require_lock()
         started = time.perf_counter()
         done = sorted(self.done_chunks())
-        rows: dict[str, int] = {}
-        for name in TABLES:
-            rows[name] = self._merge(name, done, list(sort_keys))
+        # the tables side by side: Arrow reads, checks and encodes without holding the GIL
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=len(TABLES), thread_name_prefix="borderscen-merge") as pool:
+            merged = {name: pool.submit(self._merge, name, done, list(sort_keys)) for name in TABLES}
+        rows: dict[str, int] = {name: fut.result() for name, fut in merged.items()}
         have = set(pq.read_schema(self.root / "runs.parquet").names)
         runs = pd.read_parquet(self.root / "runs.parquet",
                                columns=[c for c in MANIFEST_COLUMNS if c in have])
@@ -662,7 +673,8 @@ class ResultsStore:
         tmp = _tmp_name(path)
         n = 0
         try:
-            with _writing(path), open_for_write(tmp) as fh, pq.ParquetWriter(fh, schema) as writer:
+            with _writing(path), open_for_write(tmp) as fh, \
+                    pq.ParquetWriter(fh, schema, **write_options(schema)) as writer:
                 for i in chunks:
                     if not files.get(i):
                         continue
