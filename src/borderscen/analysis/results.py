@@ -104,12 +104,124 @@ def quantiles(res: Results, output: str, q: Sequence[float] = summaries.DEFAULT_
     keys = [b for b in by if b != "scenario"]
     parts = []
     for sc in res.scenarios:  # one scenario's key and output columns at a time, as arrays
-        t = res.read_arrow("timeseries", [*keys, output], scenario=sc)
-        if t.num_rows:
+        months = run_months(res, sc, keys, output)
+        if months is not None:
+            part = months.quantiles(q)
+        else:  # rows not laid out run by run over the same months: group them
+            t = res.read_arrow("timeseries", [*keys, output], scenario=sc)
+            if not t.num_rows:
+                continue
             part = grouped_quantiles(t, keys, output, q)
-            part.insert(0, "scenario", sc)
-            parts.append(part)
+        part.insert(0, "scenario", sc)
+        parts.append(part)
     return _labelled(res, _stack(res, parts))
+
+
+class RunMonths:
+    """One scenario's monthly ``output`` as a (months, runs) matrix per combination of the keys
+    other than ``date`` (a design point): the compact form of a stored timeseries column, 8
+    bytes a run-month, for exact per-month statistics without grouping row by row."""
+
+    def __init__(self, keys: list[str], groups: pd.DataFrame, matrices: list[np.ndarray],
+                 dates: pd.Series):
+        self.keys, self.groups, self.matrices, self.dates = keys, groups, matrices, dates
+
+    def _frame(self, rows: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+        """Rows for each group and month, as :func:`grouped_quantiles` orders them."""
+        parts = []
+        for (_, g), cols in zip(self.groups.iterrows(), rows, strict=True):
+            frame = pd.DataFrame({k: np.repeat(g[k], len(self.dates)) for k in self.keys
+                                  if k != "date"})
+            if "date" in self.keys:
+                frame["date"] = self.dates.to_numpy()
+            for name, values in cols.items():
+                frame[name] = values
+            parts.append(frame[[*self.keys, *cols]])
+        return pd.concat(parts, ignore_index=True).sort_values(self.keys, kind="stable") \
+            .reset_index(drop=True)
+
+    def quantiles(self, q: Sequence[float]) -> pd.DataFrame:
+        """As :func:`grouped_quantiles` (the same values: each month's runs, in run order)."""
+        qs = np.asarray(q, dtype=float)
+        rows = []
+        for m in self.matrices:
+            stats = np.full((m.shape[0], len(qs) + 1), np.nan)
+            for t, seg in enumerate(m):
+                seg = seg[~np.isnan(seg)]
+                if len(seg):
+                    stats[t, :-1] = np.quantile(seg, qs)
+                    stats[t, -1] = seg.mean()
+            cols = {f"q{c:g}": stats[:, j] for j, c in enumerate(qs)}
+            rows.append({**cols, "mean": stats[:, -1],
+                         "n": np.full(m.shape[0], m.shape[1], dtype=np.int64)})
+        return self._frame(rows)
+
+    def shares(self, hits: Mapping[str, Any]) -> pd.DataFrame:
+        """Share of runs where ``hit(values)`` holds per group and month, for each named hit,
+        with a Wilson 95% interval: :func:`summaries.state_shares`' columns (``state``, ``p``,
+        ``lo``, ``hi``, ``n``), a row per group, month and state."""
+        parts = []
+        for order, (name, hit) in enumerate(hits.items()):
+            rows = []
+            for m in self.matrices:
+                k = hit(m).sum(axis=1)
+                n = np.full(m.shape[0], m.shape[1], dtype=np.int64)
+                lo, hi = summaries.wilson_interval(k, n)
+                rows.append({"p": k / np.maximum(n, 1), "lo": lo, "hi": hi, "n": n})
+            parts.append(self._frame(rows).assign(state=name, _state=order))
+        out = pd.concat(parts, ignore_index=True).sort_values([*self.keys, "_state"], kind="stable")
+        return out[[*self.keys, "state", "p", "lo", "hi", "n"]].reset_index(drop=True)
+
+
+def run_months(res: Results, scenario: str, keys: Sequence[str], output: str) -> RunMonths | None:
+    """``output`` of one scenario as :class:`RunMonths`, read a row group at a time; None when
+    the rows are not laid out run by run over the same months (keys other than ``date`` that
+    vary within a run, runs of different lengths or months), for the caller to group instead.
+
+    The stored rows are sorted by run, month and zone, so each run is a block of consecutive
+    rows. A (runs, months) matrix is allocated once, for as many runs as the whole table could
+    hold (pages never written, past the runs written, are never resident), each row group is
+    written into it, and the runs read are transposed into (months, runs): memory is twice the
+    scenario's matrix (8 bytes a run-month) and one row group, with no long-lived small arrays
+    left between short-lived ones to fragment the heap."""
+    keys = list(keys)
+    others = [k for k in keys if k != "date"]
+    capacity = max(res.manifest.get("rows", {}).get("timeseries", 0), 1)
+    matrix = labels = steps = first = None
+    n = 0
+    for t in res.iter_arrow("timeseries", list(dict.fromkeys(["run", "step", *others, output])),
+                            scenario=scenario):
+        run, step = (t[c].to_numpy(zero_copy_only=False) for c in ("run", "step"))
+        if steps is None:
+            length = int(np.argmax(run != run[0])) if (run != run[0]).any() else len(run)
+            steps = step[:length].copy()
+            first = next(res.iter_arrow("timeseries", ["date"], scenario=scenario))["date"].slice(0, length)
+            matrix = np.empty((capacity // length + 1, length))  # run-major: only a prefix is touched
+            labels = np.zeros((capacity // length + 1, len(others)), dtype=np.int64)
+        T = len(steps)
+        if len(run) % T:
+            return None
+        R = len(run) // T
+        by_run = run.reshape(R, T)
+        if n + R > matrix.shape[0] or (by_run != by_run[:, :1]).any() or (step.reshape(R, T) != steps).any():
+            return None
+        for j, k in enumerate(others):
+            v = np.asarray(t[k].to_numpy(zero_copy_only=False)).reshape(R, T)
+            if v.dtype.kind not in "iub" or (v != v[:, :1]).any():
+                return None
+            labels[n:n + R, j] = v[:, 0]
+        matrix[n:n + R] = np.asarray(t[output].to_numpy(zero_copy_only=False), dtype=float).reshape(R, T)
+        n += R
+    if matrix is None or labels is None or first is None:
+        return None
+    if not others:
+        return RunMonths(keys, pd.DataFrame(index=[0]), [np.ascontiguousarray(matrix[:n].T)],
+                         first.to_pandas())
+    groups, inverse = np.unique(labels[:n], axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    matrices = [np.ascontiguousarray(matrix[:n][inverse == g].T) for g in range(len(groups))]
+    table = pd.DataFrame({k: groups[:, j] for j, k in enumerate(others)})
+    return RunMonths(keys, table, matrices, first.to_pandas())
 
 
 def grouped_quantiles(t: pa.Table, keys: Sequence[str], output: str,
@@ -188,6 +300,9 @@ def threshold_probability(res: Results, output: str, threshold: float,
                           by: Sequence[str] | None = None) -> pd.DataFrame:
     """P(output > threshold) with a Wilson interval per scenario and date (and point)."""
     by = _by(res, by)
+    shares = _streamed_shares(res, output, {"": lambda m: m > threshold}, by)
+    if shares is not None:
+        return shares.drop(columns="state")
     return _monthly(res, lambda df, by: summaries.threshold_probability(df, output, threshold, by=by),
                     [output], by)
 
@@ -197,8 +312,31 @@ def state_shares(res: Results, output: str, states: Mapping[str, float],
     """Share of runs in each named state of a categorical monthly output, with a Wilson
     interval, per scenario and date (and point): :func:`summaries.state_shares`, streamed."""
     by = _by(res, by)
+    shares = _streamed_shares(res, output, {name: (lambda m, v=value: m == v)
+                                            for name, value in states.items()}, by)
+    if shares is not None:
+        return shares
     return _monthly(res, lambda df, by: summaries.state_shares(df, output, states, by=by),
                     [output], by)
+
+
+def _streamed_shares(res: Results, output: str, hits: Mapping[str, Any],
+                     by: Sequence[str]) -> pd.DataFrame | None:
+    """:meth:`RunMonths.shares` per scenario, stacked; None when ``by`` is not the scenario and
+    monthly keys or a scenario's rows are not laid out run by run (then group the rows)."""
+    if by[:1] != ("scenario",) or "date" not in by:
+        return None
+    _check(res, "timeseries", [*by, output])
+    keys = list(by[1:])
+    parts = []
+    for sc in res.scenarios:
+        months = run_months(res, sc, keys, output)
+        if months is None:
+            return None
+        part = months.shares(hits)
+        part.insert(0, "scenario", sc)
+        parts.append(part)
+    return _labelled(res, _stack(res, parts))
 
 
 def _runs(res: Results, metrics: Sequence[str], scenarios: Sequence[str] | None = None):

@@ -922,7 +922,9 @@ class Results:
         pf = pq.ParquetFile(self._path(table), pre_buffer=False,
                             read_dictionary=list(dictionary) or None)
         md = pf.metadata
-        at = md.schema.to_arrow_schema().names.index("scenario") if scenario is not None else -1
+        # (pf.schema_arrow, not md.schema: a ParquetSchema and its FileMetaData refer to each
+        # other, so the footer, tens of MB at 100,000 runs, would wait for the cycle collector)
+        at = pf.schema_arrow.names.index("scenario") if scenario is not None else -1
         for i in range(md.num_row_groups):
             mixed = False
             if scenario is not None:
