@@ -15,6 +15,7 @@ with the whole batch.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -187,23 +188,26 @@ def run_months(res: Results, scenario: str, keys: Sequence[str], output: str) ->
     keys = list(keys)
     others = [k for k in keys if k != "date"]
     capacity = max(res.manifest.get("rows", {}).get("timeseries", 0), 1)
-    matrix = labels = steps = first = None
+    tables = res.iter_arrow("timeseries", list(dict.fromkeys(["run", "step", *others, output])),
+                            scenario=scenario)
+    head = next(tables, None)
+    if head is None:
+        return None
+    run0 = head["run"].to_numpy(zero_copy_only=False)
+    T = int(np.argmax(run0 != run0[0])) if (run0 != run0[0]).any() else len(run0)
+    steps = head["step"].to_numpy(zero_copy_only=False)[:T].copy()
+    first = next(iter(res.iter_arrow("timeseries", ["date"], scenario=scenario)))["date"] \
+        .slice(0, T).to_pandas()
+    matrix = np.empty((capacity // T + 1, T))  # run-major: only the prefix written is resident
+    labels = np.zeros((capacity // T + 1, len(others)), dtype=np.int64)
     n = 0
-    for t in res.iter_arrow("timeseries", list(dict.fromkeys(["run", "step", *others, output])),
-                            scenario=scenario):
+    for t in itertools.chain([head], tables):
         run, step = (t[c].to_numpy(zero_copy_only=False) for c in ("run", "step"))
-        if steps is None:
-            length = int(np.argmax(run != run[0])) if (run != run[0]).any() else len(run)
-            steps = step[:length].copy()
-            first = next(res.iter_arrow("timeseries", ["date"], scenario=scenario))["date"].slice(0, length)
-            matrix = np.empty((capacity // length + 1, length))  # run-major: only a prefix is touched
-            labels = np.zeros((capacity // length + 1, len(others)), dtype=np.int64)
-        T = len(steps)
         if len(run) % T:
             return None
         R = len(run) // T
         by_run = run.reshape(R, T)
-        if n + R > matrix.shape[0] or (by_run != by_run[:, :1]).any() or (step.reshape(R, T) != steps).any():
+        if n + R > len(matrix) or (by_run != by_run[:, :1]).any() or (step.reshape(R, T) != steps).any():
             return None
         for j, k in enumerate(others):
             v = np.asarray(t[k].to_numpy(zero_copy_only=False)).reshape(R, T)
@@ -212,16 +216,13 @@ def run_months(res: Results, scenario: str, keys: Sequence[str], output: str) ->
             labels[n:n + R, j] = v[:, 0]
         matrix[n:n + R] = np.asarray(t[output].to_numpy(zero_copy_only=False), dtype=float).reshape(R, T)
         n += R
-    if matrix is None or labels is None or first is None:
-        return None
     if not others:
-        return RunMonths(keys, pd.DataFrame(index=[0]), [np.ascontiguousarray(matrix[:n].T)],
-                         first.to_pandas())
+        return RunMonths(keys, pd.DataFrame(index=[0]), [np.ascontiguousarray(matrix[:n].T)], first)
     groups, inverse = np.unique(labels[:n], axis=0, return_inverse=True)
     inverse = inverse.ravel()
     matrices = [np.ascontiguousarray(matrix[:n][inverse == g].T) for g in range(len(groups))]
     table = pd.DataFrame({k: groups[:, j] for j, k in enumerate(others)})
-    return RunMonths(keys, table, matrices, first.to_pandas())
+    return RunMonths(keys, table, matrices, first)
 
 
 def grouped_quantiles(t: pa.Table, keys: Sequence[str], output: str,
