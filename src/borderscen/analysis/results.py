@@ -277,12 +277,18 @@ def regime_probabilities(res: Results, by: Sequence[str] | None = None) -> pd.Da
             res.read("timeseries", columns=[*by, "regime"]), by=by))
     keys = [b for b in by if b != "scenario"]
     parts = []
-    for sc in res.scenarios:
-        t = res.read_arrow("timeseries", [*keys, "regime"], scenario=sc)
-        t = t.filter(pc.not_equal(t["regime"], "none"))
-        if not t.num_rows:
+    for sc in res.scenarios:  # counted a row group at a time, the regime dictionary-encoded
+        counted = []
+        for t in res.iter_arrow("timeseries", [*keys, "regime"], scenario=sc, dictionary=["regime"]):
+            t = t.set_column(t.schema.get_field_index("regime"), "regime",
+                             t["regime"].cast(pa.string()))
+            t = t.filter(pc.not_equal(t["regime"], "none"))
+            if t.num_rows:
+                counted.append(t.group_by([*keys, "regime"]).aggregate([("regime", "count")]))
+        if not counted:
             continue
-        counts = t.group_by([*keys, "regime"]).aggregate([("regime", "count")]).to_pandas()
+        counts = pa.concat_tables(counted).group_by([*keys, "regime"]).aggregate(
+            [("regime_count", "sum")]).rename_columns([*keys, "regime", "regime_count"]).to_pandas()
         wide = counts.pivot_table(index=keys, columns="regime", values="regime_count",
                                   aggfunc="sum", fill_value=0).sort_index()
         for r in REGIMES:
