@@ -273,3 +273,28 @@ def test_a_running_dask_scheduler_can_be_named_by_address(tmp_path):
                                 progress=False)
     assert remote.manifest["executor"] == "dask"
     assert_same(tables(serial), tables(remote))
+
+
+
+WARM = """
+from borderscen.experiments.runner import _worker_context, make_executor
+
+def built():
+    return _worker_context.cache_info().currsize
+
+if __name__ == "__main__":
+    with make_executor("process", workers=1) as pool:
+        print(pool.submit(built).result())
+"""
+
+
+def test_local_pool_workers_start_with_the_kernel_loaded(tmp_path):
+    """The fork server imports borderscen.experiments.warm: a worker's first task finds the
+    kernel context built (and the compiled stages loaded) instead of making it itself."""
+    import subprocess
+    import sys
+    script = tmp_path / "warm_check.py"
+    script.write_text(WARM)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         check=True)
+    assert out.stdout.split() == ["1"], out.stderr

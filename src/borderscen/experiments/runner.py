@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -353,14 +353,13 @@ def _local_cluster_settings(dashboard: str | None) -> dict[str, Any]:
     return settings
 
 
-def _start_fork_server() -> None:
-    """Start the fork server that local Dask workers fork from, importing Dask and the runner
-    once, so workers start with both (as the process pool's start with the runner) instead of
-    each importing them for its first task. Started before this process imports Dask, the two
-    imports run side by side. If a fork server already runs (a process pool ran first), it is
-    used as it is."""
-    multiprocessing.get_context("forkserver").set_forkserver_preload(
-        ["distributed", "borderscen.experiments.runner"])
+def _start_fork_server(first: Sequence[str] = ()) -> None:
+    """Start the fork server that local workers fork from, importing ``first`` (Dask, for its
+    local cluster's workers) and :data:`PRELOAD` once, so workers start with them instead of
+    each importing them for its first task. The server imports them while this process goes
+    on (config, store, Dask's own import), side by side. If a fork server already runs (a pool
+    ran first), it is used as it is."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload([*first, *PRELOAD])
     multiprocessing.forkserver.ensure_running()
 
 
@@ -381,7 +380,7 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
         yield SerialExecutor()
     elif kind == "process":
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["borderscen.experiments.runner"])
+        ctx.set_forkserver_preload(PRELOAD)
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_watch_parent,
                                  initargs=(os.getpid(),)) as pool:
             yield pool
@@ -394,7 +393,7 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
             with Client(scheduler) as client:
                 yield client.get_executor(pure=False)
         else:
-            _start_fork_server()  # before this process imports Dask, so the two imports overlap
+            _start_fork_server(["distributed"])  # before this process imports Dask: side by side
             import dask
             from distributed import Client, LocalCluster
 
@@ -434,6 +433,21 @@ def resolve_executor(executor: str | Executor | None, workers: int | None, sched
 @functools.cache
 def _worker_context() -> Context:
     return make_context()
+
+
+#: What the fork server of local pools imports before forking workers: the runner, then
+#: :mod:`borderscen.experiments.warm` (the kernel's compiled functions, loaded once there).
+PRELOAD = ["borderscen.experiments.runner", "borderscen.experiments.warm"]
+
+
+def warm_kernel() -> None:
+    """Build the worker's kernel context and run one replication for a month, so the compiled
+    stages are loaded (from numba's cache) in this process and in every process forked from it.
+    Never raises: a process that could not warm up loads them on its first batch."""
+    try:
+        run_batch(make_batch(build_scenario("baseline"), [0], 1)[0], _worker_context())
+    except Exception:  # noqa: BLE001 - an optimisation only
+        logger.debug("warm_kernel: not warmed", exc_info=True)
 
 
 def run_block(batch: Batch) -> BatchResult:
@@ -724,7 +738,7 @@ def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` in a child process (forked from the runner's fork server), which ends with
     the call: what it allocates is returned to the system. An interrupt ends it at once."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["borderscen.experiments.runner"])
+    ctx.set_forkserver_preload(PRELOAD)
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_watch_parent,
                              initargs=(os.getpid(),)) as pool:
         fut = pool.submit(fn, *args)
@@ -855,6 +869,8 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     if isinstance(retries, bool) or not isinstance(retries, int | np.integer) or retries < 0:
         raise ConfigError("run_experiment", "retries", retries, "allowed: a whole number >= 0")
     n_workers = 1 if kind == "serial" else (workers or cfg.experiment.workers or default_workers())
+    if kind == "process":  # the workers' imports and compiled kernel load while this goes on
+        _start_fork_server()
     root = Path(out) if out is not None else default_out(cfg)
     points, runs = expand(cfg)
     config_hash = cfg.content_hash()

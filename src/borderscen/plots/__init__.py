@@ -255,7 +255,8 @@ def figure_pool(workers: int) -> Iterator[Executor]:
     from concurrent.futures import ProcessPoolExecutor
     ctx = multiprocessing.get_context("forkserver")
     # used when no fork server runs yet (a run's pool starts one with the runner preloaded)
-    ctx.set_forkserver_preload(["borderscen.experiments.runner", "borderscen.plots"])
+    from borderscen.experiments.runner import PRELOAD
+    ctx.set_forkserver_preload([*PRELOAD, "borderscen.plots"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_figure_worker,
                              initargs=(os.getpid(),)) as pool:
         yield pool
