@@ -177,11 +177,46 @@ def informative(values) -> bool:
     return v.size > 0 and bool(np.ptp(v) > 0)
 
 
+class _DateLocator(mdates.AutoDateLocator):
+    """``AutoDateLocator`` that remembers the ticks of the last view interval: every layout
+    pass asks each axis for its ticks several times (constrained layout, the tight bounding box,
+    each spine, the draw), and panels sharing an x axis share this locator, so the rrule is
+    computed once per view instead of hundreds of times. Zooming or panning changes the view
+    and computes afresh."""
+
+    _view: tuple[float, float] | None = None
+    _ticks: Any = None
+
+    def __call__(self):
+        view = tuple(self.axis.get_view_interval()) if self.axis is not None else None
+        if view is None or view != self._view:
+            self._ticks, self._view = super().__call__(), view
+        return self._ticks
+
+
+class _DateFormatter(mdates.ConciseDateFormatter):
+    """``ConciseDateFormatter`` that remembers the labels (and offset) of the last ticks."""
+
+    _key: tuple | None = None
+    _labels: list[str] = []
+    _offset = ""
+
+    def format_ticks(self, values):
+        axis = self._locator.axis
+        key = (tuple(values), bool(axis is not None and axis.__name__ in ("xaxis", "yaxis")
+                                   and axis.get_inverted()))
+        if key != self._key:
+            self._labels, self._offset, self._key = super().format_ticks(values), self.get_offset(), key
+        self._offset_string = self._offset
+        return list(self._labels)
+
+
 def date_axis(ax) -> None:
-    """Concise date ticks that do not collide whatever the horizon."""
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    """Concise date ticks that do not collide whatever the horizon (computed once per view
+    and shared by the panels sharing the axis)."""
+    locator = _DateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(_DateFormatter(locator))
 
 
 def horizon_text(dates) -> str:
