@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 if TYPE_CHECKING:  # the names of rcParams (matplotlib >= 3.10 types them)
     from matplotlib.typing import RcKeyType
@@ -238,7 +239,9 @@ def stamp(fig, results_id: str) -> None:
     so saving does not move anything onto it."""
     for t in [t for t in fig.texts if t.get_gid() == _STAMP_GID]:
         t.remove()
-    fig.canvas.draw()
+    engine = fig.get_layout_engine()
+    if engine is not None and fig.axes:  # the layout alone (what a draw does first): no pixels
+        engine.execute(fig)
     renderer = fig.canvas.get_renderer()
     low = fig.get_tightbbox(renderer).y0 / fig.bbox_inches.height  # inches -> figure fraction
     y = min(0.0, low) - 0.005
@@ -253,15 +256,37 @@ def stamp(fig, results_id: str) -> None:
              ha="right", va="top", fontsize=STAMP_SIZE, color="#333333", gid=_STAMP_GID)
 
 
+def tight_box(fig: Figure, dpi: float) -> Bbox:
+    """The box ``savefig(bbox_inches="tight", dpi=dpi)`` crops a PNG to (inches, padded by
+    ``savefig.pad_inches``), measured with the Agg renderer at ``dpi`` as savefig measures it,
+    but without the whole drawing pass savefig makes first (the figure's layout is frozen:
+    :func:`stamp`). Text is measured at the saving dpi: its extent does not scale exactly with
+    the dpi, so a box measured at the figure's own dpi could cut a wide title."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    canvas = fig.canvas
+    manager, own_dpi = canvas.manager, fig.dpi
+    canvas.manager = None  # as savefig does: changing the dpi never resizes a window
+    try:
+        fig.dpi = dpi
+        renderer = RendererAgg(int(fig.bbox.width), int(fig.bbox.height), dpi)
+        box = fig.get_tightbbox(renderer)
+    finally:
+        fig.dpi = own_dpi
+        canvas.manager = manager
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    return box.padded(pad, pad)
+
+
 def save(fig: Figure, data: pd.DataFrame, stem: Path, results_id: str,
          formats: Sequence[str] = ("png",)) -> list[Path]:
     """Write the figure in each format plus ``stem.csv`` with the data it shows."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     stamp(fig, results_id)
     files = []
+    dpi = STYLE["savefig.dpi"]
     for fmt in formats:
         path = stem.parent / f"{stem.name}.{fmt}"
-        fig.savefig(path, bbox_inches="tight", dpi=STYLE["savefig.dpi"],
+        fig.savefig(path, bbox_inches=tight_box(fig, dpi) if fmt == "png" else "tight", dpi=dpi,
                     metadata={"Title": stem.name} if fmt != "svg" else None)
         files.append(path)
     csv = stem.parent / f"{stem.name}.csv"
