@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
@@ -247,6 +248,25 @@ def _figure_worker(parent: int) -> None:
     _watch_parent(parent)
 
 
+def _ready() -> None:
+    """A worker's first task: nothing (submitting it starts the worker)."""
+
+
+def _start_workers(pool: Executor, n: int) -> threading.Thread:
+    """Start the pool's ``n`` workers now, from a thread, so that their start (the fork
+    server's imports the first time, each worker's matplotlib) overlaps the caller's
+    aggregation of the first figure's tables instead of following it. A pool that cannot start
+    fails again on the first real job, which falls back to drawing in the caller."""
+    def start() -> None:
+        with contextlib.suppress(Exception):
+            for _ in range(n):
+                pool.submit(_ready)
+
+    thread = threading.Thread(target=start, name="borderscen-figure-workers", daemon=True)
+    thread.start()
+    return thread
+
+
 @contextlib.contextmanager
 def figure_pool(workers: int) -> Iterator[Executor]:
     """Worker processes for figures (forked from the fork server the runner's pool uses)."""
@@ -287,9 +307,13 @@ def draw_figures(jobs: Iterable[FigureJob], out: str | Path, results_id: str,
     futures: list[Future | None] = []
     try:
         with figure_pool(n) as pool:
-            for job in jobs:
-                made.append(job)
-                futures.append(pool.submit(draw_job, job, out, results_id, formats))
+            starting = _start_workers(pool, n)
+            try:
+                for job in jobs:
+                    made.append(job)
+                    futures.append(pool.submit(draw_job, job, out, results_id, formats))
+            finally:
+                starting.join()
             files = [fut.result() for fut in futures if fut is not None]
     except (BrokenProcessPool, OSError, AssertionError, RuntimeError) as exc:
         if isinstance(exc, RuntimeError) and not isinstance(exc, BrokenProcessPool) \

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 if TYPE_CHECKING:  # the names of rcParams (matplotlib >= 3.10 types them)
     from matplotlib.typing import RcKeyType
@@ -177,11 +178,46 @@ def informative(values) -> bool:
     return v.size > 0 and bool(np.ptp(v) > 0)
 
 
+class _DateLocator(mdates.AutoDateLocator):
+    """``AutoDateLocator`` that remembers the ticks of the last view interval: every layout
+    pass asks each axis for its ticks several times (constrained layout, the tight bounding box,
+    each spine, the draw), and panels sharing an x axis share this locator, so the rrule is
+    computed once per view instead of hundreds of times. Zooming or panning changes the view
+    and computes afresh."""
+
+    _view: tuple[float, float] | None = None
+    _ticks: Any = None
+
+    def __call__(self):
+        view = tuple(self.axis.get_view_interval()) if self.axis is not None else None
+        if view is None or view != self._view:
+            self._ticks, self._view = super().__call__(), view
+        return self._ticks
+
+
+class _DateFormatter(mdates.ConciseDateFormatter):
+    """``ConciseDateFormatter`` that remembers the labels (and offset) of the last ticks."""
+
+    _key: tuple | None = None
+    _labels: list[str] = []
+    _offset = ""
+
+    def format_ticks(self, values):
+        axis = self._locator.axis
+        key = (tuple(values), bool(axis is not None and axis.__name__ in ("xaxis", "yaxis")
+                                   and axis.get_inverted()))
+        if key != self._key:
+            self._labels, self._offset, self._key = super().format_ticks(values), self.get_offset(), key
+        self._offset_string = self._offset
+        return list(self._labels)
+
+
 def date_axis(ax) -> None:
-    """Concise date ticks that do not collide whatever the horizon."""
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    """Concise date ticks that do not collide whatever the horizon (computed once per view
+    and shared by the panels sharing the axis)."""
+    locator = _DateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(_DateFormatter(locator))
 
 
 def horizon_text(dates) -> str:
@@ -203,7 +239,9 @@ def stamp(fig, results_id: str) -> None:
     so saving does not move anything onto it."""
     for t in [t for t in fig.texts if t.get_gid() == _STAMP_GID]:
         t.remove()
-    fig.canvas.draw()
+    engine = fig.get_layout_engine()
+    if engine is not None and fig.axes:  # the layout alone (what a draw does first): no pixels
+        engine.execute(fig)
     renderer = fig.canvas.get_renderer()
     low = fig.get_tightbbox(renderer).y0 / fig.bbox_inches.height  # inches -> figure fraction
     y = min(0.0, low) - 0.005
@@ -218,15 +256,37 @@ def stamp(fig, results_id: str) -> None:
              ha="right", va="top", fontsize=STAMP_SIZE, color="#333333", gid=_STAMP_GID)
 
 
+def tight_box(fig: Figure, dpi: float) -> Bbox:
+    """The box ``savefig(bbox_inches="tight", dpi=dpi)`` crops a PNG to (inches, padded by
+    ``savefig.pad_inches``), measured with the Agg renderer at ``dpi`` as savefig measures it,
+    but without the whole drawing pass savefig makes first (the figure's layout is frozen:
+    :func:`stamp`). Text is measured at the saving dpi: its extent does not scale exactly with
+    the dpi, so a box measured at the figure's own dpi could cut a wide title."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    canvas = fig.canvas
+    manager, own_dpi = canvas.manager, fig.dpi
+    canvas.manager = None  # as savefig does: changing the dpi never resizes a window
+    try:
+        fig.dpi = dpi
+        renderer = RendererAgg(int(fig.bbox.width), int(fig.bbox.height), dpi)
+        box = fig.get_tightbbox(renderer)
+    finally:
+        fig.dpi = own_dpi
+        canvas.manager = manager
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    return box.padded(pad, pad)
+
+
 def save(fig: Figure, data: pd.DataFrame, stem: Path, results_id: str,
          formats: Sequence[str] = ("png",)) -> list[Path]:
     """Write the figure in each format plus ``stem.csv`` with the data it shows."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     stamp(fig, results_id)
     files = []
+    dpi = STYLE["savefig.dpi"]
     for fmt in formats:
         path = stem.parent / f"{stem.name}.{fmt}"
-        fig.savefig(path, bbox_inches="tight", dpi=STYLE["savefig.dpi"],
+        fig.savefig(path, bbox_inches=tight_box(fig, dpi) if fmt == "png" else "tight", dpi=dpi,
                     metadata={"Title": stem.name} if fmt != "svg" else None)
         files.append(path)
     csv = stem.parent / f"{stem.name}.csv"
