@@ -5,7 +5,9 @@ Run:  python benchmarks/bench.py [--quick] [--full] [--json FILE] [--fresh-clone
 Reports, in one run on this machine (all with the default 2022-2030 clock, baseline preset):
   0. the headline: `borderscen run experiments/three_scenarios.toml` as a user types it (filtered
      start, runs, store, summary and every figure) at 1,000 and 10,000 runs (and 100,000 with
-     --full): wall time, runs/s against mesa.batch_run, the parent's peak RSS
+     --full): wall time, runs/s against mesa.batch_run, the parent's peak RSS, and the
+     command's own phases timed where it calls them (filtered start, runs, merge, figures: the
+     figures' share of the wall is the tail's)
   1. runs per second: the batched kernel (one process; the compiled month, its stages and draws,
      when numba is installed, and the numpy/scipy reference month for the ratio), the Mesa face
      (BorderModel.run, one process), and mesa.batch_run on BorderModel with the same cores: the ratio of
@@ -239,13 +241,28 @@ TAIL = textwrap.dedent("""
 
 CLI = textwrap.dedent("""
     import json, sys, time
+    from borderscen.interfaces import reproduce
     from borderscen.interfaces.cli import main
+    phases = {}
+
+    def timed(name, fn):  # the command's own phases, timed where it calls them
+        def call(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+        return call
+
     if __name__ == "__main__":
+        from borderscen.experiments import runner
+        runner.prepare_start = timed("start_s", runner.prepare_start)
+        reproduce.draw_or_explain = timed("figures_s", reproduce.draw_or_explain)
         t0 = time.perf_counter()
         code = main(sys.argv[1:])
         wall = time.perf_counter() - t0
         peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-        print(json.dumps({"exit": code, "wall_s": wall, "peak_rss_mb": peak}))
+        print(json.dumps({"exit": code, "wall_s": wall, "peak_rss_mb": peak, **phases}))
 """)
 
 
@@ -270,9 +287,13 @@ def cli_run(runs: int, workers: int) -> dict:
         manifest = json.loads((Path(tmp) / "out" / "manifest.json").read_text())
         figures = len(list((Path(tmp) / "figs").glob("*.png")))
     n = reps * len(cfg.scenarios)
+    t = manifest["timings"]
     return {"runs": n, "workers": workers, "wall_s": got["wall_s"], "process_wall_s": process_wall,
             "runs_per_s": n / got["wall_s"], "parent_peak_rss_mb": got["peak_rss_mb"],
-            "run_wall_s": manifest["timings"]["run_wall_s"], "figures": figures}
+            # the command's phases: filtered start, runs (stored as parts), merge, figures
+            "start_s": got.get("start_s"), "run_wall_s": t["run_wall_s"],
+            "finalize_s": t.get("finalize_s"), "figures_s": got.get("figures_s"),
+            "figures_share": got.get("figures_s", 0.0) / got["wall_s"], "figures": figures}
 
 
 def tail_stage(sizes: tuple[int, ...], folder: Path | None = None) -> list[dict]:
@@ -316,6 +337,8 @@ def main(argv=None) -> int:
                     help="only the kernel rows (compiled and reference month, 1,000 runs each, "
                          "alternated PAIRS times), written into the JSON's kernel entries")
     ap.add_argument("--tail-dir", type=Path, help="where the tail stage keeps (and reuses) its results")
+    ap.add_argument("--cli-only", type=int, nargs="+", metavar="RUNS",
+                    help="only `borderscen run` at these sizes and mesa.batch_run (printed, not saved)")
     ap.add_argument("--full", action="store_true",
                     help="also `borderscen run` at 100,000 runs (several minutes, ~GBs of disk)")
     args = ap.parse_args(argv)
@@ -325,6 +348,13 @@ def main(argv=None) -> int:
         saved = json.loads(args.json.read_text()) if args.json.exists() else {}
         saved.update(kernel)
         args.json.write_text(json.dumps(saved, indent=2))
+        return 0
+    if args.cli_only:  # just the headline rows, against mesa.batch_run on this machine now
+        rate = mesa_batch_run_rate(100, cores())["runs_per_s"]
+        for n in args.cli_only:
+            r = cli_run(n, cores())
+            r["vs_mesa_batch_run"] = r["runs_per_s"] / rate
+            print(json.dumps(r))
         return 0
     if args.tail_only:
         rows = tail_stage((1000, 10_000), args.tail_dir)
@@ -350,8 +380,9 @@ def main(argv=None) -> int:
         r["vs_mesa_batch_run"] = r["runs_per_s"] / res["mesa_batch_run"]["runs_per_s"]
         print(f"  borderscen run three_scenarios, {r['runs']:,} runs, figures included: "
               f"{r['wall_s']:.1f} s ({r['runs_per_s']:.0f} runs/s, x{r['vs_mesa_batch_run']:.1f} "
-              f"mesa.batch_run; runs {r['run_wall_s']:.1f} s), parent peak RSS "
-              f"{r['parent_peak_rss_mb']:.0f} MB", flush=True)
+              f"mesa.batch_run), parent peak RSS {r['parent_peak_rss_mb']:.0f} MB; filtered start "
+              f"{r['start_s'] or 0:.1f} s, runs {r['run_wall_s']:.1f} s, merge {r['finalize_s'] or 0:.1f} s, "
+              f"figures {r['figures_s'] or 0:.1f} s ({r['figures_share']:.0%} of the wall)", flush=True)
     res["cli_memory_ratio"] = res["cli"][-1]["parent_peak_rss_mb"] / res["cli"][0]["parent_peak_rss_mb"]
     n = 250 if q else 1000
     res["run_all_cores"] = borderscen_run(n, n_cores)
@@ -404,12 +435,12 @@ def main(argv=None) -> int:
         res["backtest"] = {"error": exc.stderr[-500:]}
     res["tail"] = tail_stage((250, 1000) if q else (1000, 10_000))
     _print_tail(res["tail"])
-    for t in res["tail"]:  # the figure and summary stage's share of the command's wall time
+    for t in res["tail"]:  # the stage alone (its own process, import included) against the command
         whole = next((r for r in res["cli"] if r["runs"] == t["runs"]), None)
         if whole is not None:
             t["share_of_cli_wall"] = t["wall_s"] / whole["wall_s"]
-            print(f"  summary and figures at {t['runs']:,} runs: {t['share_of_cli_wall']:.0%} of the "
-                  "command's wall time", flush=True)
+            print(f"  summary and figures alone at {t['runs']:,} runs: {t['share_of_cli_wall']:.0%} of the "
+                  f"command's wall time (inside the command: {whole['figures_share']:.0%})", flush=True)
     if args.fresh_clone:
         res["fresh_clone"] = fresh_clone_make_run()
         print(f"  make run on a fresh clone: first figure after {res['fresh_clone']['first_figure_s']} s")

@@ -289,8 +289,9 @@ def cmd_run(args) -> int:
     if not args.no_figures and res.manifest["counts"]["succeeded"]:
         from borderscen.interfaces.reproduce import draw_or_explain
         out = Path(args.figures) if args.figures else res.root / "figures"
+        drawing = time.perf_counter()
         files = draw_or_explain(res, out, args.formats, _redraw_command(args, res.root))
-        print(f"figures: {len(files)} files in {out}")
+        print(f"figures: {len(files)} files in {out} ({time.perf_counter() - drawing:.1f} s)")
     return status
 
 
