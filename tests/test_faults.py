@@ -241,7 +241,7 @@ def marks(out: Path) -> dict[str, bytes]:
     found = {}
     for mark in done.glob("chunk-*.json"):
         found[str(mark.relative_to(out))] = mark.read_bytes()
-        for part in (out / "parts").glob(f"*/scenario=*/{mark.stem}.parquet"):
+        for part in (out / "parts").glob(f"*/scenario=*/{mark.stem}.arrow"):
             found[str(part.relative_to(out))] = part.read_bytes()
     return found
 
@@ -630,7 +630,7 @@ def test_a_file_size_limit_fails_the_command_cleanly_and_the_same_command_resume
     path, ref = tiny
     probe = tmp_path / "probe"
     stop_before_finalize(path, probe, pytest.MonkeyPatch())
-    biggest_part = max(p.stat().st_size for p in (probe / "parts").rglob("*.parquet"))
+    biggest_part = max(p.stat().st_size for p in (probe / "parts").rglob("*.arrow"))
     run_experiment(path, out=probe, progress=False)
     merged = max((probe / f"{t}.parquet").stat().st_size for t in ("timeseries", "zones", "runs"))
     assert biggest_part < merged

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401 - pa.ipc
 import pyarrow.parquet as pq
 import pytest
 
@@ -119,7 +121,7 @@ def test_a_kill_while_parts_are_deleted_after_the_manifest_loses_nothing(tiny, t
     out = tmp_path / "r"
 
     def half_then_killed(self):
-        files = sorted(self.parts.rglob("*.parquet"))
+        files = sorted(self.parts.rglob("*.arrow"))
         for f in files[: len(files) // 2]:
             f.unlink()
         raise KeyboardInterrupt
@@ -315,15 +317,15 @@ def interrupted_before_finalize(path, out, monkeypatch):
 
 
 def chunk_runs(out, index):
-    files = sorted((out / "parts" / "runs").glob(f"scenario=*/chunk-{index:06d}.parquet"))
-    return sorted(int(r) for f in files for r in pq.read_table(f).column("run").to_pylist())
+    files = sorted((out / "parts" / "runs").glob(f"scenario=*/chunk-{index:06d}.arrow"))
+    return sorted(int(r) for f in files for r in pa.ipc.open_file(f).read_all().column("run").to_pylist())
 
 
 def test_a_truncated_chunk_part_is_repaired_and_reported_naming_file_and_runs(tiny, tmp_path, monkeypatch):
     path, ref = tiny
     out = tmp_path / "r"
     interrupted_before_finalize(path, out, monkeypatch)
-    part = sorted((out / "parts" / "timeseries").glob("scenario=*/chunk-000001.parquet"))[0]
+    part = sorted((out / "parts" / "timeseries").glob("scenario=*/chunk-000001.arrow"))[0]
     redone = chunk_runs(out, 1)
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
     notes: list[str] = []
@@ -394,7 +396,7 @@ def test_strict_refuses_to_repair_and_changes_nothing(tiny, tmp_path, monkeypatc
     path, ref = tiny
     out = tmp_path / "r"
     interrupted_before_finalize(path, out, monkeypatch)
-    part = sorted((out / "parts" / "runs").glob("scenario=*/chunk-000000.parquet"))[0]
+    part = sorted((out / "parts" / "runs").glob("scenario=*/chunk-000000.arrow"))[0]
     part.write_bytes(b"PAR1 broken")
     before = sorted((p.relative_to(out), p.read_bytes()) for p in out.rglob("*")
                     if p.is_file() and p.name not in (".lock", ".writer.json"))

@@ -5,8 +5,8 @@ Layout of a folder (``results/<experiment>`` by default)::
     .borderscen-store      ownership marker: the store only deletes what it created
     .lock, .writer.json    exclusive writer lock (filelock) and the holder's pid
     progress.json          while a batch runs: its config hash and chunking
-    parts/<table>/scenario=<label>/chunk-NNNNNN.parquet   finished chunks, a hive-partitioned
-                           pyarrow dataset per table
+    parts/<table>/scenario=<label>/chunk-NNNNNN.arrow   finished chunks (Arrow IPC files,
+                           LZ4-compressed), a hive-partitioned pyarrow dataset per table
     parts/done/chunk-NNNNNN.json   a chunk's completion mark, with its row counts
     timeseries.parquet, zones.parquet, runs.parquet   the merged tables (one row group per chunk)
     manifest.json          written last: the completion mark of the whole batch
@@ -206,12 +206,34 @@ def write_options(schema: pa.Schema) -> dict[str, Any]:
 
 
 def parquet_bytes(df: pd.DataFrame, order: Sequence[str] = ()) -> bytes:
-    """One table as the bytes of a Parquet file (what a part file holds), its rows sorted by
-    the keys of ``order`` it has (the merge then finds them in order and only concatenates)."""
+    """One table as the bytes of a Parquet file, its rows sorted by the keys of ``order`` it has."""
     sink = pa.BufferOutputStream()
     table = _sorted(pa.Table.from_pandas(df, preserve_index=False), order)
     pq.write_table(table, sink, **write_options(table.schema))
     return sink.getvalue().to_pybytes()
+
+
+#: A chunk's part files: Arrow IPC, LZ4-compressed. Parts only travel from a worker to the merge,
+#: which encodes the Parquet tables once: IPC is written and read several times faster than
+#: Parquet (no page encoding), at about twice Parquet's size on disk while the batch runs.
+PART_SUFFIX = ".arrow"
+
+
+def part_bytes(df: pd.DataFrame, order: Sequence[str] = ()) -> bytes:
+    """One table as the bytes of a part file (:data:`PART_SUFFIX`), its rows sorted by the keys
+    of ``order`` it has (the merge then finds them in order and only concatenates)."""
+    import pyarrow.ipc as ipc
+    table = _sorted(pa.Table.from_pandas(df, preserve_index=False), order)
+    sink = pa.BufferOutputStream()
+    with ipc.new_file(sink, table.schema, options=ipc.IpcWriteOptions(compression="lz4")) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _part(path: Path):
+    """A part file's reader (schema, row count, table), memory-mapped."""
+    import pyarrow.ipc as ipc
+    return ipc.open_file(pa.memory_map(str(path)))
 
 
 @dataclass(frozen=True)
@@ -231,7 +253,7 @@ def encode_chunk(index: int, tables: dict[str, pd.DataFrame]) -> EncodedChunk:
     for name in TABLES:
         df = tables[name]
         for label, part in (df.groupby("scenario", sort=False, observed=True) if len(df) else ()):
-            parts[name][str(label)] = parquet_bytes(part, ROW_ORDER)
+            parts[name][str(label)] = part_bytes(part, ROW_ORDER)
     return EncodedChunk(index, parts, {name: len(tables[name]) for name in TABLES})
 
 
@@ -556,7 +578,8 @@ class ResultsStore:
     def _chunk_files(self, index: int) -> list[Path]:
         if not self.parts.exists():
             return []
-        return [p for t in TABLES for p in (self.parts / t).glob(f"scenario=*/chunk-{index:06d}.parquet")]
+        name = f"scenario=*/chunk-{index:06d}{PART_SUFFIX}"
+        return [p for t in TABLES for p in (self.parts / t).glob(name)]
 
     def _check_chunk(self, mark: Path, index: int) -> tuple[Path, str] | None:
         """None when a marked chunk is whole, else (the bad file, what is wrong with it)."""
@@ -567,11 +590,11 @@ class ResultsStore:
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             return mark, f"the chunk's completion mark is not valid ({type(exc).__name__}: {exc})"
         for t in TABLES:
-            files = sorted((self.parts / t).glob(f"scenario=*/chunk-{index:06d}.parquet"))
+            files = sorted((self.parts / t).glob(f"scenario=*/chunk-{index:06d}{PART_SUFFIX}"))
             found = 0
             for f in files:
                 try:
-                    found += pq.read_metadata(f).num_rows
+                    found += _part(f).count_rows()
                 except (OSError, pa.ArrowException) as exc:
                     return f, f"unreadable ({type(exc).__name__}: {exc}); truncated or damaged"
             if found != rows[t]:
@@ -617,7 +640,7 @@ class ResultsStore:
             for label, data in parts.items():
                 folder = self.parts / name / f"scenario={label}"
                 folder.mkdir(parents=True, exist_ok=True)
-                atomic_write_bytes(folder / f"chunk-{chunk.index:06d}.parquet", data)
+                atomic_write_bytes(folder / f"chunk-{chunk.index:06d}{PART_SUFFIX}", data)
         (self.parts / "done").mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.parts / "done" / f"chunk-{chunk.index:06d}.json",
                           {"rows": chunk.rows})
@@ -625,9 +648,9 @@ class ResultsStore:
     def parts_dataset(self, name: str):
         """The finished chunks of one table as a pyarrow dataset (hive-partitioned by scenario)."""
         import pyarrow.dataset as ds
-        files = sorted((self.parts / name).glob("scenario=*/chunk-*.parquet"))
-        kind = pq.read_schema(files[0]).field("scenario").type if files else pa.string()
-        return ds.dataset(self.parts / name, format="parquet",
+        files = sorted((self.parts / name).glob(f"scenario=*/chunk-*{PART_SUFFIX}"))
+        kind = _part(files[0]).schema.field("scenario").type if files else pa.string()
+        return ds.dataset(self.parts / name, format="ipc",
                           partitioning=ds.partitioning(pa.schema([("scenario", kind)]), flavor="hive"))
 
     # -- finalize --------------------------------------------------------------------------
@@ -665,9 +688,9 @@ class ResultsStore:
     def _merge(self, name: str, chunks: list[int], sort_keys: list[str]) -> int:
         """Stream one table's parts into ``<name>.parquet``: one row group per chunk. Chunks
         hold consecutive runs, so sorting within each chunk sorts the whole table."""
-        files = {i: sorted((self.parts / name).glob(f"scenario=*/chunk-{i:06d}.parquet"))
+        files = {i: sorted((self.parts / name).glob(f"scenario=*/chunk-{i:06d}{PART_SUFFIX}"))
                  for i in chunks} if (self.parts / name).exists() else {}
-        schemas = [pq.read_schema(f) for fs in files.values() for f in fs]
+        schemas = [_part(f).schema for fs in files.values() for f in fs]
         schema = _unified(schemas)
         path = self.root / f"{name}.parquet"
         tmp = _tmp_name(path)
@@ -678,7 +701,7 @@ class ResultsStore:
                 for i in chunks:
                     if not files.get(i):
                         continue
-                    table = pa.concat_tables([_conform(pq.read_table(f), schema) for f in files[i]])
+                    table = pa.concat_tables([_conform(_part(f).read_all(), schema) for f in files[i]])
                     # workers sort their parts (encode_chunk): then this only checks the order
                     table = _sorted(table, [*sort_keys, "step", "zone"])
                     writer.write_table(table)
