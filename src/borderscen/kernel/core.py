@@ -18,7 +18,7 @@ from types import ModuleType
 import numpy as np
 
 from borderscen.inputs.space import BorderMap, border_map
-from borderscen.kernel.layout import Layout, make_layout, uniforms
+from borderscen.kernel.layout import Layout, make_layout, uniform_blocks
 from borderscen.kernel.stage import Month, Stage, country_sum
 from borderscen.kernel.stages import MONTHLY_OUTPUTS, STAGES, monthly_outputs  # noqa: F401  (re-exported)
 from borderscen.mechanisms import cooperation, draws, recruitment, tempo
@@ -181,13 +181,13 @@ def init_state(P: BatchParams, ctx: Context, seeds: Sequence[int] | None = None)
     s = _raw_state(P, ctx)
     if seeds is None or SPINUP_MONTHS == 0:
         return s
-    u = uniforms(seeds, SPINUP_MONTHS, ctx.layout, stream=1)
-    s.tempo = tempo.initial_state(u[:, 0, ctx.layout["tempo_move"]], P.tempo_p_steady_to_campaign,
+    u = uniform_blocks(seeds, SPINUP_MONTHS, ctx.layout, stream=1)
+    s.tempo = tempo.initial_state(u["tempo_move"][0], P.tempo_p_steady_to_campaign,
                                   P.tempo_p_steady_to_lull, P.tempo_p_campaign_to_steady,
                                   P.tempo_p_lull_to_steady)
     spun = s
     for t in range(SPINUP_MONTHS):
-        spun = step(spun, P, u[:, t], ctx, frozenset({"history", "spinup"}))
+        spun = step(spun, P, month_blocks(u, t), ctx, frozenset({"history", "spinup"}))
     fresh = _raw_state(P, ctx)
     m_iraq, m_syria = country_sum(spun.members, ctx.is_syria)
     t_iraq, t_syria = country_sum(fresh.members, ctx.is_syria)
@@ -227,13 +227,21 @@ def _raw_state(P: BatchParams, ctx: Context) -> State:
 
 
 # ----------------------------------------------------------------------------- the month
+def month_blocks(blocks: Mapping[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
+    """Month ``t``'s uniforms by block, each (R, width) and C-contiguous, from
+    :func:`borderscen.kernel.layout.uniform_blocks`."""
+    return {name: b[t] for name, b in blocks.items()}
+
+
 STATE_FIELDS = tuple(f.name for f in fields(State) if f.name != "outputs")
 
 
-def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozenset[str]) -> State:
+def step(s: State, P: BatchParams, u: np.ndarray | Mapping[str, np.ndarray], ctx: Context,
+         triggers: frozenset[str]) -> State:
     """Advance every replication one month through the stages. ``u``: this month's uniforms,
-    (R, layout.width)."""
-    m = Month(s, P, {name: u[:, sl] for name, sl in ctx.layout.blocks.items()}, ctx, triggers)
+    (R, layout.width), or their blocks by name, each (R, width) (:func:`month_blocks`)."""
+    blocks = u if isinstance(u, Mapping) else {name: u[:, sl] for name, sl in ctx.layout.blocks.items()}
+    m = Month(s, P, blocks, ctx, triggers)
     for stage in ctx.stages:
         stage.run(m)
     return State(**{name: getattr(m, name) for name in STATE_FIELDS}, outputs=m.out)
@@ -289,7 +297,7 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
     R, T, Z = len(batch.seeds), batch.months, ctx.zmap.n
     if initial is None and first_month:
         raise ValueError(f"first_month = {first_month!r} needs an initial state (initial=...)")
-    u = uniforms(batch.seeds, T, ctx.layout)
+    u = uniform_blocks(batch.seeds, T, ctx.layout)
     by_month = np.empty((T, len(ctx.outputs), R))  # month-major while running: contiguous writes
     zones = {k: np.empty((R, T, Z)) for k in ZONE_OUTPUTS}
     if initial is None:
@@ -305,8 +313,10 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
         for a in zones.values():
             a[:, :first_month] = np.nan
     for t in range(first_month, T):
-        s = step(s, P, u[:, t], ctx, apply_schedule(P, batch, t))
-        by_month[t] = np.concatenate([s.outputs[k] for k in ctx.outputs], axis=1).T
+        s = step(s, P, month_blocks(u, t), ctx, apply_schedule(P, batch, t))
+        row = by_month[t]
+        for i, k in enumerate(ctx.outputs):
+            row[i] = s.outputs[k][:, 0]
         record_zones(s, t, zones)
     monthly = {k: np.ascontiguousarray(by_month[:, i].T) for i, k in enumerate(ctx.outputs)}
     return BatchResult(monthly, zones, month_dates(T))

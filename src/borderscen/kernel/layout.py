@@ -5,7 +5,9 @@ uniforms, and each stage reads its own fixed columns: the blocks its declaration
 out by :func:`borderscen.kernel.stages.draw_blocks` (a block added later goes after every
 existing one, so no earlier draw moves). A run's noise therefore depends only on
 its seed, never on its state, scenario, batch size or executor (common random numbers), and the
-first T rows are the same whatever the horizon.
+first T rows are the same whatever the horizon. A batch takes the same numbers by block
+(:func:`uniform_blocks`: each block's months x replications x columns, so that a month's block
+is contiguous in memory).
 """
 
 from __future__ import annotations
@@ -64,4 +66,19 @@ def uniforms(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, str
             key = (stream, revision) if revision else ((stream,) if stream else ())
             ss = np.random.SeedSequence(int(seed), spawn_key=key)
             out[r, :, first:first + width] = np.random.default_rng(ss).random((months, width))
+    return out
+
+
+def uniform_blocks(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, stream: int = 0,
+                   chunk: int = 16) -> dict[str, np.ndarray]:
+    """The numbers of :func:`uniforms`, split into the layout's blocks: block name ->
+    (months, R, block width), so that a month's block (``blocks[name][t]``, (R, width)) is
+    C-contiguous and a compiled stage takes it without a copy. Filled ``chunk`` seeds at a time
+    from :func:`uniforms`, so the numbers are the same, and a run's never depend on its batch."""
+    R = len(seeds)
+    out = {name: np.empty((months, R, sl.stop - sl.start)) for name, sl in layout.blocks.items()}
+    for first in range(0, R, chunk):
+        u = uniforms(seeds[first:first + chunk], months, layout, stream)
+        for name, sl in layout.blocks.items():
+            out[name][:, first:first + u.shape[0]] = u[:, :, sl].transpose(1, 0, 2)
     return out
