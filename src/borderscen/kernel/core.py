@@ -18,7 +18,7 @@ from types import ModuleType
 import numpy as np
 
 from borderscen.inputs.space import BorderMap, border_map
-from borderscen.kernel.layout import Layout, make_layout, uniform_blocks
+from borderscen.kernel.layout import Layout, make_layout, month_blocks, month_rows
 from borderscen.kernel.stage import Month, Stage, country_sum
 from borderscen.kernel.stages import MONTHLY_OUTPUTS, STAGES, monthly_outputs  # noqa: F401  (re-exported)
 from borderscen.mechanisms import cooperation, draws, recruitment, tempo
@@ -181,13 +181,13 @@ def init_state(P: BatchParams, ctx: Context, seeds: Sequence[int] | None = None)
     s = _raw_state(P, ctx)
     if seeds is None or SPINUP_MONTHS == 0:
         return s
-    u = uniform_blocks(seeds, SPINUP_MONTHS, ctx.layout, stream=1)
-    s.tempo = tempo.initial_state(u["tempo_move"][0], P.tempo_p_steady_to_campaign,
-                                  P.tempo_p_steady_to_lull, P.tempo_p_campaign_to_steady,
-                                  P.tempo_p_lull_to_steady)
     spun = s
-    for t in range(SPINUP_MONTHS):
-        spun = step(spun, P, month_blocks(u, t), ctx, frozenset({"history", "spinup"}))
+    for t, row in enumerate(month_rows(seeds, SPINUP_MONTHS, ctx.layout, stream=1)):
+        if t == 0:
+            s.tempo = tempo.initial_state(row[:, ctx.layout["tempo_move"]], P.tempo_p_steady_to_campaign,
+                                          P.tempo_p_steady_to_lull, P.tempo_p_campaign_to_steady,
+                                          P.tempo_p_lull_to_steady)
+        spun = step(spun, P, month_blocks(row, ctx.layout), ctx, frozenset({"history", "spinup"}))
     fresh = _raw_state(P, ctx)
     m_iraq, m_syria = country_sum(spun.members, ctx.is_syria)
     t_iraq, t_syria = country_sum(fresh.members, ctx.is_syria)
@@ -227,19 +227,14 @@ def _raw_state(P: BatchParams, ctx: Context) -> State:
 
 
 # ----------------------------------------------------------------------------- the month
-def month_blocks(blocks: Mapping[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
-    """Month ``t``'s uniforms by block, each (R, width) and C-contiguous, from
-    :func:`borderscen.kernel.layout.uniform_blocks`."""
-    return {name: b[t] for name, b in blocks.items()}
-
-
 STATE_FIELDS = tuple(f.name for f in fields(State) if f.name != "outputs")
 
 
 def step(s: State, P: BatchParams, u: np.ndarray | Mapping[str, np.ndarray], ctx: Context,
          triggers: frozenset[str]) -> State:
     """Advance every replication one month through the stages. ``u``: this month's uniforms,
-    (R, layout.width), or their blocks by name, each (R, width) (:func:`month_blocks`)."""
+    (R, layout.width), or its blocks by name, each (R, width)
+    (:func:`borderscen.kernel.layout.month_blocks`)."""
     blocks = u if isinstance(u, Mapping) else {name: u[:, sl] for name, sl in ctx.layout.blocks.items()}
     m = Month(s, P, blocks, ctx, triggers)
     for stage in ctx.stages:
@@ -297,8 +292,7 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
     R, T, Z = len(batch.seeds), batch.months, ctx.zmap.n
     if initial is None and first_month:
         raise ValueError(f"first_month = {first_month!r} needs an initial state (initial=...)")
-    u = uniform_blocks(batch.seeds, T, ctx.layout)
-    by_month = np.empty((T, len(ctx.outputs), R))  # month-major while running: contiguous writes
+    by_output = np.empty((len(ctx.outputs), R, T))  # monthly[k] is by_output[i]: no copy at the end
     zones = {k: np.empty((R, T, Z)) for k in ZONE_OUTPUTS}
     if initial is None:
         s = init_state(P, ctx, batch.seeds)
@@ -309,17 +303,17 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
         for t in range(first_month):
             for name, value in batch.schedule.get(t, ({}, frozenset()))[0].items():
                 P.set(name, value)
-        by_month[:first_month] = np.nan
+        by_output[:, :, :first_month] = np.nan
         for a in zones.values():
             a[:, :first_month] = np.nan
-    for t in range(first_month, T):
-        s = step(s, P, month_blocks(u, t), ctx, apply_schedule(P, batch, t))
-        row = by_month[t]
+    for t, row in enumerate(month_rows(batch.seeds, T, ctx.layout)):  # each seed's months from 0
+        if t < first_month:
+            continue
+        s = step(s, P, month_blocks(row, ctx.layout), ctx, apply_schedule(P, batch, t))
         for i, k in enumerate(ctx.outputs):
-            row[i] = s.outputs[k][:, 0]
+            by_output[i, :, t] = s.outputs[k][:, 0]
         record_zones(s, t, zones)
-    monthly = {k: np.ascontiguousarray(by_month[:, i].T) for i, k in enumerate(ctx.outputs)}
-    return BatchResult(monthly, zones, month_dates(T))
+    return BatchResult(dict(zip(ctx.outputs, by_output, strict=True)), zones, month_dates(T))
 
 
 def record(s: State, t: int, monthly: dict[str, np.ndarray], zones: dict[str, np.ndarray]) -> None:

@@ -45,6 +45,6 @@ def launch(kernel, *args):
     one replication (the Mesa face) and a batch alike: a column of a stage's results (or a block
     of uniforms sliced from a month's row) is a strided view in a batch but contiguous for one
     replication, and numba compiles (and caches) each layout separately. A contiguous array is
-    passed as it is (no copy): :func:`borderscen.kernel.core.run_batch` lays the uniforms out by
-    block (:func:`borderscen.kernel.layout.uniform_blocks`) so that a month's block is one."""
+    passed as it is (no copy), as are a batch's uniform blocks
+    (:func:`borderscen.kernel.layout.month_blocks`)."""
     return kernel(*(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a for a in args))
