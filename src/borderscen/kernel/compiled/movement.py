@@ -49,18 +49,21 @@ def _month(members, security, u, permeability, fortification, coordination, aver
                 rem[d] = exact[d] - b
                 exact[d] = b
                 base_sum += b
-            short = movers - base_sum  # one more for the `short` largest remainders
+            # one more for the slots of the `short` largest remainders (descending, ties by slot:
+            # the reference's stable sort), picked one by one; only where the weight is positive
+            chosen = 0
+            for _ in range(min(int(movers - base_sum), D)):
+                best = -1
+                for e in range(D):
+                    if not (chosen >> e) & 1 and (best < 0 or rem[e] > rem[best]):
+                        best = e
+                chosen |= 1 << best
             for d in range(D):
-                flow = exact[d]
-                if short > 0.0 and w[d] > 0.0:
-                    rank = 0  # of d's remainder, descending, ties by slot (a stable sort)
-                    for e in range(D):
-                        rank += (rem[e] > rem[d]) | ((rem[e] == rem[d]) & (e < d))
-                    if rank < short:
-                        flow += 1.0
-                if flow != 0.0:
-                    out[r, z] -= flow
-                    out[r, nbr[z, d]] += flow
+                if not nbr_mask[z, d]:  # no neighbour in this slot: no flow
+                    continue
+                flow = exact[d] + (1.0 if ((chosen >> d) & 1 and w[d] > 0.0) else 0.0)
+                out[r, z] -= flow  # a flow of 0 changes nothing: no branch on it
+                out[r, nbr[z, d]] += flow
     return out
 
 
