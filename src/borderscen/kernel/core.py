@@ -38,7 +38,8 @@ class BatchParams:
 
     def __init__(self, values: Sequence[Mapping[str, float]]):
         names = list(values[0])
-        self.__dict__["_values"] = {n: np.array([[float(v[n])] for v in values]) for n in names}
+        table = np.array([[v[n] for n in names] for v in values], dtype=float).T.copy()  # (names, R)
+        self.__dict__["_values"] = {n: column[:, None] for n, column in zip(names, table, strict=True)}
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -292,7 +293,7 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
     R, T, Z = len(batch.seeds), batch.months, ctx.zmap.n
     if initial is None and first_month:
         raise ValueError(f"first_month = {first_month!r} needs an initial state (initial=...)")
-    by_output = np.empty((len(ctx.outputs), R, T))  # monthly[k] is by_output[i]: no copy at the end
+    by_month = np.empty((T, len(ctx.outputs), R))  # month-major while running: contiguous writes
     zones = {k: np.empty((R, T, Z)) for k in ZONE_OUTPUTS}
     if initial is None:
         s = init_state(P, ctx, batch.seeds)
@@ -303,17 +304,19 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
         for t in range(first_month):
             for name, value in batch.schedule.get(t, ({}, frozenset()))[0].items():
                 P.set(name, value)
-        by_output[:, :, :first_month] = np.nan
+        by_month[:first_month] = np.nan
         for a in zones.values():
             a[:, :first_month] = np.nan
     for t, row in enumerate(month_rows(batch.seeds, T, ctx.layout)):  # each seed's months from 0
         if t < first_month:
             continue
         s = step(s, P, month_blocks(row, ctx.layout), ctx, apply_schedule(P, batch, t))
+        row_out = by_month[t]
         for i, k in enumerate(ctx.outputs):
-            by_output[i, :, t] = s.outputs[k][:, 0]
+            row_out[i] = s.outputs[k][:, 0]
         record_zones(s, t, zones)
-    return BatchResult(dict(zip(ctx.outputs, by_output, strict=True)), zones, month_dates(T))
+    monthly = {k: np.ascontiguousarray(by_month[:, i].T) for i, k in enumerate(ctx.outputs)}
+    return BatchResult(monthly, zones, month_dates(T))
 
 
 def record(s: State, t: int, monthly: dict[str, np.ndarray], zones: dict[str, np.ndarray]) -> None:
