@@ -57,6 +57,27 @@ def test_compiled_draws_summed_up_from_zero_to_a_mean_of_40_are_the_reference_qu
     assert [binomial_given(0.5, 7.0, binomial_p(q)) for q in edges] == [0.0, 7.0, 0.0, 7.0]
 
 
+@pytest.mark.parametrize("hospitality", ["equal", "two values and zeros"])
+def test_compiled_movement_splits_movers_as_the_reference_when_remainders_tie(hospitality):
+    """Equal weights make every remainder tie: the compiled split picks the largest remainders
+    in the reference's stable order (ties by slot), and gives nothing to a slot of weight 0."""
+    from borderscen.kernel.compiled import movement as compiled_movement
+    from borderscen.mechanisms import movement
+
+    zmap, R = make_context().zmap, 400
+    rng = np.random.default_rng(7)
+    hosp = np.ones(zmap.n) if hospitality == "equal" else rng.choice([0.0, 0.5, 1.0], size=zmap.n)
+    members = rng.integers(0, 400, size=(R, zmap.n)).astype(float)
+    security, u = np.zeros((R, zmap.n)), rng.random((R, zmap.n))
+    one, zero, mobility = np.ones((R, 1)), np.zeros((R, 1)), np.full((R, 1), 0.3)
+    weights = movement.neighbour_weights(zmap.nbr, zmap.nbr_mask, zmap.nbr_cross, one, hosp, security, zero)
+    movers = draws.binomial(u, members, mobility)
+    want = movement.apply(members, movement.split(movers, weights), make_context().nbr_onehot)
+    got = compiled_movement._month(members, security, u, one, zero, zero, zero, mobility, zmap.nbr,
+                                   zmap.nbr_mask, zmap.nbr_cross, hosp)
+    np.testing.assert_array_equal(got, want)
+
+
 def _agreement(want: np.ndarray, got: np.ndarray) -> float:
     """Share of replication-months (or zone-months) where ``got`` is the reference ``want``:
     equal for an integer output, within 1e-9 relative for a float one (NaN where both are NaN)."""
