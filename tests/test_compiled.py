@@ -39,6 +39,45 @@ def test_compiled_poisson_draws_are_the_reference_quantiles(lam_max):
     assert got.shape == (400, 250)
 
 
+def test_compiled_draws_summed_up_from_zero_to_a_mean_of_40_are_the_reference_quantiles():
+    """Means 12-40 are summed up from 0 (they were summed from the mode): the reference quantile,
+    for small p (large n) and large p alike, and the same draw with p's constants given once."""
+    from borderscen.kernel.compiled._common import binomial_given, binomial_p
+
+    size = 200_000
+    mean, u = RNG.uniform(12.0, 40.0, size), RNG.random(size)
+    p = np.where(RNG.random(size) < 0.5, RNG.uniform(0.002, 0.1, size), RNG.uniform(0.1, 0.97, size))
+    n = np.maximum(np.round(mean / p), 1.0)
+    got, want = fast_draws.binomial(u, n, p), draws.binomial(u, n, p)
+    assert np.mean(got == want) >= 1 - 1e-5, np.flatnonzero(got != want)[:5]
+    given = np.array([binomial_given(a, b, binomial_p(c)) for a, b, c in zip(u[:2000], n, p, strict=False)])
+    np.testing.assert_array_equal(given, got[:2000])
+    assert np.mean(fast_draws.poisson(u, mean) == draws.poisson(u, mean)) >= 1 - 1e-5
+    edges = np.array([0.0, 1.0, -0.5, 1.5])  # p clipped: none, all, none, all
+    assert [binomial_given(0.5, 7.0, binomial_p(q)) for q in edges] == [0.0, 7.0, 0.0, 7.0]
+
+
+@pytest.mark.parametrize("hospitality", ["equal", "two values and zeros"])
+def test_compiled_movement_splits_movers_as_the_reference_when_remainders_tie(hospitality):
+    """Equal weights make every remainder tie: the compiled split picks the largest remainders
+    in the reference's stable order (ties by slot), and gives nothing to a slot of weight 0."""
+    from borderscen.kernel.compiled import movement as compiled_movement
+    from borderscen.mechanisms import movement
+
+    zmap, R = make_context().zmap, 400
+    rng = np.random.default_rng(7)
+    hosp = np.ones(zmap.n) if hospitality == "equal" else rng.choice([0.0, 0.5, 1.0], size=zmap.n)
+    members = rng.integers(0, 400, size=(R, zmap.n)).astype(float)
+    security, u = np.zeros((R, zmap.n)), rng.random((R, zmap.n))
+    one, zero, mobility = np.ones((R, 1)), np.zeros((R, 1)), np.full((R, 1), 0.3)
+    weights = movement.neighbour_weights(zmap.nbr, zmap.nbr_mask, zmap.nbr_cross, one, hosp, security, zero)
+    movers = draws.binomial(u, members, mobility)
+    want = movement.apply(members, movement.split(movers, weights), make_context().nbr_onehot)
+    got = compiled_movement._month(members, security, u, one, zero, zero, zero, mobility, zmap.nbr,
+                                   zmap.nbr_mask, zmap.nbr_cross, hosp)
+    np.testing.assert_array_equal(got, want)
+
+
 def _agreement(want: np.ndarray, got: np.ndarray) -> float:
     """Share of replication-months (or zone-months) where ``got`` is the reference ``want``:
     equal for an integer output, within 1e-9 relative for a float one (NaN where both are NaN)."""

@@ -23,7 +23,7 @@ from borderscen.kernel.core import (
     run_batch,
     step,
 )
-from borderscen.kernel.layout import make_layout, uniforms
+from borderscen.kernel.layout import make_layout, month_blocks, month_rows, uniforms
 from borderscen.kernel.stage import Draw, Month, Stage
 from borderscen.kernel.stages import MONTHLY_OUTPUTS, STAGES, draw_blocks, monthly_outputs
 from borderscen.randomness import run_seed
@@ -69,6 +69,21 @@ def test_the_derived_layout_keeps_every_column_of_the_layout_before_the_stages()
     starts = [sl.start for sl in layout.blocks.values()]
     assert starts == list(np.cumsum([0] + [w for _, w in LAYOUT_BEFORE_STAGES])[:-1])
     assert layout.width == sum(w for _, w in LAYOUT_BEFORE_STAGES) == 186
+
+
+def test_month_rows_are_the_uniforms_month_by_month_and_their_blocks_contiguous_whatever_the_batch():
+    layout = make_context().layout
+    seeds = [run_seed(5, r) for r in range(37)]
+    u = uniforms(seeds, 7, layout, stream=1)
+    rows = [row.copy() for row in month_rows(seeds, 7, layout, stream=1, chunk=3)]  # chunks 3, 3, 1
+    np.testing.assert_array_equal(np.stack(rows, axis=1), u)
+    blocks = month_blocks(rows[4], layout)
+    assert list(blocks) == list(layout.blocks)
+    for name, sl in layout.blocks.items():
+        np.testing.assert_array_equal(blocks[name], u[:, 4, sl], err_msg=name)
+        assert blocks[name].flags.c_contiguous
+    alone = [row.copy() for row in month_rows(seeds[20:21], 7, layout, stream=1)]
+    np.testing.assert_array_equal(np.stack(alone, axis=1)[0], u[20])
 
 
 def test_the_derived_outputs_keep_the_store_column_order():

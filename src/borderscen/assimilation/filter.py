@@ -59,7 +59,7 @@ from borderscen.kernel.core import (
     month_dates,
     step,
 )
-from borderscen.kernel.layout import uniforms
+from borderscen.kernel.layout import month_blocks, month_rows
 from borderscen.mechanisms import observation
 from borderscen.progress import Progress
 from borderscen.runs import make_batch
@@ -319,13 +319,14 @@ def continue_from(filtered: Filtered, horizon: int, seed: int = 0,
         settings, _ = batch.schedule.get(t, ({}, frozenset()))
         for name, value in settings.items():
             P.set(name, value)
-    u = uniforms(seeds, total, ctx.layout)
     s = filtered.state
     monthly = {k: np.empty((N, total)) for k in MONTHLY_OUTPUTS}
     for k in MONTHLY_OUTPUTS:
         monthly[k][:, :T0] = filtered.monthly[k]
-    for t in range(T0, total):
-        s = step(s, P, u[:, t], ctx, apply_schedule(P, batch, t))
+    for t, row in enumerate(month_rows(seeds, total, ctx.layout)):
+        if t < T0:
+            continue
+        s = step(s, P, month_blocks(row, ctx.layout), ctx, apply_schedule(P, batch, t))
         for k in MONTHLY_OUTPUTS:
             monthly[k][:, t] = s.outputs[k][:, 0]
     values = [{**v, **{k: float(P._values[k][i, 0]) for k in own if k in P._values}}

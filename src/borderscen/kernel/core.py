@@ -18,7 +18,7 @@ from types import ModuleType
 import numpy as np
 
 from borderscen.inputs.space import BorderMap, border_map
-from borderscen.kernel.layout import Layout, make_layout, uniforms
+from borderscen.kernel.layout import Layout, make_layout, month_blocks, month_rows
 from borderscen.kernel.stage import Month, Stage, country_sum
 from borderscen.kernel.stages import MONTHLY_OUTPUTS, STAGES, monthly_outputs  # noqa: F401  (re-exported)
 from borderscen.mechanisms import cooperation, draws, recruitment, tempo
@@ -38,7 +38,8 @@ class BatchParams:
 
     def __init__(self, values: Sequence[Mapping[str, float]]):
         names = list(values[0])
-        self.__dict__["_values"] = {n: np.array([[float(v[n])] for v in values]) for n in names}
+        table = np.array([[v[n] for n in names] for v in values], dtype=float).T.copy()  # (names, R)
+        self.__dict__["_values"] = {n: column[:, None] for n, column in zip(names, table, strict=True)}
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -181,13 +182,13 @@ def init_state(P: BatchParams, ctx: Context, seeds: Sequence[int] | None = None)
     s = _raw_state(P, ctx)
     if seeds is None or SPINUP_MONTHS == 0:
         return s
-    u = uniforms(seeds, SPINUP_MONTHS, ctx.layout, stream=1)
-    s.tempo = tempo.initial_state(u[:, 0, ctx.layout["tempo_move"]], P.tempo_p_steady_to_campaign,
-                                  P.tempo_p_steady_to_lull, P.tempo_p_campaign_to_steady,
-                                  P.tempo_p_lull_to_steady)
     spun = s
-    for t in range(SPINUP_MONTHS):
-        spun = step(spun, P, u[:, t], ctx, frozenset({"history", "spinup"}))
+    for t, row in enumerate(month_rows(seeds, SPINUP_MONTHS, ctx.layout, stream=1)):
+        if t == 0:
+            s.tempo = tempo.initial_state(row[:, ctx.layout["tempo_move"]], P.tempo_p_steady_to_campaign,
+                                          P.tempo_p_steady_to_lull, P.tempo_p_campaign_to_steady,
+                                          P.tempo_p_lull_to_steady)
+        spun = step(spun, P, month_blocks(row, ctx.layout), ctx, frozenset({"history", "spinup"}))
     fresh = _raw_state(P, ctx)
     m_iraq, m_syria = country_sum(spun.members, ctx.is_syria)
     t_iraq, t_syria = country_sum(fresh.members, ctx.is_syria)
@@ -230,10 +231,13 @@ def _raw_state(P: BatchParams, ctx: Context) -> State:
 STATE_FIELDS = tuple(f.name for f in fields(State) if f.name != "outputs")
 
 
-def step(s: State, P: BatchParams, u: np.ndarray, ctx: Context, triggers: frozenset[str]) -> State:
+def step(s: State, P: BatchParams, u: np.ndarray | Mapping[str, np.ndarray], ctx: Context,
+         triggers: frozenset[str]) -> State:
     """Advance every replication one month through the stages. ``u``: this month's uniforms,
-    (R, layout.width)."""
-    m = Month(s, P, {name: u[:, sl] for name, sl in ctx.layout.blocks.items()}, ctx, triggers)
+    (R, layout.width), or its blocks by name, each (R, width)
+    (:func:`borderscen.kernel.layout.month_blocks`)."""
+    blocks = u if isinstance(u, Mapping) else {name: u[:, sl] for name, sl in ctx.layout.blocks.items()}
+    m = Month(s, P, blocks, ctx, triggers)
     for stage in ctx.stages:
         stage.run(m)
     return State(**{name: getattr(m, name) for name in STATE_FIELDS}, outputs=m.out)
@@ -289,7 +293,6 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
     R, T, Z = len(batch.seeds), batch.months, ctx.zmap.n
     if initial is None and first_month:
         raise ValueError(f"first_month = {first_month!r} needs an initial state (initial=...)")
-    u = uniforms(batch.seeds, T, ctx.layout)
     by_month = np.empty((T, len(ctx.outputs), R))  # month-major while running: contiguous writes
     zones = {k: np.empty((R, T, Z)) for k in ZONE_OUTPUTS}
     if initial is None:
@@ -304,9 +307,13 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
         by_month[:first_month] = np.nan
         for a in zones.values():
             a[:, :first_month] = np.nan
-    for t in range(first_month, T):
-        s = step(s, P, u[:, t], ctx, apply_schedule(P, batch, t))
-        by_month[t] = np.concatenate([s.outputs[k] for k in ctx.outputs], axis=1).T
+    for t, row in enumerate(month_rows(batch.seeds, T, ctx.layout)):  # each seed's months from 0
+        if t < first_month:
+            continue
+        s = step(s, P, month_blocks(row, ctx.layout), ctx, apply_schedule(P, batch, t))
+        row_out = by_month[t]
+        for i, k in enumerate(ctx.outputs):
+            row_out[i] = s.outputs[k][:, 0]
         record_zones(s, t, zones)
     monthly = {k: np.ascontiguousarray(by_month[:, i].T) for i, k in enumerate(ctx.outputs)}
     return BatchResult(monthly, zones, month_dates(T))

@@ -5,12 +5,13 @@ uniforms, and each stage reads its own fixed columns: the blocks its declaration
 out by :func:`borderscen.kernel.stages.draw_blocks` (a block added later goes after every
 existing one, so no earlier draw moves). A run's noise therefore depends only on
 its seed, never on its state, scenario, batch size or executor (common random numbers), and the
-first T rows are the same whatever the horizon.
+first T rows are the same whatever the horizon. A batch takes the same numbers a month at a
+time (:func:`month_rows`), a few months made at once, so it never holds all its months.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,11 @@ def make_layout(n_zones: int, n_routes: int, stages: Sequence[Stage] = STAGES) -
     return Layout(blocks, start, tuple((key, first, w) for key, (first, w) in streams.items()))
 
 
+def _generator(seed: int, stream: int, revision: int) -> np.random.Generator:
+    key = (stream, revision) if revision else ((stream,) if stream else ())
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
+
+
 def uniforms(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, stream: int = 0) -> np.ndarray:
     """(R, months, layout.width) uniforms, each replication from its own seed.
 
@@ -61,7 +67,28 @@ def uniforms(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, str
     out = np.empty((len(seeds), months, layout.width))
     for r, seed in enumerate(seeds):
         for revision, first, width in layout.streams:
-            key = (stream, revision) if revision else ((stream,) if stream else ())
-            ss = np.random.SeedSequence(int(seed), spawn_key=key)
-            out[r, :, first:first + width] = np.random.default_rng(ss).random((months, width))
+            out[r, :, first:first + width] = _generator(seed, stream, revision).random((months, width))
     return out
+
+
+def month_rows(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, stream: int = 0,
+               chunk: int = 12) -> Iterator[np.ndarray]:
+    """Month by month, the (R, layout.width) rows of :func:`uniforms` (``uniforms(...)[:, t]``,
+    the same numbers: each replication's generators go on where the last chunk of months ended),
+    made ``chunk`` months at a time into one buffer, so a batch never holds all its months of
+    uniforms. A row is valid until the next is taken (:func:`month_blocks` copies its blocks)."""
+    generators = [[(first, width, _generator(seed, stream, revision))
+                   for revision, first, width in layout.streams] for seed in seeds]
+    buffer = np.empty((min(chunk, months), len(seeds), layout.width))
+    for start in range(0, months, chunk):
+        n = min(chunk, months - start)
+        for r, streams in enumerate(generators):
+            for first, width, rng in streams:
+                buffer[:n, r, first:first + width] = rng.random((n, width))
+        yield from buffer[:n]
+
+
+def month_blocks(row: np.ndarray, layout: Layout) -> dict[str, np.ndarray]:
+    """A month's uniforms (a row of :func:`month_rows`, (R, width)) by block, each (R, block
+    width) and C-contiguous, so a compiled stage takes it as it is."""
+    return {name: np.ascontiguousarray(row[:, sl]) for name, sl in layout.blocks.items()}

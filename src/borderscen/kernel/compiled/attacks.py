@@ -32,8 +32,10 @@ def _month(intel_led, weapons, tempo_multiplier, exposure, members, disruption, 
             capacity = n * max(n / 100.0, 1e-9) ** (exponent[r, 0] - 1.0) if n > 0 else 0.0
             intensity = (rate * capacity * (1.0 - s) * (1.0 + boost) * (1.0 - disruption[r, 0])
                          + branching[r, 0] * excitation[r, z])
-            lam = tempo_multiplier[r, 0] * exposure[r, z] * intensity
-            k = poisson(u[r, z], lam)
+            attacks[r, z] = tempo_multiplier[r, 0] * exposure[r, z] * intensity  # the mean, drawn below
+    for r in range(R):  # the draws in a loop of their own: the loop above runs without their branches
+        for z in range(Z):
+            k = poisson(u[r, z], attacks[r, z])
             attacks[r, z] = k
             excitation_next[r, z] = memory[r, 0] * excitation[r, z] + (1.0 - memory[r, 0]) * k
             totals[r, 1 if syria[z] else 0] += k

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import binomial, launch
+from borderscen.kernel.compiled._common import binomial, binomial_given, binomial_p, launch
 from borderscen.kernel.stage import Month
 from borderscen.mechanisms.attrition import REFERENCE_MEMBERS
 
@@ -21,13 +21,15 @@ def _month(members, ops, intel, coalition_ops, u_attrition, u_exits, yield_syria
     neutralised = np.empty((R, Z))
     totals = np.zeros((R, 5))  # exits, neutralised (Iraq, Syria), partnered neutralised (Iraq, Syria)
     for r in range(R):
-        p_exit = min(max(disengagement[r, 0], 0.0), 1.0)
         for z in range(Z):
             y = yield_syria[r, 0] if syria[z] else yield_iraq[r, 0]
-            hazard = -math.expm1(-y * intel[r, z] * ops[r, z] / REFERENCE_MEMBERS)
-            n = binomial(u_attrition[r, z], members[r, z], hazard)
+            neutralised[r, z] = -math.expm1(-y * intel[r, z] * ops[r, z] / REFERENCE_MEMBERS)  # the hazard
+    for r in range(R):  # the draws in a loop of their own: the loop above runs without their branches
+        bp_exit = binomial_p(disengagement[r, 0])
+        for z in range(Z):
+            n = binomial(u_attrition[r, z], members[r, z], neutralised[r, z])
             left = members[r, z] - n
-            exits = binomial(u_exits[r, z], left, p_exit)
+            exits = binomial_given(u_exits[r, z], left, bp_exit)
             after[r, z] = left - exits
             neutralised[r, z] = n
             share = coalition_ops[r, z] / ops[r, z] if ops[r, z] > 0 else 0.0

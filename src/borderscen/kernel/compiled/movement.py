@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import binomial, launch
+from borderscen.kernel.compiled._common import binomial_given, binomial_p, launch
 from borderscen.kernel.stage import Month
 
 
@@ -24,10 +24,11 @@ def _month(members, security, u, permeability, fortification, coordination, aver
     pull = np.empty(Z)  # exp(-aversion * security) per destination zone, once a month
     for r in range(R):
         cross = permeability[r, 0] * math.exp(-(fortification[r, 0] + coordination[r, 0]))
+        bp = binomial_p(mobility[r, 0])
         for k in range(Z):
             pull[k] = math.exp(-aversion[r, 0] * security[r, k])
         for z in range(Z):
-            movers = binomial(u[r, z], members[r, z], mobility[r, 0])
+            movers = binomial_given(u[r, z], members[r, z], bp)
             if movers == 0.0:
                 continue
             total = 0.0
@@ -48,16 +49,21 @@ def _month(members, security, u, permeability, fortification, coordination, aver
                 rem[d] = exact[d] - b
                 exact[d] = b
                 base_sum += b
-            short = movers - base_sum
-            for d in range(D):
-                rank = 0
+            # one more for the slots of the `short` largest remainders (descending, ties by slot:
+            # the reference's stable sort), picked one by one; only where the weight is positive
+            chosen = 0
+            for _ in range(min(int(movers - base_sum), D)):
+                best = -1
                 for e in range(D):
-                    if rem[e] > rem[d] or (rem[e] == rem[d] and e < d):
-                        rank += 1
-                flow = exact[d] + (1.0 if (rank < short and w[d] > 0.0) else 0.0)
-                if flow != 0.0:
-                    out[r, z] -= flow
-                    out[r, nbr[z, d]] += flow
+                    if not (chosen >> e) & 1 and (best < 0 or rem[e] > rem[best]):
+                        best = e
+                chosen |= 1 << best
+            for d in range(D):
+                if not nbr_mask[z, d]:  # no neighbour in this slot: no flow
+                    continue
+                flow = exact[d] + (1.0 if ((chosen >> d) & 1 and w[d] > 0.0) else 0.0)
+                out[r, z] -= flow  # a flow of 0 changes nothing: no branch on it
+                out[r, nbr[z, d]] += flow
     return out
 
 

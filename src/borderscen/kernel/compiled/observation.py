@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from borderscen.kernel.compiled._common import binomial, launch
+from borderscen.kernel.compiled._common import binomial_given, binomial_p, launch
 from borderscen.kernel.stage import Month
 
 
@@ -21,11 +21,13 @@ def _month(attacks, u_tracked, u_claimed, u_official, p_tracked, p_claimed, p_of
     for r in range(R):
         partner_iraq = 0.0
         partner_syria = 0.0
+        bp_tracked, bp_claimed = binomial_p(p_tracked[r, 0]), binomial_p(p_claimed[r, 0])
+        bp_official = binomial_p(p_official[r, 0])
         for z in range(Z):
             a = attacks[r, z]
-            tracked = binomial(u_tracked[r, z], a, p_tracked[r, 0])
-            claimed = binomial(u_claimed[r, z], a, p_claimed[r, 0])
-            official = binomial(u_official[r, z], 0.0 if syria[z] else a, p_official[r, 0])
+            tracked = binomial_given(u_tracked[r, z], a, bp_tracked)
+            claimed = binomial_given(u_claimed[r, z], a, bp_claimed)
+            official = binomial_given(u_official[r, z], 0.0 if syria[z] else a, bp_official)
             c = 1 if syria[z] else 0
             totals[r, c] += tracked
             totals[r, 2 + c] += claimed

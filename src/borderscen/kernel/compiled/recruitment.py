@@ -44,10 +44,13 @@ def _month(members, intel_led, pool, disruption, neutralised, legitimacy_syria, 
             p = max(pool[r, z] + renewal[r, 0] * (ceiling - pool[r, z]) + returnees, 0.0)
             scale = sigma[r, 0] * at_risk[z]
             fraction = p / scale if scale > 0 else 0.0
-            expected = min(contact[r, 0] * members[r, z] * fraction * (1.0 - disruption[r, 0]), p)
-            k = poisson(u[r, z], expected)
+            recruits[r, z] = min(contact[r, 0] * members[r, z] * fraction * (1.0 - disruption[r, 0]), p)
+            pool_next[r, z] = p  # the mean and the renewed pool: drawn and depleted below
+    for r in range(R):  # the draws in a loop of their own: the loop above runs without their branches
+        for z in range(Z):
+            k = poisson(u[r, z], recruits[r, z])
             recruits[r, z] = k
-            left = max(p - k - facilitators[r, 0] * neutralised[r, z], 0.0)
+            left = max(pool_next[r, z] - k - facilitators[r, 0] * neutralised[r, z], 0.0)
             pool_next[r, z] = left
             total[r, 0] += left
     return recruits, pool_next, total
