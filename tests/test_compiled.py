@@ -121,3 +121,26 @@ def test_without_numba_the_reference_runs_and_asking_for_compiled_says_what_to_i
     assert make_context().draws is draws
     with pytest.raises(ImportError, match=r"compiled=True needs numba: pip install 'borderscen\[fast\]'"):
         make_context(compiled=True)
+
+
+def test_kernel_caches_are_dropped_when_a_source_they_compile_in_changes(tmp_path):
+    """numba checks only a kernel's own file: a change to the draws (another file) must drop the
+    kernels' cache files, and an unchanged set of sources must keep them."""
+    from borderscen.kernel.compiled import STAMP, drop_stale_caches
+    draws = tmp_path / "fast_draws.py"
+    draws.write_text("A = 1\n")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    kernels = [cache / "movement._month-15.py313.nbi", cache / "movement._month-15.py313.1.nbc"]
+    other = cache / "unrelated.f-3.py313.nbi"  # another package's cache in a shared folder
+    for f in [*kernels, other]:
+        f.write_bytes(b"machine code")
+    assert drop_stale_caches(cache, ["movement"], [draws])  # no fingerprint yet: dropped
+    assert not any(f.exists() for f in kernels) and other.exists() and (cache / STAMP).exists()
+    for f in kernels:
+        f.write_bytes(b"machine code")
+    assert not drop_stale_caches(cache, ["movement"], [draws])  # same sources: kept
+    assert all(f.exists() for f in kernels)
+    draws.write_text("A = 2\n")
+    assert drop_stale_caches(cache, ["movement"], [draws])  # the draws changed: dropped
+    assert not any(f.exists() for f in kernels) and other.exists()

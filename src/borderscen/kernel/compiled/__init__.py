@@ -16,12 +16,65 @@ draws.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from borderscen.kernel.stage import Month, Stage
 from borderscen.kernel.stages import STAGES
+
+#: Where the fingerprint of the sources the compiled kernels were built from is kept (beside
+#: numba's cache files of this package).
+STAMP = "borderscen-kernel-sources.sha256"
+
+
+def drop_stale_caches(folder: Path, modules: Iterable[str], sources: Iterable[Path]) -> bool:
+    """Remove numba's cache files of ``modules`` in ``folder`` when ``sources`` changed since
+    they were compiled, and record the sources' fingerprint; True when files were removed.
+
+    numba's cache (``cache=True``) checks only the file a kernel is defined in, so a kernel here
+    that inlines the exact draws of ``mechanisms/fast_draws.py`` (or freezes a constant of a
+    mechanism) would otherwise go on loading machine code compiled against their older version,
+    silently. Best effort: a folder that cannot be written is left as it is."""
+    digest = hashlib.sha256()
+    for path in sorted(sources):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    stamp = folder / STAMP
+    try:
+        if stamp.read_text(encoding="ascii").strip() == digest.hexdigest():
+            return False
+    except OSError:
+        pass
+    names = tuple(f"{m}." for m in modules)
+    dropped = False
+    try:
+        for f in folder.glob("*.nb[ic]"):
+            if f.name.startswith(names):
+                f.unlink(missing_ok=True)
+                dropped = True
+        stamp.write_text(digest.hexdigest() + "\n", encoding="ascii")
+    except OSError:
+        pass
+    return dropped
+
+
+def _refresh() -> None:
+    """:func:`drop_stale_caches` for this package's kernels, from the sources they compile in:
+    this package and the mechanisms (the draws, and constants such as attrition's reference)."""
+    from borderscen import mechanisms
+    from borderscen.kernel.compiled import _common
+    here = Path(__file__).parent
+    try:  # numba's cache folder for this package (its __pycache__, or a user-wide one)
+        folder = Path(getattr(_common.binomial, "_cache")._cache_path)  # noqa: B009 - private to numba
+    except AttributeError:
+        return
+    drop_stale_caches(folder, [p.stem for p in here.glob("*.py")],
+                      [*here.glob("*.py"), *Path(mechanisms.__file__).parent.glob("*.py")])
+
+
+_refresh()
 
 
 def _compiled_runs() -> dict[Callable[[Month], None], Callable[[Month], None]]:
