@@ -121,8 +121,31 @@ def fill_start(result: BatchResult, start: StartState) -> BatchResult:
     return result
 
 
-def regime_labels(codes: np.ndarray) -> np.ndarray:
-    return np.vectorize(REGIME_NAMES.get, otypes=[object])(codes.astype(int))
+def labels_column(codes: np.ndarray, names: Sequence[str]) -> Any:
+    """``names[codes]`` as a column of pandas' default string dtype, made from the codes: a
+    column of a few distinct labels (zones, regimes, phases) over many rows without a Python
+    string per row (pyarrow's dictionary, cast); an object array where pandas' strings are
+    objects."""
+    default = pd.Series(["x"]).dtype
+    if isinstance(default, pd.StringDtype) and default.storage == "pyarrow":
+        import pyarrow as pa
+        table = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)),
+                                               pa.array(list(names), pa.large_string()))
+        return pd.array(table.cast(pa.large_string()), dtype=default)
+    return np.asarray(names, dtype=object)[codes]
+
+
+#: The regimes' codes run from the lowest (NONE = -1) without a gap: their names in that order.
+_REGIME_LOW = min(REGIME_NAMES)
+_REGIME_ORDER = [REGIME_NAMES[c] for c in range(_REGIME_LOW, _REGIME_LOW + len(REGIME_NAMES))]
+
+
+def regime_labels(codes: np.ndarray) -> Any:
+    """The regimes' names of their codes (a string column; a code that is no regime, None)."""
+    index = np.asarray(codes).astype(int) - _REGIME_LOW
+    if index.size and (index.min() < 0 or index.max() >= len(_REGIME_ORDER)):
+        return np.vectorize(REGIME_NAMES.get, otypes=[object])(np.asarray(codes).astype(int))
+    return labels_column(index, _REGIME_ORDER)
 
 
 def monthly_frame(result: BatchResult, columns: Sequence[str] = MONTHLY_OUTPUTS) -> pd.DataFrame:
@@ -130,8 +153,8 @@ def monthly_frame(result: BatchResult, columns: Sequence[str] = MONTHLY_OUTPUTS)
     R, T = result.monthly["isis_members"].shape
     df = pd.DataFrame({"replication": np.repeat(np.arange(R), T), "step": np.tile(np.arange(1, T + 1), R),
                        "date": np.tile(pd.to_datetime(result.dates).to_numpy(), R)})
-    phase = np.where(np.arange(T) < branch_index(), "history", "scenario")
-    df["phase"] = np.tile(phase, R)
+    df["phase"] = labels_column(np.tile((np.arange(T) >= branch_index()).astype(np.int32), R),
+                                ["history", "scenario"])
     for k in columns:
         v = result.monthly[k].ravel()
         df[k] = regime_labels(v) if k == "regime" else v
@@ -145,7 +168,8 @@ def zone_frame(result: BatchResult, zone_ids: Sequence[str]) -> pd.DataFrame:
     order = np.argsort(np.array(zone_ids, dtype=str), kind="stable")
     df = pd.DataFrame({"replication": np.repeat(np.arange(R), T * Z),
                        "step": np.tile(np.repeat(np.arange(1, T + 1), Z), R),
-                       "zone": np.tile(np.array(zone_ids, dtype=object)[order], R * T)})
+                       "zone": labels_column(np.tile(np.arange(len(order)), R * T),
+                                             [str(zone_ids[i]) for i in order])})
     dates = pd.to_datetime(result.dates).to_numpy()
     df["date"] = np.tile(np.repeat(dates, Z), R)
     for k in ZONE_OUTPUTS:

@@ -76,6 +76,7 @@ from borderscen.runs import (
     StartState,
     calibrated_values,
     fill_start,
+    labels_column,
     make_batch,
     monthly_frame,
     summaries,
@@ -172,8 +173,18 @@ def _with_identity(frame: pd.DataFrame, idents: pd.DataFrame) -> pd.DataFrame:
     left to the output here; its swept value stays in the runs table and the design."""
     body = frame.drop(columns="replication")
     idents = idents.drop(columns=[c for c in idents.columns if c in body.columns])
-    ident = idents.iloc[frame["replication"].to_numpy()].reset_index(drop=True)
-    return pd.concat([ident, body.reset_index(drop=True)], axis=1)
+    rows = frame["replication"].to_numpy()
+    columns: dict[str, Any] = {}
+    for name in idents.columns:  # each run's identity repeated over its rows, column by column
+        col = idents[name]
+        if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
+            codes, uniques = pd.factorize(col)
+            columns[name] = (labels_column(codes[rows], [str(u) for u in uniques])
+                             if all(isinstance(u, str) for u in uniques) else col.to_numpy()[rows])
+        else:
+            columns[name] = col.to_numpy()[rows]
+    ident = pd.DataFrame(columns, index=body.index)
+    return pd.concat([ident, body], axis=1).reset_index(drop=True)
 
 
 def _run_batch(chunk: Chunk, members) -> dict[str, pd.DataFrame]:
