@@ -304,3 +304,23 @@ def test_the_fan_chart_draws_the_record_with_a_legend_entry(filtered):
     off, data_off = fans.fan_chart(filtered.timeseries, outputs=("attacks_tracked_syria",), record=False)
     assert not [ln for ax in off.axes for ln in ax.get_lines() if ln.get_gid() == "record"]
     assert "record" not in set(data_off["scenario"])
+
+
+def test_particle_values_table_reads_as_the_dicts_it_was_made_from():
+    """The filter keeps particles' parameters as one table: taking rows, setting a column and
+    reading dispersions give what the list of dicts gave."""
+    import datetime as dt
+
+    from borderscen.assimilation.filter import default_observations
+    from borderscen.assimilation.observe import ParticleValues, dispersions
+    rng = np.random.default_rng(3)
+    dicts = [{"a": float(x), "b": float(y)} for x, y in rng.random((6, 2))]
+    table = ParticleValues.of(dicts)
+    idx = np.array([5, 0, 0, 3])
+    assert table.take(idx).dicts() == [dicts[i] for i in idx]
+    changed = table.take(idx)
+    changed.set("a", np.arange(4.0))
+    assert [d["a"] for d in changed.dicts()] == [0.0, 1.0, 2.0, 3.0]
+    assert table.dicts() == dicts  # taking copies: the original is unchanged
+    obs = default_observations(dt.date(2025, 1, 1), True)[:5]
+    np.testing.assert_array_equal(dispersions(table, obs), dispersions(dicts, obs))

@@ -43,7 +43,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from borderscen.assimilation.observe import Comparable, channel_values, comparable, dispersions, published
+from borderscen.assimilation.observe import (
+    Comparable,
+    ParticleValues,
+    channel_values,
+    comparable,
+    dispersions,
+    published,
+)
 from borderscen.inputs.params import calibration_priors
 from borderscen.inputs.posterior import posterior_sample
 from borderscen.inputs.record import holdouts, targets
@@ -122,7 +129,7 @@ def _initial_values(n: int, rng: np.random.Generator, fit_end: str | None) -> li
     if sample is None or sample.empty:
         return [{} for _ in range(n)]
     rows = rng.integers(0, len(sample), size=n)
-    return [{k: float(v) for k, v in sample.iloc[int(r)].items()} for r in rows]
+    return ParticleValues(list(sample.columns), sample.to_numpy(dtype=float)[rows]).dicts()
 
 
 def systematic_resample(w: np.ndarray, u: float) -> np.ndarray:
@@ -141,16 +148,16 @@ def _take(s: State, idx: np.ndarray) -> State:
     return replace(s, **kw)
 
 
-def _select(s: State, P: BatchParams, monthly: dict[str, np.ndarray], values: list[dict[str, float]],
-            idx: np.ndarray) -> tuple[State, dict[str, np.ndarray], list[dict[str, float]]]:
+def _select(s: State, P: BatchParams, monthly: dict[str, np.ndarray], values: ParticleValues,
+            idx: np.ndarray) -> tuple[State, dict[str, np.ndarray], ParticleValues]:
     """The cloud's particles ``idx`` (after resampling): their state, paths and parameter values;
     ``P``'s arrays are taken in place."""
     for k in P._values:
         P._values[k] = P._values[k][idx]
-    return _take(s, idx), {k: a[idx] for k, a in monthly.items()}, [dict(values[i]) for i in idx]
+    return _take(s, idx), {k: a[idx] for k, a in monthly.items()}, values.take(idx)
 
 
-def _jitter_parameters(P: BatchParams, values: list[dict[str, float]], w: np.ndarray,
+def _jitter_parameters(P: BatchParams, values: ParticleValues, w: np.ndarray,
                        rng: np.random.Generator, h: float) -> None:
     """Liu-West kernel on the calibrated parameters, in the prior's coordinates (after resampling,
     ``w`` is uniform)."""
@@ -173,8 +180,7 @@ def _jitter_parameters(P: BatchParams, values: list[dict[str, float]], w: np.nda
         y = np.clip(y, blo, bhi)
         x = np.exp(y) if kind == "log" else y
         P._values[name][:, 0] = x
-        for i, v in enumerate(values):
-            v[name] = float(x[i])
+        values.set(name, x)
 
 
 def _jitter_states(s: State, rng: np.random.Generator) -> None:
@@ -216,10 +222,10 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
         raise ValueError(f"observations end at or after the origin {origin:%Y-%m}: {late}")
     ss = np.random.SeedSequence(int(seed))
     rng = np.random.default_rng(ss)
-    values = _initial_values(particles, rng, fit_end)
+    drawn = _initial_values(particles, rng, fit_end)
     seeds = [int(x) for x in ss.spawn(1)[0].generate_state(particles, np.uint64) % (2**62)]
-    batch, _ = make_batch(sc, seeds, T, draws=values)
-    values = [dict(v) for v in batch.params]
+    batch, _ = make_batch(sc, seeds, T, draws=drawn)
+    values = ParticleValues.of(batch.params)
     ctx = make_context()
     P = BatchParams(batch.params)
     s = init_state(P, ctx, seeds)
@@ -276,7 +282,7 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
         s, monthly, values = _select(s, P, monthly, values, idx)
     diag = pd.DataFrame(rows)
     diag.attrs["wall_s"] = time.perf_counter() - t0
-    return Filtered(origin=origin, months=T, values=values, state=s, P=P, monthly=monthly,
+    return Filtered(origin=origin, months=T, values=values.dicts(), state=s, P=P, monthly=monthly,
                     diagnostics=diag, log_evidence=log_evidence, observations=obs, scenario=sc,
                     seed=int(seed))
 

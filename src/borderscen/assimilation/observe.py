@@ -176,7 +176,47 @@ def channel_values(monthly: Mapping[str, np.ndarray], dates: Sequence[dt.date],
     return np.stack(cols, axis=1) if cols else np.zeros((R, 0))
 
 
-def dispersions(values: Sequence[Mapping[str, float]], observations: Sequence[Comparable]) -> np.ndarray:
+class ParticleValues:
+    """Particles' parameter values as one (particles, parameters) table: what a list of one dict
+    per particle holds, taken, changed and read by column without a Python object per particle
+    (the particle filter resamples and jitters thousands of them, dozens of times)."""
+
+    def __init__(self, names: Sequence[str], table: np.ndarray):
+        self.names = list(names)
+        self.index = {n: i for i, n in enumerate(self.names)}
+        self.table = table
+
+    @classmethod
+    def of(cls, values: Sequence[Mapping[str, float]]) -> ParticleValues:
+        """From one mapping per particle, all with the same names."""
+        names = list(values[0]) if len(values) else []
+        return cls(names, np.array([[float(v[n]) for n in names] for v in values], dtype=float)
+                   .reshape(len(values), len(names)))
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def take(self, rows: np.ndarray) -> ParticleValues:
+        return ParticleValues(self.names, self.table[rows])
+
+    def column(self, name: str, default: float | None = None) -> np.ndarray:
+        """One parameter's values (``default`` for every particle where the table has none)."""
+        if name in self.index:
+            return self.table[:, self.index[name]]
+        if default is None:
+            raise KeyError(name)
+        return np.full(len(self.table), float(default))
+
+    def set(self, name: str, x: np.ndarray) -> None:
+        self.table[:, self.index[name]] = x
+
+    def dicts(self) -> list[dict[str, float]]:
+        """One dict per particle (name -> value), as Python floats."""
+        return [dict(zip(self.names, row, strict=True)) for row in self.table.tolist()]
+
+
+def dispersions(values: Sequence[Mapping[str, float]] | ParticleValues,
+                observations: Sequence[Comparable]) -> np.ndarray:
     """(R, n) each replication's observation-model dispersion for each observation: its own value
     where its parameter draw has one, else the registry's default (a posterior sample straight
     from the ABC has no dispersions: they are fitted after it)."""
@@ -184,6 +224,9 @@ def dispersions(values: Sequence[Mapping[str, float]], observations: Sequence[Co
 
     names = [observation.DISPERSION[observation.GROUP[c.quantity]] for c in observations]
     default = {n: float(registry()[n].default) for n in set(names)}
+    if isinstance(values, ParticleValues):
+        cols = [values.column(n, default[n]) for n in names]
+        return np.stack(cols, axis=1) if cols else np.zeros((len(values), 0))
     return np.array([[float(v.get(n, default[n])) for n in names] for v in values])
 
 
