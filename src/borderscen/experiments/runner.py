@@ -882,6 +882,8 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     n_workers = 1 if kind == "serial" else (workers or cfg.experiment.workers or default_workers())
     if kind == "process":  # the workers' imports and compiled kernel load while this goes on
         _start_fork_server()
+    elif kind == "dask" and not scheduler and importlib.util.find_spec("distributed") is not None:
+        _start_fork_server(["distributed"])  # the filtered start's child forks from it too
     root = Path(out) if out is not None else default_out(cfg)
     points, runs = expand(cfg)
     config_hash = cfg.content_hash()

@@ -213,6 +213,13 @@ def parquet_bytes(df: pd.DataFrame, order: Sequence[str] = ()) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+#: The merge hands Arrow's allocator's freed memory back to the system every so many chunks: its
+#: per-thread caches otherwise keep what each chunk's tables used (the merge's peak at 10,000
+#: runs: about 400 MB with none, 300 MB every 8 chunks at no measurable cost, 275 MB every chunk
+#: at a tenth more time).
+RELEASE_EVERY = 8
+
+
 #: A chunk's part files: Arrow IPC, LZ4-compressed. Parts only travel from a worker to the merge,
 #: which encodes the Parquet tables once: IPC is written and read several times faster than
 #: Parquet (no page encoding), at about twice Parquet's size on disk while the batch runs.
@@ -668,6 +675,7 @@ class ResultsStore:
         with ThreadPoolExecutor(max_workers=len(TABLES), thread_name_prefix="borderscen-merge") as pool:
             merged = {name: pool.submit(self._merge, name, done, list(sort_keys)) for name in TABLES}
         rows: dict[str, int] = {name: fut.result() for name, fut in merged.items()}
+        pa.default_memory_pool().release_unused()  # what the merge's threads cached, back to the system
         have = set(pq.read_schema(self.root / "runs.parquet").names)
         runs = pd.read_parquet(self.root / "runs.parquet",
                                columns=[c for c in MANIFEST_COLUMNS if c in have])
@@ -694,7 +702,7 @@ class ResultsStore:
         schema = _unified(schemas)
         path = self.root / f"{name}.parquet"
         tmp = _tmp_name(path)
-        n = 0
+        n = written = 0
         try:
             with _writing(path), open_for_write(tmp) as fh, \
                     pq.ParquetWriter(fh, schema, **write_options(schema)) as writer:
@@ -706,6 +714,10 @@ class ResultsStore:
                     table = _sorted(table, [*sort_keys, "step", "zone"])
                     writer.write_table(table)
                     n += table.num_rows
+                    del table
+                    written += 1
+                    if written % RELEASE_EVERY == 0:  # memory flat in the number of chunks
+                        pa.default_memory_pool().release_unused()
             with _writing(path):
                 _fsync_file(tmp)
                 os.replace(tmp, path)
@@ -1092,4 +1104,3 @@ def load_results(root: str | Path) -> Results:
 
 __all__ = ["BorderscenError", "Results", "ResultsStore", "StoreCorrupt", "StoreError", "StoreLocked",
            "StoreMismatch", "StoreNotOwned", "is_complete", "load_results", "state"]
-
