@@ -154,7 +154,7 @@ class StoredChunk:
 
 
 def run_chunk_for_store(chunk: Chunk) -> StoredChunk:
-    """``run_chunk``, with its tables encoded as the store's Parquet parts in the worker (in
+    """``run_chunk``, with its tables encoded as the store's parts in the worker (in
     parallel, and far smaller to send than DataFrames)."""
     result = run_chunk(chunk)
     runs = result["runs"]

@@ -245,9 +245,10 @@ def _part(path: Path):
 
 @dataclass(frozen=True)
 class EncodedChunk:
-    """A chunk's tables as Parquet bytes, one per (table, scenario) part, with their row counts.
+    """A chunk's tables as part files' bytes (:data:`PART_SUFFIX`), one per (table, scenario),
+    with their row counts.
     Workers encode their own chunks, so the writer only puts bytes on disk, and what crosses
-    from worker to writer is compressed Parquet rather than DataFrames."""
+    from worker to writer is compressed Arrow IPC rather than DataFrames."""
 
     index: int
     parts: dict[str, dict[str, bytes]]
@@ -255,7 +256,7 @@ class EncodedChunk:
 
 
 def encode_chunk(index: int, tables: dict[str, pd.DataFrame]) -> EncodedChunk:
-    """Each of a chunk's tables, partitioned by scenario, as Parquet bytes."""
+    """Each of a chunk's tables, partitioned by scenario, as part files' bytes."""
     parts: dict[str, dict[str, bytes]] = {name: {} for name in TABLES}
     for name in TABLES:
         df = tables[name]
