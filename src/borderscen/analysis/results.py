@@ -146,12 +146,7 @@ class RunMonths:
         qs = np.asarray(q, dtype=float)
         rows = []
         for m in self.matrices:
-            stats = np.full((m.shape[0], len(qs) + 1), np.nan)
-            for t, seg in enumerate(m):
-                seg = seg[~np.isnan(seg)]
-                if len(seg):
-                    stats[t, :-1] = np.quantile(seg, qs)
-                    stats[t, -1] = seg.mean()
+            stats = _row_stats(m, qs)
             cols = {f"q{c:g}": stats[:, j] for j, c in enumerate(qs)}
             rows.append({**cols, "mean": stats[:, -1],
                          "n": np.full(m.shape[0], m.shape[1], dtype=np.int64)})
@@ -225,6 +220,30 @@ def run_months(res: Results, scenario: str, keys: Sequence[str], output: str) ->
     return RunMonths(keys, table, matrices, first)
 
 
+def _segment_stats(seg: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """Quantiles (linear interpolation) and mean of ``seg``'s values that are not NaN: len(qs)
+    + 1 numbers, NaN when it has none."""
+    seg = seg[~np.isnan(seg)]
+    if not len(seg):
+        return np.full(len(qs) + 1, np.nan)
+    return np.append(np.quantile(seg, qs), seg.mean())
+
+
+def _row_stats(matrix: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """:func:`_segment_stats` of each row of ``matrix``, (rows, len(qs) + 1): the rows without
+    a NaN at once (numpy reduces each row as it would alone: the same numbers), the others one
+    by one."""
+    out = np.full((len(matrix), len(qs) + 1), np.nan)
+    gaps = np.isnan(matrix).any(axis=1)
+    full = matrix[~gaps]
+    if full.size:
+        out[~gaps, :-1] = np.quantile(full, qs, axis=1).T
+        out[~gaps, -1] = full.mean(axis=1)
+    for g in np.flatnonzero(gaps):
+        out[g] = _segment_stats(matrix[g], qs)
+    return out
+
+
 def grouped_quantiles(t: pa.Table, keys: Sequence[str], output: str,
                       q: Sequence[float] = summaries.DEFAULT_QUANTILES) -> pd.DataFrame:
     """Quantiles (linear interpolation, NaN skipped: pandas' ``groupby().quantile``), mean and n
@@ -248,25 +267,13 @@ def grouped_quantiles(t: pa.Table, keys: Sequence[str], output: str,
     sizes = counts[groups]
     ends = np.cumsum(sizes)
     qs = np.asarray(q, dtype=float)
-    rows = np.full((len(groups), len(qs) + 1), np.nan)
     grouped = values[order]  # each group's values together, in the table's order
-    one_by_one: Sequence[int] = range(len(groups))
     if len(groups) and (sizes == sizes[0]).all():  # as many rows in every group (every run has
-        # every month): one matrix, a row per group, each full row's quantiles and mean at once
-        # (the same numbers as one group at a time: numpy reduces each row as it would alone)
-        matrix = grouped.reshape(len(groups), int(sizes[0]))
-        gaps = np.isnan(matrix).any(axis=1)
-        full = matrix[~gaps]
-        if len(full):
-            rows[~gaps, :-1] = np.quantile(full, qs, axis=1).T
-            rows[~gaps, -1] = full.mean(axis=1)
-        one_by_one = np.flatnonzero(gaps).tolist()
-    for g in one_by_one:
-        seg = grouped[int(ends[g] - sizes[g]):int(ends[g])]
-        seg = seg[~np.isnan(seg)]
-        if len(seg):
-            rows[g, :-1] = np.quantile(seg, qs)
-            rows[g, -1] = seg.mean()
+        # every month): one matrix, a row per group
+        rows = _row_stats(grouped.reshape(len(groups), int(sizes[0])), qs)
+    else:
+        segments = [grouped[int(e - n):int(e)] for e, n in zip(ends, sizes, strict=True)]
+        rows = np.array([_segment_stats(seg, qs) for seg in segments]).reshape(len(groups), len(qs) + 1)
     out = {}
     rest = groups.copy()
     for k, d in reversed(list(zip(keys, dictionaries, strict=True))):
