@@ -583,11 +583,14 @@ class ResultsStore:
                     "the manifest is dropped and the batch rebuilt from its parts and seeds", runs)
 
     # -- chunks ----------------------------------------------------------------------------
+    def _part_files(self, table: str, index: int) -> list[Path]:
+        """One table's part files of chunk ``index`` (one per scenario), sorted."""
+        return sorted((self.parts / table).glob(f"scenario=*/chunk-{index:06d}{PART_SUFFIX}"))
+
     def _chunk_files(self, index: int) -> list[Path]:
         if not self.parts.exists():
             return []
-        name = f"scenario=*/chunk-{index:06d}{PART_SUFFIX}"
-        return [p for t in TABLES for p in (self.parts / t).glob(name)]
+        return [p for t in TABLES for p in self._part_files(t, index)]
 
     def _check_chunk(self, mark: Path, index: int) -> tuple[Path, str] | None:
         """None when a marked chunk is whole, else (the bad file, what is wrong with it)."""
@@ -598,7 +601,7 @@ class ResultsStore:
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             return mark, f"the chunk's completion mark is not valid ({type(exc).__name__}: {exc})"
         for t in TABLES:
-            files = sorted((self.parts / t).glob(f"scenario=*/chunk-{index:06d}{PART_SUFFIX}"))
+            files = self._part_files(t, index)
             found = 0
             for f in files:
                 try:
@@ -697,8 +700,7 @@ class ResultsStore:
     def _merge(self, name: str, chunks: list[int], sort_keys: list[str]) -> int:
         """Stream one table's parts into ``<name>.parquet``: one row group per chunk. Chunks
         hold consecutive runs, so sorting within each chunk sorts the whole table."""
-        files = {i: sorted((self.parts / name).glob(f"scenario=*/chunk-{i:06d}{PART_SUFFIX}"))
-                 for i in chunks} if (self.parts / name).exists() else {}
+        files = {i: self._part_files(name, i) for i in chunks} if (self.parts / name).exists() else {}
         schemas = [_part(f).schema for fs in files.values() for f in fs]
         schema = _unified(schemas)
         path = self.root / f"{name}.parquet"
