@@ -63,15 +63,21 @@ def test_read_arrow_reads_one_scenario_and_only_the_columns_asked(smoke_results)
 
 
 def test_reading_a_table_leaves_no_reference_cycles(smoke_results):
-    """A Parquet footer read for a scenario's row groups is freed when the read ends, not when
+    """A Parquet footer read for a scenario's row groups is freed when the reader goes, not when
     the cycle collector next runs (a FileMetaData and its ParquetSchema refer to each other:
     at 100,000 runs each footer held tens of MB, and the tail's memory grew with every read)."""
     import gc
+
+    from borderscen.experiments.store import Results
     gc.collect()
     gc.disable()
     try:
-        for sc in smoke_results.scenarios:
-            assert sum(t.num_rows for t in smoke_results.iter_arrow("timeseries", ["run"], scenario=sc))
+        res = Results(smoke_results.root)
+        assert "run" in res.columns("timeseries")
+        for sc in res.scenarios:
+            assert sum(t.num_rows for t in res.iter_arrow("timeseries", ["run"], scenario=sc))
+        assert not res.read_arrow("timeseries", ["run"], scenario="no_such_scenario").num_rows
+        del res
         assert gc.collect() == 0
     finally:
         gc.enable()

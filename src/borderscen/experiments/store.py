@@ -908,7 +908,7 @@ class Results:
         if verify and (problem := verify_tables(self.root, self.manifest)):
             raise StoreCorrupt(f"{self.root}: {problem}; run the experiment again to repair it")
         self._cache: dict[str, pd.DataFrame] = {}
-        self._footers: dict[str, tuple[tuple[int, int], Any]] = {}
+        self._footers: dict[str, tuple[tuple[int, int], Any, pa.Schema]] = {}
 
     def _path(self, name: str) -> Path:
         if name not in TABLES:
@@ -920,21 +920,26 @@ class Results:
             df["scenario"] = pd.Categorical(df["scenario"], categories=self.scenarios, ordered=True)
         return df
 
-    def _footer(self, table: str):
-        """The Parquet footer (metadata) of a table, parsed once while the file is unchanged
-        (same size and modification time): a summary reads a table many times, a few columns
-        of one scenario at a time, and a footer of hundreds of row groups is not free."""
+    def _footer(self, table: str) -> tuple[Any, pa.Schema]:
+        """The Parquet footer (metadata) of a table and its Arrow schema, parsed once while the
+        file is unchanged (same size and modification time): a summary reads a table many
+        times, a few columns of one scenario at a time, and a footer of hundreds of row groups
+        is not free. The schema comes from a reader, never from the footer's ``schema``: a
+        ParquetSchema and its FileMetaData refer to each other, so a footer whose schema was
+        asked for (tens of MB at 100,000 runs) would outlive its Results until the cycle
+        collector ran."""
         path = self._path(table)
         st = path.stat()
         key = (st.st_mtime_ns, st.st_size)
         cached = self._footers.get(table)
         if cached is None or cached[0] != key:
-            cached = self._footers[table] = (key, pq.read_metadata(path))
-        return cached[1]
+            md = pq.read_metadata(path)
+            cached = self._footers[table] = (key, md, pq.ParquetFile(path, metadata=md).schema_arrow)
+        return cached[1], cached[2]
 
     def columns(self, table: str = "timeseries") -> list[str]:
         """The column names of a table (read from the Parquet footer, no data)."""
-        return list(self._footer(table).schema.to_arrow_schema().names)
+        return list(self._footer(table)[1].names)
 
     def read(self, table: str = "timeseries", columns: Sequence[str] | None = None,
              filters: Any = None) -> pd.DataFrame:
@@ -956,7 +961,7 @@ class Results:
         parts = list(self.iter_arrow(table, columns, scenario))
         if parts:
             return pa.concat_tables(parts)
-        return self._footer(table).schema.to_arrow_schema().empty_table().select(columns)
+        return self._footer(table)[1].empty_table().select(columns)
 
     def iter_arrow(self, table: str, columns: Sequence[str], scenario: str | None = None,
                    dictionary: Sequence[str] = ()) -> Iterator[pa.Table]:
@@ -970,12 +975,10 @@ class Results:
         pre-buffering (rows of a row group that mixes scenarios are filtered)."""
         columns = list(dict.fromkeys(columns))
         check_columns(self.root / f"{table}.parquet", table, columns, self.columns(table))
-        pf = pq.ParquetFile(self._path(table), pre_buffer=False, metadata=self._footer(table),
+        md, schema = self._footer(table)
+        pf = pq.ParquetFile(self._path(table), pre_buffer=False, metadata=md,
                             read_dictionary=list(dictionary) or None)
-        md = pf.metadata
-        # (pf.schema_arrow, not md.schema: a ParquetSchema and its FileMetaData refer to each
-        # other, so the footer, tens of MB at 100,000 runs, would wait for the cycle collector)
-        at = pf.schema_arrow.names.index("scenario") if scenario is not None else -1
+        at = schema.names.index("scenario") if scenario is not None else -1
         for i in range(md.num_row_groups):
             mixed = False
             if scenario is not None:
