@@ -274,9 +274,9 @@ def figure_pool(workers: int) -> Iterator[Executor]:
     import os
     from concurrent.futures import ProcessPoolExecutor
     ctx = multiprocessing.get_context("forkserver")
-    # used when no fork server runs yet (a run's pool starts one with the runner preloaded)
-    from borderscen.experiments.runner import PRELOAD
-    ctx.set_forkserver_preload([*PRELOAD, "borderscen.plots"])
+    # used when no fork server runs yet (a run's pool starts one with the runner and the warm
+    # kernel preloaded); figures need no kernel, so a server started here does not load it
+    ctx.set_forkserver_preload(["borderscen.experiments.runner", "borderscen.plots"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_figure_worker,
                              initargs=(os.getpid(),)) as pool:
         yield pool
