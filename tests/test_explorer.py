@@ -12,6 +12,7 @@ library's own result for the same settings, step the one-run view, and save scre
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -173,6 +175,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclasses.dataclass(frozen=True)
+class Server:
+    url: str
+    log: Path
+
+    def tail(self, n: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-n:]
+
+
 @contextlib.contextmanager
 def serving(tmp_path_factory, app: str = "explorer"):
     port = _free_port()
@@ -193,7 +204,7 @@ def serving(tmp_path_factory, app: str = "explorer"):
             if proc.poll() is not None or time.time() > deadline:
                 pytest.fail(f"the explorer did not start:\n{log.read_text()[-2000:]}")
             time.sleep(0.5)
-        yield url
+        yield Server(url, log)
     finally:
         proc.terminate()
         try:
@@ -215,13 +226,30 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page(browser, tmp_path_factory):
-    with serving(tmp_path_factory) as url:
+    with serving(tmp_path_factory) as server:
         pg = browser.new_page(viewport={"width": 1500, "height": 1100})
         pg.set_default_timeout(120_000)
-        pg.goto(url)
+        pg.goto(server.url)
         pg.get_by_text("Set the sliders, then run an ensemble.").wait_for()
+        pg.server = server  # what the server printed, for a failure's message
         yield pg
         pg.close()
+
+
+def _shown(pg, locator, timeout: float = 120_000) -> None:
+    """Wait for ``locator``; a problem the one-run view shows, or a timeout, fails with what
+    the page and the server's log say (a lost event or an error in a handler is then readable
+    in CI's output instead of a bare timeout)."""
+    either = locator.or_(pg.locator(".bs-run-problem"))
+    try:
+        either.first.wait_for(timeout=timeout)
+    except Exception as exc:
+        pytest.fail(f"{exc}\n--- page:\n{pg.locator('body').inner_text()[-2000:]}\n"
+                    f"--- server log:\n{pg.server.tail()}")
+    problem = pg.locator(".bs-run-problem")
+    if problem.count():
+        pytest.fail(f"the one-run view shows a problem: {problem.first.inner_text()}\n"
+                    f"--- server log:\n{pg.server.tail()}")
 
 
 def _number(text: str) -> float:
@@ -299,14 +327,21 @@ def test_browser_one_run_steps_month_by_month(page, tmp_path):
     pg = page
     pg.get_by_role("tab", name="One run").click()
     pg.get_by_text("Reset, then step the model month by month.").wait_for()
-    pg.locator("button.bs-reset").click()  # (by class: "preset" would match a name "Reset")
-    pg.get_by_text(re.compile(r"Ready \(month 0 of \d+\)")).wait_for()
+    reset, ready = pg.locator("button.bs-reset"), pg.get_by_text(re.compile(r"Ready \(month 0 of \d+\)"))
+    reset.click()  # (by class: "preset" would match a name "Reset")
+    try:
+        ready.or_(pg.locator(".bs-run-problem")).first.wait_for(timeout=60_000)
+    except Exception:  # CI once saw this click never handled: click again (Reset is
+        # idempotent) and say so in the output, with the server's log, instead of timing out
+        warnings.warn(f"the first Reset click showed nothing in 60 s; clicked again. Server "
+                      f"log:\n{pg.server.tail()}", stacklevel=1)
+        reset.click()
+    _shown(pg, ready)
     pg.locator("button.bs-step").click()
-    pg.locator(".bs-run-map img").wait_for()
-    heading = pg.get_by_text(re.compile(r"\(month 1 of \d+\)"))
-    heading.wait_for()
+    _shown(pg, pg.locator(".bs-run-map img"))
+    _shown(pg, pg.get_by_text(re.compile(r"\(month 1 of \d+\)")))
     pg.locator("button.bs-step").click()
-    pg.get_by_text(re.compile(r"\(month 2 of \d+\)")).wait_for()
+    _shown(pg, pg.get_by_text(re.compile(r"\(month 2 of \d+\)")))
     assert pg.locator(".bs-actors").inner_text().strip()
     assert pg.get_by_text("Event log").count() >= 1
     out = _figure_path(tmp_path, "explorer_one_run.png")
@@ -316,10 +351,10 @@ def test_browser_one_run_steps_month_by_month(page, tmp_path):
 
 @pytest.mark.slow
 def test_browser_mesa_solaraviz_steps_the_model(browser, tmp_path_factory):
-    with serving(tmp_path_factory, app="mesa") as url:
+    with serving(tmp_path_factory, app="mesa") as server:
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.set_default_timeout(120_000)
-        pg.goto(url)
+        pg.goto(server.url)
         step = pg.get_by_role("button", name="Step", exact=True)
         step.wait_for()
         step.click()

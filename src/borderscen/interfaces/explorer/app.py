@@ -218,6 +218,8 @@ def Results(res: StoredResults, generation: int):
 # ------------------------------------------------------------------------------- one run
 model: solara.Reactive[BorderModel | None] = solara.reactive(None)
 ticks = solara.reactive(0)
+#: Why the last reset or step failed (shown in the view, not only in the server's log).
+run_problem = solara.reactive("")
 
 
 def _new_model() -> BorderModel:
@@ -232,14 +234,25 @@ def OneRun():
     tick = ticks.value  # read here, so stepping the same model object re-renders this view
 
     def reset():
-        model.set(_new_model())
+        try:
+            new = _new_model()
+        except Exception as exc:  # e.g. settings the model refuses: say so in the view
+            run_problem.set(f"the model could not be built: {type(exc).__name__}: {exc}")
+            return
+        run_problem.set("")
+        model.set(new)
         ticks.set(ticks.value + 1)
 
     def step(n: int = 1):
-        mm = model.value or _new_model()
-        for _ in range(n):
-            if mm.running:
-                mm.step()
+        try:
+            mm = model.value or _new_model()
+            for _ in range(n):
+                if mm.running:
+                    mm.step()
+        except Exception as exc:
+            run_problem.set(f"the model could not step: {type(exc).__name__}: {exc}")
+            return
+        run_problem.set("")
         model.set(mm)
         ticks.set(ticks.value + 1)
 
@@ -252,6 +265,8 @@ def OneRun():
                               classes=["bs-step"])
                 solara.Button("Step 6 months", on_click=lambda: step(6), classes=["bs-step6"])
         with solara.Column():
+            if run_problem.value:
+                solara.Error(run_problem.value, classes=["bs-run-problem"])
             if m is None:
                 solara.Info("Reset, then step the model month by month.")
             elif m.zone_frame().empty:
