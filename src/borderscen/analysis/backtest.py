@@ -105,14 +105,17 @@ class OriginForecast:
 
 
 def forecast_origin(origin: dt.date, particles: int, seed: int, fit_end: str | None = BASE_POSTERIOR,
-                    obs: Sequence[Comparable] | None = None, baselines: bool = True) -> OriginForecast:
-    """One origin: filter the record before it, forecast 12 months, every forecaster's quantiles."""
+                    obs: Sequence[Comparable] | None = None, baselines: bool = True,
+                    threads: int | None = None) -> OriginForecast:
+    """One origin: filter the record before it, forecast 12 months, every forecaster's quantiles.
+    ``threads``: the filter's (:func:`~borderscen.assimilation.filter.assimilate`)."""
     obs = list(obs or record_observations())
     known, todo = before(origin, obs), after(origin, obs)
     if not todo:
         return OriginForecast(pd.DataFrame(), pd.DataFrame())
     t0 = time.perf_counter()
-    filtered = assimilate(origin, particles=particles, seed=seed, observations=known, fit_end=fit_end)
+    filtered = assimilate(origin, particles=particles, seed=seed, observations=known, fit_end=fit_end,
+                          threads=threads)
     fc = continue_from(filtered, MAX_LEAD, seed=seed + 1)
     abm = fc.predictive(todo)
     wall = time.perf_counter() - t0
@@ -164,7 +167,9 @@ def forecast_origins(jobs: Sequence[tuple[int, dt.date]], particles: int, seed: 
     :func:`~borderscen.experiments.run_experiment`), calling ``on_done`` here as each finishes.
 
     Origins are independent, so each is the same whatever the executor; within an origin the
-    particle filter is sequential by nature (see :func:`~borderscen.assimilation.filter.assimilate`).
+    particle filter is sequential by nature (see :func:`~borderscen.assimilation.filter.assimilate`),
+    its particles split over the cores' threads when the origins run one after another, one
+    thread each when they run side by side.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -175,8 +180,11 @@ def forecast_origins(jobs: Sequence[tuple[int, dt.date]], particles: int, seed: 
     kind, n_workers = resolve_executor(executor, workers, scheduler,
                                        default="process" if workers else "serial")
     obs = list(obs)
-    with make_executor(kind, min(n_workers, len(jobs)), scheduler) as pool:
-        futures = {pool.submit(forecast_origin, origin, particles, seed + i, fit_end, obs): (i, origin)
+    side_by_side = min(n_workers, len(jobs))
+    threads = 1 if kind != "serial" and side_by_side > 1 else None
+    with make_executor(kind, side_by_side, scheduler) as pool:
+        futures = {pool.submit(forecast_origin, origin, particles, seed + i, fit_end, obs, True,
+                               threads): (i, origin)
                    for i, origin in jobs}
         pending = set(futures)
         while pending:

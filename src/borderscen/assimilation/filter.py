@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -149,12 +151,17 @@ def _take(s: State, idx: np.ndarray) -> State:
 
 
 def _select(s: State, P: BatchParams, monthly: dict[str, np.ndarray], values: ParticleValues,
-            idx: np.ndarray) -> tuple[State, dict[str, np.ndarray], ParticleValues]:
-    """The cloud's particles ``idx`` (after resampling): their state, paths and parameter values;
-    ``P``'s arrays are taken in place."""
+            idx: np.ndarray, filled: int) -> tuple[State, dict[str, np.ndarray], ParticleValues]:
+    """The cloud's particles ``idx`` (after resampling): their state, paths (their first
+    ``filled`` months: the months after are not written yet) and parameter values; ``P``'s
+    arrays are taken in place."""
     for k in P._values:
         P._values[k] = P._values[k][idx]
-    return _take(s, idx), {k: a[idx] for k, a in monthly.items()}, values.take(idx)
+    paths = {}
+    for k, a in monthly.items():
+        paths[k] = np.empty_like(a)
+        paths[k][:, :filled] = a[idx, :filled]
+    return _take(s, idx), paths, values.take(idx)
 
 
 def _jitter_parameters(P: BatchParams, values: ParticleValues, w: np.ndarray,
@@ -196,7 +203,7 @@ def _jitter_states(s: State, rng: np.random.Generator) -> None:
 def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: int = 0,
                scenario: Scenario | str = "baseline", observations: Sequence[Comparable] | None = None,
                fit_end: str | None = None, include_holdouts: bool = True, jitter: float = 0.1,
-               progress: Progress | None = None) -> Filtered:
+               progress: Progress | None = None, threads: int | None = None) -> Filtered:
     """Filter ``particles`` replications from January 2022 to the month before ``origin``.
 
     ``observations`` defaults to every comparable figure of the record (targets, and hold-outs
@@ -208,9 +215,33 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
 
     The filter does not go through the runner's executors: its months are sequential by nature
     (each month's resampling needs every particle's weight), and its particles run as one batch
-    of arrays already. What can run side by side is independent filters, e.g. the backtest's
-    origins (:func:`borderscen.analysis.backtest.run_backtest`).
+    of arrays already. Within a month the particles are split over ``threads`` threads (default:
+    one per core this process may use; 1 runs them in this thread): the compiled stages release
+    the GIL, and the cloud is the same bit for bit whatever the number of threads. What can also
+    run side by side is independent filters, e.g. the backtest's origins
+    (:func:`borderscen.analysis.backtest.run_backtest`), each then with one thread.
     """
+    n_threads = _threads(threads)
+    if n_threads > 1:
+        with ThreadPoolExecutor(n_threads, thread_name_prefix="borderscen-filter") as pool:
+            return _assimilate(origin, particles, seed, scenario, observations, fit_end,
+                               include_holdouts, jitter, progress, pool)
+    return _assimilate(origin, particles, seed, scenario, observations, fit_end, include_holdouts,
+                       jitter, progress, None)
+
+
+def _threads(threads: int | None) -> int:
+    if threads is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1 (or None: one per core), not {threads!r}")
+    return threads
+
+
+def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scenario | str,
+                observations: Sequence[Comparable] | None, fit_end: str | None,
+                include_holdouts: bool, jitter: float, progress: Progress | None,
+                pool: Executor | None) -> Filtered:
     origin = parse_month(origin) if isinstance(origin, str) else origin
     sc = build_scenario(scenario) if isinstance(scenario, str) else scenario
     T = month_index(origin, START)
@@ -228,7 +259,7 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
     values = ParticleValues.of(batch.params)
     ctx = make_context()
     P = BatchParams(batch.params)
-    s = init_state(P, ctx, seeds)
+    s = init_state(P, ctx, seeds, pool)
     dates = month_dates(T)
     ends: dict[int, list[int]] = {}
     for j, c in enumerate(obs):
@@ -241,7 +272,7 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
     t0 = time.perf_counter()
     for t in range(T):
         triggers = apply_schedule(P, batch, t)
-        s = step(s, P, month_rng.random((particles, ctx.layout.width)), ctx, triggers)
+        s = step(s, P, month_rng.random((particles, ctx.layout.width)), ctx, triggers, pool)
         for k in MONTHLY_OUTPUTS:
             monthly[k][:, t] = s.outputs[k][:, 0]
         if t in ends:
@@ -266,7 +297,7 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
             if resampled:
                 idx = systematic_resample(w, float(rng.random()))
                 unique = int(len(np.unique(idx)))
-                s, monthly, values = _select(s, P, monthly, values, idx)
+                s, monthly, values = _select(s, P, monthly, values, idx, t + 1)
                 logw = np.zeros(particles)
                 _jitter_parameters(P, values, np.full(particles, 1.0 / particles), rng, jitter)
                 _jitter_states(s, rng)
@@ -279,7 +310,7 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
         w = np.exp(logw - logw.max())
         w /= w.sum()
         idx = systematic_resample(w, float(rng.random()))
-        s, monthly, values = _select(s, P, monthly, values, idx)
+        s, monthly, values = _select(s, P, monthly, values, idx, T)
     diag = pd.DataFrame(rows)
     diag.attrs["wall_s"] = time.perf_counter() - t0
     return Filtered(origin=origin, months=T, values=values.dicts(), state=s, P=P, monthly=monthly,

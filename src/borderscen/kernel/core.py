@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields
 from types import ModuleType
 
@@ -49,6 +50,12 @@ class BatchParams:
 
     def set(self, name: str, value: float) -> None:
         self._values[name] = np.full_like(self._values[name], float(value))
+
+    def rows(self, lo: int, hi: int) -> BatchParams:
+        """Replications ``lo`` to ``hi - 1`` (views of these arrays, no copy)."""
+        out = object.__new__(BatchParams)
+        out.__dict__["_values"] = {n: a[lo:hi] for n, a in self._values.items()}
+        return out
 
 
 # ----------------------------------------------------------------------------- static context
@@ -171,13 +178,15 @@ class State:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def init_state(P: BatchParams, ctx: Context, seeds: Sequence[int] | None = None) -> State:
+def init_state(P: BatchParams, ctx: Context, seeds: Sequence[int] | None = None,
+               threads: Executor | None = None) -> State:
     """ODD 5: the state in January 2022.
 
     Members are spread over zones by the sources' emphasis. With ``seeds``, ISIS's own state
     (recruitable pool, self-excitation, what forces have seen, security, its tempo) is then spun
     up for :data:`SPINUP_MONTHS` under January 2022's settings from each seed's spin-up stream,
     and members are rescaled back to their initial totals; everything else starts as given.
+    ``threads``: as in :func:`step`.
     """
     s = _raw_state(P, ctx)
     if seeds is None or SPINUP_MONTHS == 0:
@@ -188,7 +197,8 @@ def init_state(P: BatchParams, ctx: Context, seeds: Sequence[int] | None = None)
             s.tempo = tempo.initial_state(row[:, ctx.layout["tempo_move"]], P.tempo_p_steady_to_campaign,
                                           P.tempo_p_steady_to_lull, P.tempo_p_campaign_to_steady,
                                           P.tempo_p_lull_to_steady)
-        spun = step(spun, P, month_blocks(row, ctx.layout), ctx, frozenset({"history", "spinup"}))
+        spun = step(spun, P, month_blocks(row, ctx.layout), ctx, frozenset({"history", "spinup"}),
+                    threads)
     fresh = _raw_state(P, ctx)
     m_iraq, m_syria = country_sum(spun.members, ctx.is_syria)
     t_iraq, t_syria = country_sum(fresh.members, ctx.is_syria)
@@ -231,16 +241,46 @@ def _raw_state(P: BatchParams, ctx: Context) -> State:
 STATE_FIELDS = tuple(f.name for f in fields(State) if f.name != "outputs")
 
 
+#: Fewest replications per thread worth splitting a month for (below it the threads' own cost,
+#: a few hundred microseconds a month, outweighs what they save).
+MIN_ROWS_PER_THREAD = 256
+
+
 def step(s: State, P: BatchParams, u: np.ndarray | Mapping[str, np.ndarray], ctx: Context,
-         triggers: frozenset[str]) -> State:
+         triggers: frozenset[str], threads: Executor | None = None) -> State:
     """Advance every replication one month through the stages. ``u``: this month's uniforms,
     (R, layout.width), or its blocks by name, each (R, width)
-    (:func:`borderscen.kernel.layout.month_blocks`)."""
+    (:func:`borderscen.kernel.layout.month_blocks`).
+
+    ``threads``: a thread pool over which the replications are split in consecutive blocks, one
+    per thread (the compiled stages release the GIL). Each replication reads only its own state,
+    parameters and uniforms, so the result is the same, bit for bit, however it is split."""
     blocks = u if isinstance(u, Mapping) else {name: u[:, sl] for name, sl in ctx.layout.blocks.items()}
+    R = len(next(iter(blocks.values())))
+    n = min(getattr(threads, "_max_workers", 1), R // MIN_ROWS_PER_THREAD) if threads else 1
+    if n > 1:
+        assert threads is not None
+        cuts = [R * i // n for i in range(n + 1)]
+        parts = [threads.submit(step, _rows(s, lo, hi), P.rows(lo, hi),
+                                {k: b[lo:hi] for k, b in blocks.items()}, ctx, triggers)
+                 for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+        return _joined([f.result() for f in parts])
     m = Month(s, P, blocks, ctx, triggers)
     for stage in ctx.stages:
         stage.run(m)
     return State(**{name: getattr(m, name) for name in STATE_FIELDS}, outputs=m.out)
+
+
+def _rows(s: State, lo: int, hi: int) -> State:
+    """Replications ``lo`` to ``hi - 1`` of a state (views)."""
+    return State(**{n: getattr(s, n)[lo:hi] for n in STATE_FIELDS},
+                 outputs={k: a[lo:hi] for k, a in s.outputs.items()})
+
+
+def _joined(parts: Sequence[State]) -> State:
+    """The states of consecutive blocks of replications as one."""
+    return State(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in STATE_FIELDS},
+                 outputs={k: np.concatenate([p.outputs[k] for p in parts]) for k in parts[0].outputs})
 
 
 # ----------------------------------------------------------------------------- a whole batch

@@ -38,7 +38,7 @@ _LOG_MIN = -700.0  # log of the smallest mass at 0 that is still a normal double
 _TABLE = 4096  # log-factorials of whole numbers below this are looked up, not recomputed
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _lgamma_table(size: int) -> np.ndarray:
     out = np.empty(size)
     out[0] = np.inf
@@ -51,13 +51,13 @@ def _lgamma_table(size: int) -> np.ndarray:
 _LGAMMA = _lgamma_table(_TABLE)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _lgamma(x: float) -> float:
     """``math.lgamma(x)`` for a whole x >= 1: from the table below _TABLE (the same double)."""
     return _LGAMMA[int(x)] if x < _TABLE else math.lgamma(x)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _binomial_one(u: float, n: float, p: float) -> float:
     if p >= 1.0:
         return n
@@ -66,7 +66,7 @@ def _binomial_one(u: float, n: float, p: float) -> float:
     return _binomial_given(u, n, p, math.log1p(-p), p / (1.0 - p))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _binomial_given(u: float, n: float, p: float, log_q: float, ratio: float) -> float:
     """:func:`_binomial_one` given ``log_q = log1p(-p)`` and ``ratio = p / (1 - p)``, the same
     doubles: a caller drawing many variates with one p computes them once."""
@@ -110,7 +110,7 @@ def _binomial_given(u: float, n: float, p: float, log_q: float, ratio: float) ->
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _poisson_one(u: float, lam: float) -> float:
     if lam <= 0.0:
         return 0.0
@@ -150,13 +150,13 @@ def _poisson_one(u: float, lam: float) -> float:
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _binomial_all(u: np.ndarray, n: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:
     for i in range(u.size):
         out[i] = _binomial_one(u[i], n[i], p[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _poisson_all(u: np.ndarray, lam: np.ndarray, out: np.ndarray) -> None:
     for i in range(u.size):
         out[i] = _poisson_one(u[i], lam[i])

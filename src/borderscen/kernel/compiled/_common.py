@@ -11,13 +11,13 @@ from numba import njit
 from borderscen.mechanisms.fast_draws import _binomial_given, _binomial_one, _poisson_one
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def binomial(u: float, n: float, p: float) -> float:
     """Binomial(round(n), clip(p, 0, 1)) quantile at u, as ``draws.binomial``."""
     return _binomial_one(u, np.rint(n), min(max(p, 0.0), 1.0))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def binomial_p(p: float) -> tuple[float, float, float]:
     """clip(p, 0, 1) with what a draw needs of it, ``log1p(-p)`` and ``p / (1 - p)``: computed
     once for many draws with the same p (a replication's parameter) and passed to
@@ -28,13 +28,13 @@ def binomial_p(p: float) -> tuple[float, float, float]:
     return p, 0.0, 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def binomial_given(u: float, n: float, bp: tuple[float, float, float]) -> float:
     """:func:`binomial` with p given as :func:`binomial_p` of it: the same draw, the same doubles."""
     return _binomial_given(u, np.rint(n), bp[0], bp[1], bp[2])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def poisson(u: float, lam: float) -> float:
     """Poisson(max(lam, 0)) quantile at u, as ``draws.poisson``."""
     return _poisson_one(u, max(lam, 0.0))

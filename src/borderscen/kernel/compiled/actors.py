@@ -19,12 +19,12 @@ NAMES = ("iran", "militia", "turkey", "gulf", "seen_iraq", "seen_syria", "tehran
          "pragmatic", "openness", "damascus_capacity", "willingness", "guard_sdf", "guard")
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _logistic(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(seen, syria, iran0, tehran0, anchor0, pragmatic0, cooperation0, militia0, stage0, capacity0,
            coverage_syria, z_election, z_faction, z_capacity, election, branch, p):
     R, Z = seen.shape

@@ -12,7 +12,7 @@ from borderscen.kernel.compiled._common import launch, poisson
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(intel_led, weapons, tempo_multiplier, exposure, members, disruption, excitation, u, syria,
            weapons_mask, security_scale, max_boost, half_stock, rate_syria, rate_iraq, exponent,
            branching, memory):

@@ -13,7 +13,7 @@ from borderscen.kernel.stage import Month
 from borderscen.mechanisms.attrition import REFERENCE_MEMBERS
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(members, ops, intel, coalition_ops, u_attrition, u_exits, yield_syria, yield_iraq,
            disengagement, syria):
     R, Z = members.shape

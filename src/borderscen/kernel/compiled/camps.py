@@ -12,7 +12,7 @@ from borderscen.kernel.compiled._common import binomial, launch, poisson
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(members, recruits, alhol_residents, alhol_iraqis, roj_residents, detainees, guard, u_spill,
            u_breakout, u_detainee_joiners, u_resident_joiners, spill_rate, base, sensitivity, half,
            forced, fraction, detainee_join, resident_join, alhol, roj, camp_zones, syria,

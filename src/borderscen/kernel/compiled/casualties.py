@@ -12,7 +12,7 @@ from borderscen.kernel.compiled._common import launch
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _severity(attacks, u, exponent):
     """:func:`borderscen.mechanisms.attacks.severity` per replication."""
     R, slots = u.shape

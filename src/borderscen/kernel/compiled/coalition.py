@@ -10,7 +10,7 @@ from borderscen.kernel.compiled._common import launch
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(scheduled_iraq, scheduled_syria, previous, months_out, delay, residual_iraq, residual_syria,
            reference_iraq, reference_syria, elasticity, federal_bases, isr_quality, decay,
            base_in_syria, base_federal, base_hops):

@@ -13,18 +13,18 @@ from borderscen.kernel.stage import Month
 from borderscen.mechanisms import draws
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _effort(base, observed, reference, elasticity, surge, presence):
     """:func:`borderscen.mechanisms.forces.effort` for one force."""
     return base * min(((observed + 0.5) / (reference + 0.5)) ** elasticity, surge) * presence
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _clip01(x):
     return min(max(x, 0.0), 1.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(seen, seen_iraq, sdf_holds, new_government, capacity, guard_sdf, presence_iraq, presence_syria,
            joint_ops, isr, sharing, tempo_before, retaliation, z_tempo, u_ops, syria, sdf_zones,
            damascus_zones, is_border, sdf_threat_share, threat_syria, threat_iraq, surge, eta_syria, eta_iraq,

@@ -10,7 +10,7 @@ from borderscen.kernel.compiled._common import launch
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(disruption, coverage_iraq, coverage_syria, u, recorded, history, isr, partner_intel, partner_share,
            rate, size, recovery):
     R = disruption.shape[0]

@@ -10,7 +10,7 @@ from borderscen.kernel.compiled._common import launch
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(ops, intel, syria, legitimacy_iraq, legitimacy_syria, new_government, capacity, level_syria,
            gain, level_assad, level_iraq, rate, harm_cost):
     R, Z = ops.shape

@@ -12,7 +12,7 @@ from borderscen.kernel.compiled._common import binomial_given, binomial_p, launc
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(members, security, u, permeability, fortification, coordination, aversion, mobility,
            nbr, nbr_mask, nbr_cross, hospitality):
     R, Z = members.shape

@@ -10,7 +10,7 @@ from borderscen.kernel.compiled._common import binomial_given, binomial_p, launc
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(attacks, u_tracked, u_claimed, u_official, p_tracked, p_claimed, p_official, syria,
            iraq_area, partner_zones, seen_iraq, seen_partner, retaliation, memory, gain, seen,
            threat_memory):

@@ -12,7 +12,7 @@ from borderscen.mechanisms.cooperation import DETERIORATION, PARTNERSHIP
 from borderscen.mechanisms.pipeline import OPERATING
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(stage, regime, turkey, u_advance, u_regress, d0, d1, d2, d3, drag, p_regress):
     R = stage.shape[0]
     out = np.empty((R, 1))

@@ -12,7 +12,7 @@ from borderscen.kernel.compiled._common import launch, poisson
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _recruitable_share(legitimacy: float, arrest: float, threshold: float) -> float:
     """:func:`borderscen.mechanisms.recruitment.recruitable_share` for one zone."""
     g = 1.0 - legitimacy
@@ -24,7 +24,7 @@ def _recruitable_share(legitimacy: float, arrest: float, threshold: float) -> fl
     return min(max(share, 0.0), 1.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(members, intel_led, pool, disruption, neutralised, legitimacy_syria, legitimacy_iraq,
            repatriated, released, u, syria, at_risk, share_iraq, share_syria, deterrence, threshold,
            sigma, returnee_share, renewal, contact, facilitators):

@@ -14,12 +14,12 @@ from borderscen.mechanisms import draws
 from borderscen.mechanisms.cooperation import DETERIORATION, LIMITED, NONE, PARTNERSHIP
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _regime_of(index, low, high):
     return DETERIORATION if index < low else (PARTNERSHIP if index > high else LIMITED)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(regime_before, cooperation_before, openness, willingness, new_government, z, u_joint, noise_sd,
            rate, initial, low, high, hysteresis, quality, channel_floor, centre_interdiction, centres,
            per_month, ceiling):

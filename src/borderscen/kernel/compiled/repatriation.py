@@ -10,7 +10,7 @@ from borderscen.kernel.compiled._common import launch
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(iraqis, residents, detainees, pace, per_month, closed):
     R = iraqis.shape[0]
     out = np.empty((R, 5))  # repatriated, al-Hol's Iraqis, al-Hol's residents, released, detainees

@@ -13,7 +13,7 @@ from borderscen.kernel.stage import Month
 from borderscen.mechanisms import draws
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(intel, weapons, coordination, z_demand, u_interdiction, is_crossing, route_ends, crossing,
            track, fortification, detour, sensitivity, mean, sd, elasticity, decay, weapons_share):
     R = intel.shape[0]

@@ -10,7 +10,7 @@ from borderscen.kernel.compiled._common import launch
 from borderscen.kernel.stage import Month
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(state_zones, new_government, capacity, share):
     R, Z = new_government.shape[0], state_zones.size
     out = np.empty((R, Z))

@@ -11,7 +11,7 @@ from borderscen.kernel.stage import Month
 from borderscen.mechanisms.tempo import CAMPAIGN, LULL, STEADY
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _month(state, strike, u_shock, u_move, spinup, state_change, announced, q_lead, q_state, q_campaign,
            p_sc, p_sl, p_cs, p_ls, campaign_multiplier, lull_multiplier):
     R = state.shape[0]
