@@ -54,7 +54,8 @@ class BatchParams:
     def rows(self, lo: int, hi: int) -> BatchParams:
         """Replications ``lo`` to ``hi - 1`` (views of these arrays, no copy)."""
         out = object.__new__(BatchParams)
-        out.__dict__["_values"] = {n: a[lo:hi] for n, a in self._values.items()}
+        values: dict[str, np.ndarray] = self.__dict__["_values"]
+        out.__dict__["_values"] = {n: a[lo:hi] for n, a in values.items()}
         return out
 
 
