@@ -319,6 +319,96 @@ def test_ctrl_c_in_a_serial_batch_stops_it_at_once(tiny, tmp_path, monkeypatch):
     assert_same(ref, tables(run_experiment(path, out=out, progress=False)))
 
 
+STUCK_TEARDOWN = textwrap.dedent("""
+    import atexit, sys, time
+    from borderscen.interfaces import cli
+    cli.TEARDOWN_LIMIT_S = float(sys.argv[1])
+    atexit.register(time.sleep, 600)    # stands in for a pool thread that never joins
+    cli.main = lambda argv=None: cli.EXIT_INTERRUPTED
+    cli.console()
+""")
+
+
+@pytest.mark.parametrize("limit", [0.5, None])
+def test_after_an_interrupt_a_stuck_teardown_cannot_keep_the_command_alive(limit):
+    """CI once saw `borderscen run` print its interrupted message (everything written) and then
+    not exit within 60 s: the interpreter's teardown joins the stopped pool's threads. The
+    command now ends with 130 after TEARDOWN_LIMIT_S; with no limit (None: a day) it hangs."""
+    arg = str(limit if limit is not None else 86_400)
+    t0 = time.perf_counter()
+    try:
+        out = subprocess.run([sys.executable, "-c", STUCK_TEARDOWN, arg], capture_output=True,
+                             text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        assert limit is None, "the teardown limit did not end the command"
+        return
+    assert limit is not None, "a stuck teardown ended by itself: this test shows nothing"
+    assert out.returncode == 130, out.stderr
+    assert time.perf_counter() - t0 < 9
+
+
+def _half_sent(n):
+    """In a worker: return ``n`` bytes, but die (as SIGKILL would) half way through sending
+    them, leaving a half-written result in the pool's pipe."""
+    from multiprocessing import connection
+    real = connection.Connection._send
+
+    def send(self, buf, write=os.write):
+        if len(buf) > 1_000_000:
+            real(self, buf[: len(buf) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(self, buf)
+
+    connection.Connection._send = send
+    return b"x" * n
+
+
+def _pool():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver"))
+
+
+@pytest.mark.parametrize("unstick", [True, False])
+def test_a_worker_killed_while_sending_its_result_cannot_hang_the_stop(monkeypatch, unstick):
+    """CI saw `borderscen run` hang after a Ctrl-C and after a worker was killed: a worker
+    killed while sending its chunk's bytes leaves the pool's manager thread waiting forever for
+    the rest (the pool never reports the death, and the interpreter's exit joins that thread).
+    The stop closes the last writer of that pipe so the manager ends; without it, it does not."""
+    from concurrent.futures import wait
+
+    from borderscen.experiments import runner
+    if not unstick:
+        monkeypatch.setattr(runner, "_unstick", lambda manager: None)
+    pool = _pool()
+    fut = pool.submit(_half_sent, 8_000_000)
+    done, _ = wait([fut], timeout=5)
+    assert not done and runner._dead_workers(pool) == [-signal.SIGKILL]  # stuck, as in CI
+    manager = pool._executor_manager_thread
+    runner._stop(pool, [fut])
+    if unstick:
+        assert not manager.is_alive(), "the pool's manager thread is still waiting"
+    else:  # the mechanism switched off: the manager waits on (the process would not exit)
+        assert manager.is_alive()
+        monkeypatch.undo()
+        runner._unstick(manager)
+        manager.join(timeout=10)
+        assert not manager.is_alive()
+
+
+def test_a_worker_killed_while_sending_is_reported_as_a_dead_worker(monkeypatch):
+    """The batch's loop notices a worker its pool does not report (see above) and stops as for
+    any dead worker, instead of waiting for its chunk forever."""
+    from borderscen.experiments import runner
+    monkeypatch.setattr(runner, "run_chunk_for_store", _half_sent)
+    monkeypatch.setattr(runner, "DEAD_WORKER_GRACE_S", 0.5)
+    t0 = time.perf_counter()
+    with _pool() as pool, pytest.raises(runner._PoolBroke) as broke:
+        runner._drive(pool, [8_000_000], types.SimpleNamespace(), 1, lambda *a: None)
+    assert broke.value.unfinished == [8_000_000]
+    assert time.perf_counter() - t0 < 30
+
+
 # ---------------------------------------------------------------------------- a worker killed
 def workers_of(proc: subprocess.Popen) -> list:
     """The pool's worker processes (children of the fork server, itself a child of the run)."""

@@ -947,6 +947,35 @@ class _PoolBroke(Exception):
         self.running, self.unfinished = running, unfinished
 
 
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14
+    if kill is not None:
+        with contextlib.suppress(Exception):
+            kill()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.kill()
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.join(timeout=5)
+
+
+def _unstick(manager: threading.Thread | None) -> None:
+    """Once every worker has ended: close this process's end of the pool's result pipe, the
+    last writer left, so a manager thread blocked reading a result that a killed worker had
+    half sent gets end-of-file and reports the pool broken, instead of waiting forever (and
+    the interpreter's exit with it, which joins that thread). A worker killed while sending
+    its chunk's bytes leaves exactly that; without such a half-sent result the manager has
+    already seen the workers end, and this changes nothing. ``manager``: the pool's manager
+    thread (``_executor_manager_thread``), which keeps the queue after the pool's shutdown."""
+    queue = getattr(manager, "result_queue", None)
+    writer = getattr(queue, "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
 def _stop(pool: Executor, in_flight: Iterable[Future]) -> None:
     """Stop at once: cancel what has not started, and end the workers of our own process pool
     (their chunks are dropped, never half-written: only this process writes, a chunk's mark
@@ -954,18 +983,28 @@ def _stop(pool: Executor, in_flight: Iterable[Future]) -> None:
     for fut in in_flight:
         fut.cancel()
     if isinstance(pool, ProcessPoolExecutor):
-        kill = getattr(pool, "kill_workers", None)  # Python 3.14
-        if kill is not None:
-            with contextlib.suppress(Exception):
-                kill()
-        else:  # before shutdown(), which drops the pool's list of its processes
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                with contextlib.suppress(Exception):
-                    proc.kill()
+        _kill_workers(pool)  # before shutdown(), which drops the pool's list of its processes
         manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         if manager is not None:  # it notices the ended workers at once; joined here, not at exit
-            manager.join(timeout=10)
+            manager.join(timeout=2)
+            if manager.is_alive():
+                _unstick(manager)
+                manager.join(timeout=10)
+
+
+#: How long a dead worker may go unnoticed by its pool before the pool is taken as broken
+#: (seconds): a worker killed while sending its result leaves the pool's manager waiting for
+#: the rest of the message, and the pool never reports the death itself.
+DEAD_WORKER_GRACE_S = 3.0
+
+
+def _dead_workers(pool: Executor) -> list[int]:
+    """Exit codes of our process pool's workers that have ended (a pool replaces none)."""
+    if not isinstance(pool, ProcessPoolExecutor):
+        return []
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    return [p.exitcode for p in procs if p.exitcode is not None]
 
 
 def _drive(pool: Executor, chunks: list[Chunk], store: ResultsStore, window: int,
@@ -989,8 +1028,22 @@ def _drive(pool: Executor, chunks: list[Chunk], store: ResultsStore, window: int
 
     try:
         top_up()
+        dead_since: float | None = None
         while in_flight:
-            finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            finished, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+            if not finished:  # a worker dead for a while that its pool has not reported
+                if not _dead_workers(pool):
+                    dead_since = None
+                elif dead_since is None:
+                    dead_since = time.monotonic()
+                elif time.monotonic() - dead_since > DEAD_WORKER_GRACE_S:
+                    assert isinstance(pool, ProcessPoolExecutor)
+                    _kill_workers(pool)
+                    _unstick(getattr(pool, "_executor_manager_thread", None))  # it now reports
+                    # the pool broken: the futures fail
+                    wait(list(in_flight), timeout=10)
+                    dead_since = None
+                continue
             for fut in finished:
                 result = fut.result()
                 in_flight.pop(fut)

@@ -940,17 +940,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(status or 0)
 
 
+#: After an interrupt, the most the interpreter's teardown may take (seconds) before the command
+#: ends anyway: everything is written by then.
+TEARDOWN_LIMIT_S = 10.0
+
+
+def _bounded_teardown(status: int, limit: float) -> None:
+    """End the process with ``status`` if the interpreter's teardown takes longer than ``limit``
+    seconds. After an interrupt it joins the stopped pool's threads; a thread that never ends
+    (e.g. one blocked writing to a pipe whose reader was killed) would keep the command alive
+    with nothing left to do. A daemon thread, so a teardown that finishes in time ends first."""
+    import os
+    import threading
+
+    def end() -> None:
+        time.sleep(limit)
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(status)
+
+    threading.Thread(target=end, name="borderscen-teardown", daemon=True).start()
+
+
 def console() -> None:
     """The ``borderscen`` command: :func:`main`, then exit with its status. After an interrupt
     everything is written before ``main`` returns, so a second Ctrl-C in the interpreter's
     teardown (joining the pool's threads), or while ``main`` returns, is ignored instead of
-    printing a traceback."""
+    printing a traceback, and the teardown is given :data:`TEARDOWN_LIMIT_S` at most."""
     try:
         status = main()
     except KeyboardInterrupt:  # a second Ctrl-C as main was returning from the first
         status = EXIT_INTERRUPTED
     if status == EXIT_INTERRUPTED:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _bounded_teardown(status, TEARDOWN_LIMIT_S)
     sys.exit(status)
 
 
