@@ -1031,18 +1031,14 @@ def _drive(pool: Executor, chunks: list[Chunk], store: ResultsStore, window: int
         dead_since: float | None = None
         while in_flight:
             finished, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
-            if not finished:  # a worker dead for a while that its pool has not reported
+            if not finished:  # a worker dead for a while that its pool has not reported: broken
+                # as any pool with a dead worker (the stop below ends its stuck manager too)
                 if not _dead_workers(pool):
                     dead_since = None
                 elif dead_since is None:
                     dead_since = time.monotonic()
                 elif time.monotonic() - dead_since > DEAD_WORKER_GRACE_S:
-                    assert isinstance(pool, ProcessPoolExecutor)
-                    _kill_workers(pool)
-                    _unstick(getattr(pool, "_executor_manager_thread", None))  # it now reports
-                    # the pool broken: the futures fail
-                    wait(list(in_flight), timeout=10)
-                    dead_since = None
+                    raise BrokenProcessPool("a worker died and its pool did not report it")
                 continue
             for fut in finished:
                 result = fut.result()
