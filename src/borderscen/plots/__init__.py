@@ -346,7 +346,9 @@ def standard_jobs(results, threshold: float = DEFAULT_THRESHOLD) -> Iterator[Fig
     """The standard figures of a batch as :class:`FigureJob` s, in the order their files are
     listed; each aggregated table is computed once (one streamed read per table) and shared by
     the figures that draw it. A generator: each job is made when its tables are ready."""
+    from borderscen.experiments.store import release_memory
     monthly = monthly_tables(results, threshold)  # first: the fan chart is the longest to draw
+    release_memory()  # what each aggregation used, back before the next (memory flat in the runs)
     series = _series_names(results)
     names = list(results.scenarios) if series is None else series[0]
     colours = scenario_colours(names)
@@ -357,6 +359,7 @@ def standard_jobs(results, threshold: float = DEFAULT_THRESHOLD) -> Iterator[Fig
         yield FigureJob("regime_probabilities", regimes.regime_chart, (None,),
                         {"colours": colours, "data": monthly["regimes"]})
     runs = figure_runs(results)
+    release_memory()
     if series is not None:
         runs = _as_series(runs, results, *series)
     yield FigureJob("end_state", distributions.end_state, (runs,),
@@ -376,6 +379,7 @@ def standard_jobs(results, threshold: float = DEFAULT_THRESHOLD) -> Iterator[Fig
         yield FigureJob(f"response_{_slug(p)}", fans.response_curves, (base, p, metrics),
                         {"colours": colours, "horizon": horizon})
     zones = zone_table(results, series)
+    release_memory()
     vmax, size_max = maps.shared_scale(zones, names)
     for i, sc in enumerate(names):
         yield FigureJob(f"zone_map_{i}_{_slug(sc)}", maps.zone_map,
