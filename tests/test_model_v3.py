@@ -217,6 +217,7 @@ def test_a_month_split_over_threads_is_the_unsplit_month():
     from borderscen.kernel.core import (
         MIN_ROWS_PER_THREAD,
         BatchParams,
+        Threads,
         apply_schedule,
         init_state,
         make_context,
@@ -229,7 +230,7 @@ def test_a_month_split_over_threads_is_the_unsplit_month():
     u = uniforms(batch.seeds, 6, ctx.layout)
     with ThreadPoolExecutor(2) as pool:
         runs = []
-        for threads in (None, pool):
+        for threads in (None, Threads(pool, 2)):
             P = BatchParams(batch.params)
             s = init_state(P, ctx, batch.seeds, threads)
             for t in range(6):

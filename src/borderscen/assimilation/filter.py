@@ -34,11 +34,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -62,6 +61,7 @@ from borderscen.kernel.core import (
     START,
     BatchParams,
     State,
+    Threads,
     apply_schedule,
     init_state,
     make_context,
@@ -69,6 +69,7 @@ from borderscen.kernel.core import (
     step,
 )
 from borderscen.kernel.layout import month_blocks, month_rows
+from borderscen.machine import cores
 from borderscen.mechanisms import observation
 from borderscen.progress import Progress
 from borderscen.runs import make_batch
@@ -225,14 +226,14 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
     if n_threads > 1:
         with ThreadPoolExecutor(n_threads, thread_name_prefix="borderscen-filter") as pool:
             return _assimilate(origin, particles, seed, scenario, observations, fit_end,
-                               include_holdouts, jitter, progress, pool)
+                               include_holdouts, jitter, progress, Threads(pool, n_threads))
     return _assimilate(origin, particles, seed, scenario, observations, fit_end, include_holdouts,
                        jitter, progress, None)
 
 
 def _threads(threads: int | None) -> int:
     if threads is None:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return cores()
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a whole number >= 1 (or None: one per core), not {threads!r}")
     return threads
@@ -241,7 +242,7 @@ def _threads(threads: int | None) -> int:
 def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scenario | str,
                 observations: Sequence[Comparable] | None, fit_end: str | None,
                 include_holdouts: bool, jitter: float, progress: Progress | None,
-                pool: Executor | None) -> Filtered:
+                threads: Threads | None) -> Filtered:
     origin = parse_month(origin) if isinstance(origin, str) else origin
     sc = build_scenario(scenario) if isinstance(scenario, str) else scenario
     T = month_index(origin, START)
@@ -259,7 +260,7 @@ def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scen
     values = ParticleValues.of(batch.params)
     ctx = make_context()
     P = BatchParams(batch.params)
-    s = init_state(P, ctx, seeds, pool)
+    s = init_state(P, ctx, seeds, threads)
     dates = month_dates(T)
     ends: dict[int, list[int]] = {}
     for j, c in enumerate(obs):
@@ -272,7 +273,7 @@ def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scen
     t0 = time.perf_counter()
     for t in range(T):
         triggers = apply_schedule(P, batch, t)
-        s = step(s, P, month_rng.random((particles, ctx.layout.width)), ctx, triggers, pool)
+        s = step(s, P, month_rng.random((particles, ctx.layout.width)), ctx, triggers, threads)
         for k in MONTHLY_OUTPUTS:
             monthly[k][:, t] = s.outputs[k][:, 0]
         if t in ends:

@@ -70,6 +70,7 @@ from borderscen.kernel.core import (
     make_context,
     run_batch,
 )
+from borderscen.machine import cores
 from borderscen.progress import Progress, ProgressView
 from borderscen.runs import (
     STATE_FIELDS,
@@ -274,10 +275,6 @@ class SerialExecutor(Executor):
         return fut
 
 
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def check_workers(workers: Any, where: str = "workers") -> int | None:
     """None (use the default) or a whole number >= 1; numpy integers are accepted."""
     if workers is None:
@@ -370,7 +367,7 @@ def _start_fork_server(first: Sequence[str] = ()) -> None:
     each importing them for its first task. The server imports them while this process goes
     on (config, store, Dask's own import), side by side. If a fork server already runs (a pool
     ran first), it is used as it is."""
-    multiprocessing.get_context("forkserver").set_forkserver_preload([*first, *PRELOAD])
+    forkserver_context([*first, *PRELOAD])
     multiprocessing.forkserver.ensure_running()
 
 
@@ -386,13 +383,12 @@ def make_executor(kind: str | Executor, workers: int = 0, scheduler: str | None 
     if isinstance(kind, Executor):
         yield kind
         return
-    workers = workers or default_workers()
+    workers = workers or cores()
     if kind == "serial":
         yield SerialExecutor()
     elif kind == "process":
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_watch_parent,
+        with ProcessPoolExecutor(max_workers=workers, mp_context=forkserver_context(),
+                                 initializer=_watch_parent,
                                  initargs=(os.getpid(),)) as pool:
             yield pool
     elif kind == "dask":
@@ -438,7 +434,7 @@ def resolve_executor(executor: str | Executor | None, workers: int | None, sched
                           "allowed: serial, process, dask, or a concurrent.futures.Executor")
     kind = executor or ("dask" if scheduler else default)
     workers = check_workers(workers)
-    return kind, 1 if kind == "serial" else (workers or default_workers())
+    return kind, 1 if kind == "serial" else (workers or cores())
 
 
 @functools.cache
@@ -449,6 +445,14 @@ def _worker_context() -> Context:
 #: What the fork server of local pools imports before forking workers: the runner, then
 #: :mod:`borderscen.experiments.warm` (the kernel's compiled functions, loaded once there).
 PRELOAD = ["borderscen.experiments.runner", "borderscen.experiments.warm"]
+
+
+def forkserver_context(preload: Sequence[str] = PRELOAD) -> multiprocessing.context.ForkServerContext:
+    """The fork server's multiprocessing context, with what a fork server started from now on
+    imports before forking (``preload``; one already running is used as it is)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))
+    return ctx
 
 
 def warm_kernel() -> None:
@@ -748,9 +752,7 @@ def _start_work(cfg: ExperimentConfig, root: Path, key: str, reuse: bool, check_
 def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` in a child process (forked from the runner's fork server), which ends with
     the call: what it allocates is returned to the system. An interrupt ends it at once."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_watch_parent,
+    with ProcessPoolExecutor(max_workers=1, mp_context=forkserver_context(), initializer=_watch_parent,
                              initargs=(os.getpid(),)) as pool:
         fut = pool.submit(fn, *args)
         try:
@@ -879,7 +881,7 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     workers = check_workers(workers)
     if isinstance(retries, bool) or not isinstance(retries, int | np.integer) or retries < 0:
         raise ConfigError("run_experiment", "retries", retries, "allowed: a whole number >= 0")
-    n_workers = 1 if kind == "serial" else (workers or cfg.experiment.workers or default_workers())
+    n_workers = 1 if kind == "serial" else (workers or cfg.experiment.workers or cores())
     if kind == "process":  # the workers' imports and compiled kernel load while this goes on
         _start_fork_server()
     elif kind == "dask" and not scheduler and importlib.util.find_spec("distributed") is not None:

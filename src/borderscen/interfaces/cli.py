@@ -595,7 +595,7 @@ def cmd_calibrate(args) -> None:
     import pandas as pd
 
     from borderscen.analysis.calibration import calibrate, install, write_calibrated
-    from borderscen.experiments.runner import default_workers
+    from borderscen.machine import cores
     pop, gens = (60, 3) if args.quick else (args.population, args.generations)
     out = Path(args.out)
     # pyabc logs each generation at INFO on its loggers ("ABC", "ABC.History", set when pyabc is
@@ -606,7 +606,7 @@ def cmd_calibrate(args) -> None:
     with ProgressView("calibrate", "particle", False if args.quiet else None) as view:
         report = calibrate(out, population=pop, generations=gens, seed=args.seed,
                            resume=not args.fresh, fit_end=args.fit_end,
-                           workers=args.workers or default_workers(),
+                           workers=args.workers or cores(),
                            executor="dask" if args.scheduler else (args.executor or "process"),
                            scheduler=args.scheduler, progress=view,
                            log=None if args.quiet else _note)

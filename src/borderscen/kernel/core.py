@@ -180,7 +180,7 @@ class State:
 
 
 def init_state(P: BatchParams, ctx: Context, seeds: Sequence[int] | None = None,
-               threads: Executor | None = None) -> State:
+               threads: Threads | None = None) -> State:
     """ODD 5: the state in January 2022.
 
     Members are spread over zones by the sources' emphasis. With ``seeds``, ISIS's own state
@@ -242,27 +242,37 @@ def _raw_state(P: BatchParams, ctx: Context) -> State:
 STATE_FIELDS = tuple(f.name for f in fields(State) if f.name != "outputs")
 
 
+@dataclass(frozen=True)
+class Threads:
+    """Threads to split a month's replications over (:func:`step`): a pool, and how many
+    blocks to cut (its number of threads)."""
+
+    pool: Executor
+    n: int
+
+
 #: Fewest replications per thread worth splitting a month for (below it the threads' own cost,
 #: a few hundred microseconds a month, outweighs what they save).
 MIN_ROWS_PER_THREAD = 256
 
 
 def step(s: State, P: BatchParams, u: np.ndarray | Mapping[str, np.ndarray], ctx: Context,
-         triggers: frozenset[str], threads: Executor | None = None) -> State:
+         triggers: frozenset[str], threads: Threads | None = None) -> State:
     """Advance every replication one month through the stages. ``u``: this month's uniforms,
     (R, layout.width), or its blocks by name, each (R, width)
     (:func:`borderscen.kernel.layout.month_blocks`).
 
     ``threads``: a thread pool over which the replications are split in consecutive blocks, one
-    per thread (the compiled stages release the GIL). Each replication reads only its own state,
+    per thread (the compiled stages release the GIL; at least :data:`MIN_ROWS_PER_THREAD` a
+    block). Each replication reads only its own state,
     parameters and uniforms, so the result is the same, bit for bit, however it is split."""
     blocks = u if isinstance(u, Mapping) else {name: u[:, sl] for name, sl in ctx.layout.blocks.items()}
     R = len(next(iter(blocks.values())))
-    n = min(getattr(threads, "_max_workers", 1), R // MIN_ROWS_PER_THREAD) if threads else 1
+    n = min(threads.n, R // MIN_ROWS_PER_THREAD) if threads is not None else 1
     if n > 1:
         assert threads is not None
         cuts = [R * i // n for i in range(n + 1)]
-        parts = [threads.submit(step, _rows(s, lo, hi), P.rows(lo, hi),
+        parts = [threads.pool.submit(step, _rows(s, lo, hi), P.rows(lo, hi),
                                 {k: b[lo:hi] for k, b in blocks.items()}, ctx, triggers)
                  for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
         return _joined([f.result() for f in parts])

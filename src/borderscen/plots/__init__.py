@@ -270,13 +270,13 @@ def _start_workers(pool: Executor, n: int) -> threading.Thread:
 @contextlib.contextmanager
 def figure_pool(workers: int) -> Iterator[Executor]:
     """Worker processes for figures (forked from the fork server the runner's pool uses)."""
-    import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
-    ctx = multiprocessing.get_context("forkserver")
-    # used when no fork server runs yet (a run's pool starts one with the runner and the warm
-    # kernel preloaded); figures need no kernel, so a server started here does not load it
-    ctx.set_forkserver_preload(["borderscen.experiments.runner", "borderscen.plots"])
+
+    from borderscen.experiments.runner import forkserver_context
+    # the preload is used when no fork server runs yet (a run's pool starts one with the runner
+    # and the warm kernel preloaded); figures need no kernel, so a server started here skips it
+    ctx = forkserver_context(["borderscen.experiments.runner", "borderscen.plots"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_figure_worker,
                              initargs=(os.getpid(),)) as pool:
         yield pool
@@ -284,8 +284,8 @@ def figure_pool(workers: int) -> Iterator[Executor]:
 
 def _figure_workers(workers: int | None) -> int:
     if workers is None:
-        from borderscen.experiments.runner import default_workers
-        return default_workers()
+        from borderscen.machine import cores
+        return cores()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1 (or None), not {workers!r}")
     return workers
