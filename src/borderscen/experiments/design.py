@@ -14,7 +14,7 @@ from borderscen.inputs.params import registry
 from borderscen.randomness import run_seed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunSpec:
     """One run: which scenario, design point and replication, with its seed."""
 

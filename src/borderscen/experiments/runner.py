@@ -237,16 +237,16 @@ def run_one(scenario: Scenario, seed: int, horizon_months: int, start: str = "20
 def make_chunks(cfg: ExperimentConfig, points, runs: list[RunSpec], size: int) -> list[Chunk]:
     """Group runs by scenario and by their dated inputs (design points that differ only in
     uncertainties share them), then cut each group into batches of ``size``."""
-    built: dict[tuple[int, int], Scenario] = {}
+    built: dict[tuple[int, int], tuple[Scenario, str]] = {}  # once per scenario and point
     groups: dict[tuple[int, str], list] = {}
     for spec in runs:
         key = (spec.scenario, spec.point)
         if key not in built:
-            built[key] = scenario_of(cfg.scenarios[spec.scenario], points[spec.point],
-                                     cfg.calibration_values)
-        scenario = built[key]
-        inputs = repr((sorted(scenario.branch_settings.items()),
-                       [e.model_dump() for e in scenario.events]))
+            scenario = scenario_of(cfg.scenarios[spec.scenario], points[spec.point],
+                                   cfg.calibration_values)
+            built[key] = scenario, repr((sorted(scenario.branch_settings.items()),
+                                         [e.model_dump() for e in scenario.events]))
+        scenario, inputs = built[key]
         groups.setdefault((spec.scenario, inputs), []).append((spec, scenario, points[spec.point]))
     exp = cfg.experiment
     chunks: list[Chunk] = []
