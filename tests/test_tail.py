@@ -62,6 +62,68 @@ def test_read_arrow_reads_one_scenario_and_only_the_columns_asked(smoke_results)
     assert res.read_arrow("timeseries", ["run"], scenario="no_such_scenario").num_rows == 0
 
 
+def _reads(monkeypatch) -> list[list[str]]:
+    """The columns of every row group read from now on."""
+    import pyarrow.parquet as pq
+    seen: list[list[str]] = []
+    read = pq.ParquetFile.read_row_group
+
+    def spy(self, i, columns=None, **kw):
+        seen.append(list(columns or []))
+        return read(self, i, columns=columns, **kw)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", spy)
+    return seen
+
+
+@pytest.mark.parametrize("batch", ["smoke_results", "sweep"])
+def test_a_constant_column_is_filled_from_the_footer_and_gives_the_same_table(batch, request,
+                                                                              monkeypatch):
+    """``iter_arrow(constant=...)``: a column that holds one value in a row group (the design
+    point) is filled from the statistics, not read, and the tables are those read in full (on
+    a sweep too, where the point differs between row groups)."""
+    import pyarrow.parquet as pq
+    res = request.getfixturevalue(batch)
+    md = pq.ParquetFile(res.root / "zones.parquet").metadata
+    at = md.schema.to_arrow_schema().names.index("point")
+    mixed = sum(md.row_group(i).column(at).statistics.min != md.row_group(i).column(at).statistics.max
+                for i in range(md.num_row_groups))
+    cols = ["point", "zone", "attacks"]
+    read_point = 0
+    for sc in res.scenarios:
+        plain = list(res.iter_arrow("zones", cols, scenario=sc, dictionary=["zone"]))
+        seen = _reads(monkeypatch)
+        filled = list(res.iter_arrow("zones", cols, scenario=sc, dictionary=["zone"],
+                                     constant=["point"]))
+        monkeypatch.undo()
+        assert len(filled) == len(plain) > 0
+        for a, b in zip(plain, filled, strict=True):
+            assert a.equals(b), sc
+        read_point += sum("point" in c for c in seen)
+    # read only where a row group holds several points (a sweep's chunk may); never without one
+    assert read_point == mixed, (read_point, mixed)
+    assert batch == "sweep" or mixed == 0
+
+
+def test_column_range_comes_from_the_footer_and_equals_the_column(smoke_results, monkeypatch):
+    """The first and last month of a scenario's zones from the footer's statistics (no row
+    read), equal to the column's own; the read fallback gives the same."""
+    from borderscen.experiments.store import Results
+    res = smoke_results
+    zones = res.zones
+    for sc in [*res.scenarios, None]:
+        rows = zones if sc is None else zones[zones["scenario"] == sc]
+        want = [rows["date"].min(), rows["date"].max()]
+        seen = _reads(monkeypatch)
+        got = res.column_range("zones", "date", scenario=sc)
+        monkeypatch.undo()
+        assert not seen, seen
+        assert list(got.to_pandas()) == want, sc
+        monkeypatch.setattr(Results, "_stats_range", staticmethod(lambda *a: False))
+        assert list(res.column_range("zones", "date", scenario=sc).to_pandas()) == want, sc
+        monkeypatch.undo()
+    assert res.column_range("zones", "date", scenario="no_such_scenario") is None
+
+
 def test_reading_a_table_leaves_no_reference_cycles(smoke_results):
     """A Parquet footer read for a scenario's row groups is freed when the reader goes, not when
     the cycle collector next runs (a FileMetaData and its ParquetSchema refer to each other:

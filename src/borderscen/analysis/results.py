@@ -471,17 +471,22 @@ def given_data_sensitivity(res: Results, outputs, method: str = "pawn", **kw) ->
 def zone_means(res: Results, value: str = "attacks", size: str = "members") -> pd.DataFrame:
     """Mean monthly ``value`` and ``size`` per scenario, design point and zone over every run and
     month, with the first and last month (what the zone maps draw). Sums and counts are taken
-    in pyarrow one row group (chunk of runs) at a time, the zone read dictionary-encoded, and
-    combined: memory does not grow with the number of runs."""
+    in pyarrow one row group (chunk of runs) at a time, the zone read dictionary-encoded and
+    the design point filled from the footer where a row group holds one, and combined: memory
+    does not grow with the number of runs. Every run covers every zone in every month it ran
+    (the tables are whole grids of runs, months and zones), so the first and last month are the
+    scenario's (:meth:`Results.column_range`: from the footer, no dates read)."""
     _check(res, "zones", ["point", "zone", "date", value, size])
     keys = ["scenario", "point", "zone"]
-    parts = []
+    parts, spans = [], {}
     for sc in res.scenarios:
-        for t in res.iter_arrow("zones", ["point", "zone", "date", value, size], scenario=sc,
-                                dictionary=["zone"]):
+        span = res.column_range("zones", "date", scenario=sc)
+        if span is not None:
+            spans[sc] = span.to_pandas()
+        for t in res.iter_arrow("zones", ["point", "zone", value, size], scenario=sc,
+                                dictionary=["zone"], constant=["point"]):
             agg = t.group_by(["point", "zone"], use_threads=False).aggregate(
-                [(value, "sum"), (size, "sum"), (value, "count"), (size, "count"),
-                 ("date", "min"), ("date", "max")])
+                [(value, "sum"), (size, "sum"), (value, "count"), (size, "count")])
             agg = agg.set_column(agg.schema.get_field_index("zone"), "zone",
                                  agg["zone"].cast(agg["zone"].type.value_type)).to_pandas()
             agg.insert(0, "scenario", sc)
@@ -490,7 +495,9 @@ def zone_means(res: Results, value: str = "attacks", size: str = "members") -> p
         return pd.DataFrame(columns=[*keys, value, size, "first", "last"])
     g = pd.concat(parts, ignore_index=True).groupby(keys, sort=False)
     out = pd.DataFrame({value: g[f"{value}_sum"].sum() / g[f"{value}_count"].sum(),
-                        size: g[f"{size}_sum"].sum() / g[f"{size}_count"].sum(),
-                        "first": g["date_min"].min(), "last": g["date_max"].max()}).reset_index()
+                        size: g[f"{size}_sum"].sum() / g[f"{size}_count"].sum()}).reset_index()
+    for i, end in enumerate(("first", "last")):  # the scenario's months, in the stored unit
+        out[end] = pd.Series([spans[sc].iloc[i] for sc in out["scenario"]],
+                             dtype=next(iter(spans.values())).dtype)
     out = _stack(res, [out])
     return out.sort_values(keys, ignore_index=True)

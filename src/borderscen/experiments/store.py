@@ -258,6 +258,14 @@ def part_bytes(df: pd.DataFrame, order: Sequence[str] = ()) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def _single_value(st: Any) -> tuple[Any] | None:
+    """(value,) when a column chunk's statistics say it holds that one value and no nulls."""
+    if (st is not None and st.has_min_max and st.has_null_count and st.null_count == 0
+            and st.min == st.max):
+        return (st.min,)
+    return None
+
+
 def _part(path: Path):
     """A part file's reader (schema, row count, table), memory-mapped. Its columns are
     decompressed on the calling thread (a merge thread): Arrow's CPU threads would each keep
@@ -995,11 +1003,14 @@ class Results:
         return self._footer(table)[1].empty_table().select(columns)
 
     def iter_arrow(self, table: str, columns: Sequence[str], scenario: str | None = None,
-                   dictionary: Sequence[str] = ()) -> Iterator[pa.Table]:
+                   dictionary: Sequence[str] = (), constant: Sequence[str] = ()) -> Iterator[pa.Table]:
         """Some columns of a table, one row group (one chunk of runs) at a time, optionally of
         one scenario only: for aggregations whose memory must not grow with the runs.
         ``dictionary``: string columns read dictionary-encoded (a few distinct values, such as
-        ``zone``: far faster to read and to group by).
+        ``zone``: far faster to read and to group by). ``constant``: columns that usually hold
+        one value in a row group (such as ``point``): where the footer's statistics say a row
+        group holds one value and no nulls, the column is filled with it instead of read (the
+        same table, read faster).
 
         The merged tables hold one row group per chunk and a chunk never mixes scenarios, so a
         scenario's row groups are picked from the footer's statistics and read without
@@ -1010,20 +1021,73 @@ class Results:
         pf = pq.ParquetFile(self._path(table), pre_buffer=False, metadata=md,
                             read_dictionary=list(dictionary) or None)
         at = schema.names.index("scenario") if scenario is not None else -1
+        fill = {c: schema.names.index(c) for c in dict.fromkeys(constant) if c in columns}
         for i in range(md.num_row_groups):
+            rg = md.row_group(i)
             mixed = False
             if scenario is not None:
-                st = md.row_group(i).column(at).statistics
+                st = rg.column(at).statistics
                 if st is not None and st.has_min_max and not st.min <= scenario <= st.max:
                     continue
                 mixed = st is None or not st.has_min_max or st.min != st.max
-            need = [*columns, "scenario"] if mixed and "scenario" not in columns else columns
+            fixed = {c: v for c, j in fill.items() if (v := _single_value(rg.column(j).statistics))}
+            read = [c for c in columns if c not in fixed]
+            need = [*read, "scenario"] if mixed and "scenario" not in read else read
             part = pf.read_row_group(i, columns=need, use_threads=False)
             if mixed:
                 import pyarrow.compute as pc
-                part = part.filter(pc.equal(part["scenario"], scenario)).select(columns)
+                part = part.filter(pc.equal(part["scenario"], scenario)).select(read)
             if part.num_rows:
+                if fixed:
+                    n = part.num_rows
+                    have = dict(zip(read, part.columns, strict=True))
+                    part = pa.table({c: have[c] if c in have else
+                                     pa.repeat(pa.scalar(fixed[c][0], schema.field(c).type), n)
+                                     for c in columns})
                 yield part
+
+    def column_range(self, table: str, column: str, scenario: str | None = None) -> pa.Array | None:
+        """The smallest and largest value of a column, optionally in one scenario's rows, as an
+        Arrow array of two values of the column's type: from the footer's statistics when each
+        of those row groups has them (no rows read), else by reading the column a row group at
+        a time. None when there are no such rows."""
+        check_columns(self.root / f"{table}.parquet", table, [column], self.columns(table))
+        md, schema = self._footer(table)
+        kind = schema.field(column).type
+        got = self._stats_range(md, schema, column, scenario)
+        if got is False:
+            got = self._read_range(table, column, scenario)
+        return None if got is None else pa.array(list(got), type=kind)
+
+    @staticmethod
+    def _stats_range(md: Any, schema: pa.Schema, column: str, scenario: str | None) -> Any:
+        """(min, max) from the footer, None without rows, False when the footer cannot say."""
+        j = schema.names.index(column)
+        at = schema.names.index("scenario") if scenario is not None else -1
+        lo = hi = None
+        for i in range(md.num_row_groups):
+            rg = md.row_group(i)
+            if scenario is not None:
+                s = rg.column(at).statistics
+                if s is None or not s.has_min_max or s.min != s.max:  # mixed, or not known
+                    return False
+                if s.min != scenario:
+                    continue
+            st = rg.column(j).statistics
+            if rg.num_rows and (st is None or not st.has_min_max):
+                return False
+            if rg.num_rows:
+                lo = st.min if lo is None else min(lo, st.min)
+                hi = st.max if hi is None else max(hi, st.max)
+        return None if lo is None else (lo, hi)
+
+    def _read_range(self, table: str, column: str, scenario: str | None) -> tuple[Any, Any] | None:
+        import pyarrow.compute as pc
+        ends = [pc.min_max(t[column]) for t in self.iter_arrow(table, [column], scenario)]
+        ends = [e for e in ends if e["min"].is_valid]
+        if not ends:
+            return None
+        return min(e["min"].as_py() for e in ends), max(e["max"].as_py() for e in ends)
 
     def dataset(self, table: str = "timeseries"):
         """A ``pyarrow.dataset.Dataset`` of one table, for lazy scans."""
