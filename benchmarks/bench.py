@@ -119,7 +119,7 @@ def mesa_batch_run_rate(n: int, processes: int) -> dict:
         from borderscen.model import BorderModel
         if __name__ == "__main__":
             t0 = time.perf_counter()
-            out = mesa.batch_run(BorderModel, {{"scenario": ["baseline"]}}, iterations={n},
+            out = mesa.batch_run(BorderModel, {{"scenario": ["baseline"]}}, rng=list(range({n})),
                                  number_processes={processes}, data_collection_period=-1,
                                  display_progress=False)
             print(time.perf_counter() - t0, len(out))

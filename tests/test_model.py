@@ -83,9 +83,16 @@ def test_mesa_agents_show_the_state_and_batch_run_works():
     assert sum(a.members for a in isis) == m.last("isis_members")
     assert {a.cell.coordinate for a in isis} == set(m.map.ids)
     assert m.baghdad.tehran + m.baghdad.pragmatic + m.baghdad.kurd_sunni == pytest.approx(1.0)
-    out = mesa.batch_run(BorderModel, {"seed": [1, 2], "horizon_months": [4], "iran_pressure": [0.3, 0.7]},
-                         iterations=1, number_processes=1, display_progress=False)
-    assert len(out) >= 4 and "isis_members" in out[0]
+    # Mesa 3.5's way to give seeds: rng (BorderModel names its seed `seed`, which batch_run fills)
+    out = mesa.batch_run(BorderModel, {"horizon_months": [4], "iran_pressure": [0.3, 0.7]},
+                         rng=[1, 2], number_processes=1, display_progress=False)
+    assert len(out) == 4 and "isis_members" in out[0]
+    assert sorted((row["seed"], row["iran_pressure"]) for row in out) == \
+        [(1, 0.3), (1, 0.7), (2, 0.3), (2, 0.7)]
+    again = mesa.batch_run(BorderModel, {"horizon_months": [4], "iran_pressure": [0.3]}, rng=[2],
+                           number_processes=1, display_progress=False)
+    assert again[0]["isis_members"] == next(r["isis_members"] for r in out
+                                            if (r["seed"], r["iran_pressure"]) == (2, 0.3))
 
 
 def test_flat_keyword_overrides_equal_the_overrides_dict():
