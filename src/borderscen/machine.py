@@ -14,3 +14,13 @@ def cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def cores_or(value: int | None, name: str) -> int:
+    """``value`` (a whole number >= 1, e.g. a number of threads or workers), or :func:`cores`
+    when it is None; anything else is a ValueError naming ``name``."""
+    if value is None:
+        return cores()
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1 (or None: one per core), not {value!r}")
+    return value

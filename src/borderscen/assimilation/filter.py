@@ -69,7 +69,7 @@ from borderscen.kernel.core import (
     step,
 )
 from borderscen.kernel.layout import month_blocks, month_rows
-from borderscen.machine import cores
+from borderscen.machine import cores_or
 from borderscen.mechanisms import observation
 from borderscen.progress import Progress
 from borderscen.runs import make_batch
@@ -222,21 +222,13 @@ def assimilate(origin: str | dt.date = "2025-01", particles: int = 2000, seed: i
     run side by side is independent filters, e.g. the backtest's origins
     (:func:`borderscen.analysis.backtest.run_backtest`), each then with one thread.
     """
-    n_threads = _threads(threads)
+    n_threads = cores_or(threads, "threads")
     if n_threads > 1:
         with ThreadPoolExecutor(n_threads, thread_name_prefix="borderscen-filter") as pool:
             return _assimilate(origin, particles, seed, scenario, observations, fit_end,
                                include_holdouts, jitter, progress, Threads(pool, n_threads))
     return _assimilate(origin, particles, seed, scenario, observations, fit_end, include_holdouts,
                        jitter, progress, None)
-
-
-def _threads(threads: int | None) -> int:
-    if threads is None:
-        return cores()
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a whole number >= 1 (or None: one per core), not {threads!r}")
-    return threads
 
 
 def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scenario | str,

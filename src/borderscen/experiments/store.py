@@ -258,6 +258,22 @@ def part_bytes(df: pd.DataFrame, order: Sequence[str] = ()) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def _row_groups(md: Any, schema: pa.Schema, scenario: str | None) -> Iterator[tuple[int, Any, bool]]:
+    """(index, metadata, mixed) of the row groups of a table's footer that may hold the rows of
+    ``scenario`` (every row group when None): one the footer's statistics put outside it is
+    skipped; ``mixed`` when they do not say the row group holds that scenario alone."""
+    at = schema.names.index("scenario") if scenario is not None else -1
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        mixed = False
+        if scenario is not None:
+            st = rg.column(at).statistics
+            if st is not None and st.has_min_max and not st.min <= scenario <= st.max:
+                continue
+            mixed = st is None or not st.has_min_max or st.min != st.max
+        yield i, rg, mixed
+
+
 def _single_value(st: Any) -> tuple[Any] | None:
     """(value,) when a column chunk's statistics say it holds that one value and no nulls."""
     if (st is not None and st.has_min_max and st.has_null_count and st.null_count == 0
@@ -1020,16 +1036,8 @@ class Results:
         md, schema = self._footer(table)
         pf = pq.ParquetFile(self._path(table), pre_buffer=False, metadata=md,
                             read_dictionary=list(dictionary) or None)
-        at = schema.names.index("scenario") if scenario is not None else -1
         fill = {c: schema.names.index(c) for c in dict.fromkeys(constant) if c in columns}
-        for i in range(md.num_row_groups):
-            rg = md.row_group(i)
-            mixed = False
-            if scenario is not None:
-                st = rg.column(at).statistics
-                if st is not None and st.has_min_max and not st.min <= scenario <= st.max:
-                    continue
-                mixed = st is None or not st.has_min_max or st.min != st.max
+        for i, rg, mixed in _row_groups(md, schema, scenario):
             fixed = {c: v for c, j in fill.items() if (v := _single_value(rg.column(j).statistics))}
             read = [c for c in columns if c not in fixed]
             need = [*read, "scenario"] if mixed and "scenario" not in read else read
@@ -1063,16 +1071,10 @@ class Results:
     def _stats_range(md: Any, schema: pa.Schema, column: str, scenario: str | None) -> Any:
         """(min, max) from the footer, None without rows, False when the footer cannot say."""
         j = schema.names.index(column)
-        at = schema.names.index("scenario") if scenario is not None else -1
         lo = hi = None
-        for i in range(md.num_row_groups):
-            rg = md.row_group(i)
-            if scenario is not None:
-                s = rg.column(at).statistics
-                if s is None or not s.has_min_max or s.min != s.max:  # mixed, or not known
-                    return False
-                if s.min != scenario:
-                    continue
+        for _, rg, mixed in _row_groups(md, schema, scenario):
+            if mixed:  # other scenarios' rows, or not known: only a read can say
+                return False
             st = rg.column(j).statistics
             if rg.num_rows and (st is None or not st.has_min_max):
                 return False

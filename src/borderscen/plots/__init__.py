@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from borderscen.machine import cores_or
 from borderscen.plots import axes, distributions, fans, maps, regimes
 from borderscen.plots.style import FigureAndTable, horizon_text, save, scenario_colours
 
@@ -282,15 +283,6 @@ def figure_pool(workers: int) -> Iterator[Executor]:
         yield pool
 
 
-def _figure_workers(workers: int | None) -> int:
-    if workers is None:
-        from borderscen.machine import cores
-        return cores()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a whole number >= 1 (or None), not {workers!r}")
-    return workers
-
-
 def draw_figures(jobs: Iterable[FigureJob], out: str | Path, results_id: str,
                  formats: Sequence[str] = ("png",), workers: int | None = None) -> list[Path]:
     """Draw figure jobs, in worker processes when ``workers`` > 1 (default: one per core), and
@@ -300,7 +292,7 @@ def draw_figures(jobs: Iterable[FigureJob], out: str | Path, results_id: str,
     never touched; a pool that cannot start (e.g. inside a daemon process) or breaks falls back
     to drawing here, one figure after another."""
     out = Path(out)
-    n = _figure_workers(workers)
+    n = cores_or(workers, "workers")
     if n <= 1:
         return [f for job in jobs for f in draw_job(job, out, results_id, formats)]
     made: list[FigureJob] = []
