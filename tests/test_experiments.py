@@ -173,6 +173,50 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
     assert not (res.timeseries["seed"] == bad_seed).any()
 
 
+CHUNK_TABLES = textwrap.dedent("""
+    [experiment]
+    name = "arrow_tables"
+    replications = 3
+    horizon_months = 60
+    seed = 5
+    [[scenarios]]
+    preset = "baseline"
+    [sweep]
+    method = "grid"
+    parameters = { iran_pressure = [0.3] }
+    policies = { status_quo = {}, surge = { iraq_ct_ops_per_month = 90 } }
+""")
+
+
+def test_a_chunks_arrow_tables_are_those_pandas_would_make():
+    """Workers build a chunk's long tables as Arrow from the batch's arrays, without pandas: the
+    same tables ``pa.Table.from_pandas`` makes of the chunk's DataFrames (the columns, their
+    order and types, every value, NaN as null), for a filtered start (zones unknown before it)
+    and a design point's values beside each row."""
+    import tomllib
+    from dataclasses import replace
+
+    import pyarrow as pa
+
+    from borderscen.experiments import runner
+    cfg = parse_config(tomllib.loads(CHUNK_TABLES))
+    points, runs = expand(cfg)
+    start, _ = runner.assimilate_start(cfg)
+    chunk = runner.make_chunks(cfg, points, runs, 6)[-1]
+    chunk = replace(chunk, start=runner._chunk_start(start, [r.replication for r in chunk.runs]))
+    arrow = runner._run_batch(chunk, chunk.members, runner.ARROW)
+    frames = runner._run_batch(chunk, chunk.members, runner.FRAMES)
+    for name in ("timeseries", "zones"):
+        want = pa.Table.from_pandas(frames[name], preserve_index=False)
+        got = arrow[name]
+        assert got.schema.equals(want.schema.remove_metadata()), name
+        assert got.equals(want), name
+    zones = arrow["zones"]
+    assert zones.column("attacks").null_count > 0  # the months before the filtered start
+    assert zones.schema.field("scenario").type == pa.large_string()
+    assert set(zones.column("iraq_ct_ops_per_month").to_pylist()) == {90.0}  # the policy's lever
+
+
 def test_rerun_of_a_finished_batch_reuses_it_and_a_changed_config_is_refused(tmp_path):
     path = write(tmp_path, SMALL)
     first = run_experiment(path, out=tmp_path / "r", executor="serial", progress=False)

@@ -27,6 +27,7 @@ from borderscen.experiments.store import (
     StoreLocked,
     StoreMismatch,
     StoreNotOwned,
+    encode_chunk,
     state,
 )
 from same_tables import assert_same, tables  # tests/ is on sys.path (pytest prepend import mode)
@@ -428,3 +429,21 @@ def test_cli_reports_repairs_on_stderr_and_strict_exits_2(tiny, tmp_path, monkey
     code = main(["run", str(path), "--out", str(out), "--no-figures", "--quiet"])
     err = capsys.readouterr().err
     assert code == 0 and "repaired: parts/done/chunk-000001.json" in err
+
+
+def test_a_chunk_encoded_from_arrow_tables_equals_one_from_dataframes():
+    """Workers hand the store Arrow tables (a DataFrame still works): the part files hold the
+    same rows, split by scenario in the order they appear, and the same row counts."""
+    ts = pd.DataFrame({"experiment": "e", "run": [3, 1, 2, 0], "scenario": ["b", "a", "b", "a"],
+                       "step": 1, "value": [0.5, float("nan"), 2.0, 3.0]})
+    runs = pd.DataFrame({"run": [0, 1, 2, 3], "scenario": ["a", "a", "b", "b"], "status": "ok"})
+    frames = encode_chunk(7, {"timeseries": ts, "zones": ts.iloc[:0], "runs": runs})
+    arrow = encode_chunk(7, {"timeseries": pa.Table.from_pandas(ts, preserve_index=False),
+                             "zones": pa.table({}), "runs": runs})
+    assert arrow.rows == frames.rows == {"timeseries": 4, "zones": 0, "runs": 4}
+    assert list(arrow.parts["timeseries"]) == list(frames.parts["timeseries"]) == ["b", "a"]
+    assert arrow.parts["zones"] == frames.parts["zones"] == {}
+    for label, data in arrow.parts["timeseries"].items():
+        got = pa.ipc.open_file(pa.py_buffer(data)).read_all()
+        want = pa.ipc.open_file(pa.py_buffer(frames.parts["timeseries"][label])).read_all()
+        assert got.equals(want) and got.column("run").to_pylist() == sorted(got.column("run").to_pylist())

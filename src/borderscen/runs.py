@@ -8,7 +8,7 @@ arrays into the tables users see, so the Mesa face, ``simulate`` and the batch r
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -121,60 +121,80 @@ def fill_start(result: BatchResult, start: StartState) -> BatchResult:
     return result
 
 
+def label_array(codes: np.ndarray, names: Sequence[str]) -> Any:
+    """``names[codes]`` as an Arrow ``large_string`` array made from the codes (a dictionary,
+    cast): a column of a few distinct labels (zones, regimes, phases) over many rows without a
+    Python string per row."""
+    import pyarrow as pa
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)),
+                                          pa.array(list(names), pa.large_string())).cast(pa.large_string())
+
+
 def labels_column(codes: np.ndarray, names: Sequence[str]) -> Any:
-    """``names[codes]`` as a column of pandas' default string dtype, made from the codes: a
-    column of a few distinct labels (zones, regimes, phases) over many rows without a Python
-    string per row (pyarrow's dictionary, cast); an object array where pandas' strings are
-    objects."""
+    """``names[codes]`` as a column of pandas' default string dtype, made from the codes
+    (:func:`label_array`); an object array where pandas' strings are objects."""
     default = pd.Series(["x"]).dtype
     if isinstance(default, pd.StringDtype) and default.storage == "pyarrow":
-        import pyarrow as pa
-        table = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)),
-                                               pa.array(list(names), pa.large_string()))
-        return pd.array(table.cast(pa.large_string()), dtype=default)
+        return pd.array(label_array(codes, names), dtype=default)
     return np.asarray(names, dtype=object)[codes]
 
+
+#: Makes a string column from codes and their names: :func:`labels_column` (pandas) or
+#: :func:`label_array` (Arrow).
+Labels = Callable[[np.ndarray, Sequence[str]], Any]
 
 #: The regimes' codes run from the lowest (NONE = -1) without a gap: their names in that order.
 _REGIME_LOW = min(REGIME_NAMES)
 _REGIME_ORDER = [REGIME_NAMES[c] for c in range(_REGIME_LOW, _REGIME_LOW + len(REGIME_NAMES))]
 
 
-def regime_labels(codes: np.ndarray) -> Any:
+def regime_labels(codes: np.ndarray, labels: Labels = labels_column) -> Any:
     """The regimes' names of their codes (a string column; a code that is no regime, None)."""
     index = np.asarray(codes).astype(int) - _REGIME_LOW
     if index.size and (index.min() < 0 or index.max() >= len(_REGIME_ORDER)):
         return np.vectorize(REGIME_NAMES.get, otypes=[object])(np.asarray(codes).astype(int))
-    return labels_column(index, _REGIME_ORDER)
+    return labels(index, _REGIME_ORDER)
+
+
+def monthly_columns(result: BatchResult, columns: Sequence[str] = MONTHLY_OUTPUTS,
+                    labels: Labels = labels_column) -> dict[str, Any]:
+    """The columns of :func:`monthly_frame`, in order: numpy arrays, and string columns made by
+    ``labels`` (so a store can build Arrow tables from them without pandas)."""
+    R, T = result.monthly["isis_members"].shape
+    out: dict[str, Any] = {
+        "replication": np.repeat(np.arange(R), T), "step": np.tile(np.arange(1, T + 1), R),
+        "date": np.tile(pd.to_datetime(result.dates).to_numpy(), R),
+        "phase": labels(np.tile((np.arange(T) >= branch_index()).astype(np.int32), R),
+                        ["history", "scenario"])}
+    for k in columns:
+        v = result.monthly[k].ravel()
+        out[k] = regime_labels(v, labels) if k == "regime" else v
+    return out
 
 
 def monthly_frame(result: BatchResult, columns: Sequence[str] = MONTHLY_OUTPUTS) -> pd.DataFrame:
     """Long table: one row per replication and month (``replication`` is the batch position)."""
-    R, T = result.monthly["isis_members"].shape
-    df = pd.DataFrame({"replication": np.repeat(np.arange(R), T), "step": np.tile(np.arange(1, T + 1), R),
-                       "date": np.tile(pd.to_datetime(result.dates).to_numpy(), R)})
-    df["phase"] = labels_column(np.tile((np.arange(T) >= branch_index()).astype(np.int32), R),
-                                ["history", "scenario"])
-    for k in columns:
-        v = result.monthly[k].ravel()
-        df[k] = regime_labels(v) if k == "regime" else v
-    return df
+    return pd.DataFrame(monthly_columns(result, columns))
+
+
+def zone_columns(result: BatchResult, zone_ids: Sequence[str],
+                 labels: Labels = labels_column) -> dict[str, Any]:
+    """The columns of :func:`zone_frame`, in order (as :func:`monthly_columns`)."""
+    R, T, Z = result.zones["attacks"].shape
+    order = np.argsort(np.array(zone_ids, dtype=str), kind="stable")
+    out: dict[str, Any] = {
+        "replication": np.repeat(np.arange(R), T * Z), "step": np.tile(np.repeat(np.arange(1, T + 1), Z), R),
+        "zone": labels(np.tile(np.arange(len(order)), R * T), [str(zone_ids[i]) for i in order]),
+        "date": np.tile(np.repeat(pd.to_datetime(result.dates).to_numpy(), Z), R)}
+    for k in ZONE_OUTPUTS:
+        out[k] = result.zones[k][:, :, order].ravel()
+    return out
 
 
 def zone_frame(result: BatchResult, zone_ids: Sequence[str]) -> pd.DataFrame:
     """Long table: one row per replication, month and zone, the zones in the order of their
     ids (the stored tables' row order: replication, month, zone, so the store need not sort)."""
-    R, T, Z = result.zones["attacks"].shape
-    order = np.argsort(np.array(zone_ids, dtype=str), kind="stable")
-    df = pd.DataFrame({"replication": np.repeat(np.arange(R), T * Z),
-                       "step": np.tile(np.repeat(np.arange(1, T + 1), Z), R),
-                       "zone": labels_column(np.tile(np.arange(len(order)), R * T),
-                                             [str(zone_ids[i]) for i in order])})
-    dates = pd.to_datetime(result.dates).to_numpy()
-    df["date"] = np.tile(np.repeat(dates, Z), R)
-    for k in ZONE_OUTPUTS:
-        df[k] = result.zones[k][:, :, order].ravel()
-    return df
+    return pd.DataFrame(zone_columns(result, zone_ids))
 
 
 def summaries(result: BatchResult, desert_zones: np.ndarray) -> pd.DataFrame:

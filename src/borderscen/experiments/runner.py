@@ -74,14 +74,16 @@ from borderscen.machine import cores
 from borderscen.progress import Progress, ProgressView
 from borderscen.runs import (
     STATE_FIELDS,
+    Labels,
     StartState,
     calibrated_values,
     fill_start,
+    label_array,
     labels_column,
     make_batch,
-    monthly_frame,
+    monthly_columns,
     summaries,
-    zone_frame,
+    zone_columns,
 )
 
 #: Replications run together as arrays in one task. Bigger batches amortise numpy's per-call cost;
@@ -116,33 +118,41 @@ class Chunk:
 
 
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
-    """Run a chunk's replications as one batch. A failing batch is retried run by run, so one
-    bad run is recorded with its error and the rest still go on."""
+    """Run a chunk's replications as one batch: its timeseries and zone tables as Arrow tables
+    (the store's part files are made from them without pandas), its runs table as a DataFrame.
+    A failing batch is retried run by run, so one bad run is recorded with its error and the
+    rest still go on."""
     t0 = time.perf_counter()
     try:
-        parts = [_run_batch(chunk, chunk.members)]
+        parts = [_run_batch(chunk, chunk.members, ARROW)]
     except Exception:  # noqa: BLE001 - isolate the failing run(s)
         parts = []
         for member in chunk.members:
             t1 = time.perf_counter()
             try:
-                parts.append(_run_batch(chunk, (member,)))
+                parts.append(_run_batch(chunk, (member,), ARROW))
             except Exception as exc:  # recorded, not raised: one bad run must not stop a batch
                 row = {**_identity(chunk, member), "status": "failed", "posterior_draw": -1,
                        "error": f"{type(exc).__name__}: {exc}",
                        "traceback": traceback.format_exc(limit=5), "elapsed_s": time.perf_counter() - t1}
-                parts.append({"timeseries": pd.DataFrame(), "zones": pd.DataFrame(),
-                              "runs": pd.DataFrame([row])})
+                parts.append({"timeseries": None, "zones": None, "runs": pd.DataFrame([row])})
     elapsed = time.perf_counter() - t0
     runs = pd.concat([p["runs"] for p in parts], ignore_index=True)
     ok = runs["status"] == "ok"
     runs.loc[ok, "elapsed_s"] = elapsed / max(int(ok.sum()), 1)
-    return {
-        "index": chunk.index,
-        "timeseries": pd.concat([p["timeseries"] for p in parts], ignore_index=True),
-        "zones": pd.concat([p["zones"] for p in parts], ignore_index=True),
-        "runs": runs,
-    }
+    return {"index": chunk.index, **{name: _concat_arrow([p[name] for p in parts if p[name] is not None])
+                                     for name in ("timeseries", "zones")},
+            "runs": runs}
+
+
+def _concat_arrow(tables: list[Any]) -> Any:
+    """One Arrow table of a chunk's batches (run by run after a failure); an empty table if
+    none ran. A string column that is plain ``string`` in one (an object column, such as
+    regimes with a code that is no regime) and ``large_string`` in another becomes the latter."""
+    import pyarrow as pa
+    if not tables:
+        return pa.table({})
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
 
 
 @dataclass(frozen=True)
@@ -168,27 +178,50 @@ def _identity(chunk: Chunk, member) -> dict[str, Any]:
             "point": spec.point, "replication": spec.replication, "seed": spec.seed, **point}
 
 
-def _with_identity(frame: pd.DataFrame, idents: pd.DataFrame) -> pd.DataFrame:
-    """The run's identity beside each row. A swept parameter named like an output of this table
-    (``us_troops_syria``, ``legitimacy_iraq``: a level set and the same level each month) is
-    left to the output here; its swept value stays in the runs table and the design."""
-    body = frame.drop(columns="replication")
-    idents = idents.drop(columns=[c for c in idents.columns if c in body.columns])
-    rows = frame["replication"].to_numpy()
-    columns: dict[str, Any] = {}
+def _arrow_table(columns: dict[str, Any]) -> Any:
+    """An Arrow table of ordered columns, as ``pa.Table.from_pandas`` makes it of the same
+    columns in a DataFrame: NaN (and NaT) become nulls, object columns are inferred."""
+    import pyarrow as pa
+    return pa.table({name: col if isinstance(col, pa.Array) else pa.array(col, from_pandas=True)
+                     for name, col in columns.items()})
+
+
+@dataclass(frozen=True)
+class Tidy:
+    """How a batch's long tables are made from their columns: string columns from codes
+    (``labels``), and the table of ordered columns (``table``)."""
+
+    labels: Labels
+    table: Callable[[dict[str, Any]], Any]
+
+
+#: DataFrames (:func:`run_one`), or Arrow tables (a chunk for the store: no pandas in between).
+FRAMES = Tidy(labels_column, pd.DataFrame)
+ARROW = Tidy(label_array, _arrow_table)
+
+
+def _with_identity(columns: dict[str, Any], idents: pd.DataFrame, labels: Labels) -> dict[str, Any]:
+    """The run's identity beside each row of a long table's columns (``replication``: each
+    row's batch position, replaced by the identity). A swept parameter named like an output of
+    this table (``us_troops_syria``, ``legitimacy_iraq``: a level set and the same level each
+    month) is left to the output here; its swept value stays in the runs table and the design."""
+    body = {k: v for k, v in columns.items() if k != "replication"}
+    rows = np.asarray(columns["replication"])
+    out: dict[str, Any] = {}
     for name in idents.columns:  # each run's identity repeated over its rows, column by column
+        if name in body:
+            continue
         col = idents[name]
         if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
             codes, uniques = pd.factorize(col)
-            columns[name] = (labels_column(codes[rows], [str(u) for u in uniques])
-                             if all(isinstance(u, str) for u in uniques) else col.to_numpy()[rows])
+            out[name] = (labels(codes[rows], [str(u) for u in uniques])
+                         if all(isinstance(u, str) for u in uniques) else col.to_numpy()[rows])
         else:
-            columns[name] = col.to_numpy()[rows]
-    ident = pd.DataFrame(columns, index=body.index)
-    return pd.concat([ident, body], axis=1).reset_index(drop=True)
+            out[name] = col.to_numpy()[rows]
+    return {**out, **body}
 
 
-def _run_batch(chunk: Chunk, members) -> dict[str, pd.DataFrame]:
+def _run_batch(chunk: Chunk, members, tidy: Tidy = FRAMES) -> dict[str, Any]:
     start = None
     if chunk.start is not None:  # each run continues its own particle
         row = {spec.index: i for i, (spec, _, _) in enumerate(chunk.members)}
@@ -202,15 +235,15 @@ def _run_batch(chunk: Chunk, members) -> dict[str, pd.DataFrame]:
         result = fill_start(run_batch(batch, initial=start.state, first_month=start.months), start)
     idents = pd.DataFrame([_identity(chunk, m) for m in members])
     columns = [c for c in chunk.outputs if c in MONTHLY_OUTPUTS]
-    ts = monthly_frame(result, columns)
     zmap = border_map()
-    zones = zone_frame(result, zmap.ids)
     summary = summaries(result, np.isin(np.array(zmap.ids), DESERT_ZONES))
     runs = pd.concat([idents, pd.DataFrame({"status": "ok", "error": "", "traceback": "",
                                             "elapsed_s": 0.0, "posterior_draw": rows}),
                       summary], axis=1)
-    return {"timeseries": _with_identity(ts, idents), "zones": _with_identity(zones, idents),
-            "runs": runs}
+    monthly = monthly_columns(result, columns, tidy.labels)
+    zones = zone_columns(result, zmap.ids, tidy.labels)
+    return {"timeseries": tidy.table(_with_identity(monthly, idents, tidy.labels)),
+            "zones": tidy.table(_with_identity(zones, idents, tidy.labels)), "runs": runs}
 
 
 @dataclass

@@ -247,11 +247,12 @@ def release_memory() -> None:
 PART_SUFFIX = ".arrow"
 
 
-def part_bytes(df: pd.DataFrame, order: Sequence[str] = ()) -> bytes:
-    """One table as the bytes of a part file (:data:`PART_SUFFIX`), its rows sorted by the keys
-    of ``order`` it has (the merge then finds them in order and only concatenates)."""
+def part_bytes(df: pd.DataFrame | pa.Table, order: Sequence[str] = ()) -> bytes:
+    """One table (a DataFrame, or an Arrow table) as the bytes of a part file
+    (:data:`PART_SUFFIX`), its rows sorted by the keys of ``order`` it has (the merge then finds
+    them in order and only concatenates)."""
     import pyarrow.ipc as ipc
-    table = _sorted(pa.Table.from_pandas(df, preserve_index=False), order)
+    table = _sorted(df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False), order)
     sink = pa.BufferOutputStream()
     with ipc.new_file(sink, table.schema, options=ipc.IpcWriteOptions(compression="lz4")) as writer:
         writer.write_table(table)
@@ -302,14 +303,32 @@ class EncodedChunk:
     rows: dict[str, int]
 
 
-def encode_chunk(index: int, tables: dict[str, pd.DataFrame]) -> EncodedChunk:
-    """Each of a chunk's tables, partitioned by scenario, as part files' bytes."""
+def encode_chunk(index: int, tables: dict[str, pd.DataFrame | pa.Table]) -> EncodedChunk:
+    """Each of a chunk's tables (DataFrames or Arrow tables), partitioned by scenario, as part
+    files' bytes."""
     parts: dict[str, dict[str, bytes]] = {name: {} for name in TABLES}
     for name in TABLES:
-        df = tables[name]
-        for label, part in (df.groupby("scenario", sort=False, observed=True) if len(df) else ()):
-            parts[name][str(label)] = part_bytes(part, ROW_ORDER)
+        for label, part in _by_scenario(tables[name]):
+            parts[name][label] = part_bytes(part, ROW_ORDER)
     return EncodedChunk(index, parts, {name: len(tables[name]) for name in TABLES})
+
+
+def _by_scenario(table: pd.DataFrame | pa.Table) -> Iterator[tuple[str, pd.DataFrame | pa.Table]]:
+    """(scenario, its rows) of a table, in the order the scenarios first appear; a table of one
+    scenario (a chunk's, always) whole, without a copy."""
+    if not len(table):
+        return
+    if isinstance(table, pd.DataFrame):
+        for label, part in table.groupby("scenario", sort=False, observed=True):
+            yield str(label), part
+        return
+    import pyarrow.compute as pc
+    labels = pc.unique(table.column("scenario")).drop_null()
+    if len(labels) == 1:
+        yield str(labels[0].as_py()), table
+        return
+    for label in labels:
+        yield str(label.as_py()), table.filter(pc.equal(table.column("scenario"), label))
 
 
 def _fsync_file(path: Path) -> None:
