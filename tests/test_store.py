@@ -261,7 +261,7 @@ def test_a_results_folder_of_an_earlier_version_is_adopted_and_rebuilt(tiny, tmp
 STREAMING = """
 import numpy as np, pandas as pd, pyarrow as pa, sys
 from borderscen.experiments.store import ResultsStore
-out, n_chunks, rows = sys.argv[1], 40, 20_000
+out, n_chunks, rows = sys.argv[1], 80, 20_000
 pool = pa.default_memory_pool()
 with ResultsStore(out) as store:
     store.prepare("h", 1, n_chunks, False, n_chunks)
@@ -278,15 +278,16 @@ with ResultsStore(out) as store:
 
 
 def test_finalize_streams_chunk_by_chunk_instead_of_loading_every_part(tmp_path):
-    """Arrow's peak allocation while merging 40 chunks stays near one chunk's size, far below
-    the table's (the parent's memory does not grow with the number of runs)."""
+    """Arrow's peak allocation while merging 80 chunks stays at a few chunks' size (per table,
+    the chunk being encoded and the next being read), far below the table's (the parent's
+    memory does not grow with the number of runs)."""
     out = subprocess.run([sys.executable, "-c", STREAMING, str(tmp_path / "r")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     before, peak, whole = map(int, out.stdout.split())
-    assert peak < whole / 4, (before, peak, whole)
+    assert peak < whole / 6, (before, peak, whole)
     res = Results(tmp_path / "r")
-    assert len(res.read("timeseries", columns=["run"])) == 40 * 20_000
+    assert len(res.read("timeseries", columns=["run"])) == 80 * 20_000
 
 
 def test_any_concurrent_futures_executor_gives_the_same_tables(tiny, tmp_path):

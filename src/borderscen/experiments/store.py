@@ -766,27 +766,36 @@ class ResultsStore:
 
     def _merge(self, name: str, chunks: list[int], sort_keys: list[str]) -> int:
         """Stream one table's parts into ``<name>.parquet``: one row group per chunk. Chunks
-        hold consecutive runs, so sorting within each chunk sorts the whole table."""
+        hold consecutive runs, so sorting within each chunk sorts the whole table. The next
+        chunk's parts are read (decompressed, checked) on a thread of their own while this one
+        is encoded: at most two chunks are held."""
+        from concurrent.futures import ThreadPoolExecutor
         files = {i: self._part_files(name, i) for i in chunks} if (self.parts / name).exists() else {}
         schemas = [_part(f).schema for fs in files.values() for f in fs]
         schema = _unified(schemas)
+        todo = [i for i in chunks if files.get(i)]
+
+        def load(i: int) -> pa.Table:
+            table = pa.concat_tables([_conform(_part(f).read_all(), schema) for f in files[i]])
+            # workers sort their parts (encode_chunk): then this only checks the order
+            return _sorted(table, [*sort_keys, "step", "zone"])
+
         path = self.root / f"{name}.parquet"
         tmp = _tmp_name(path)
-        n = written = 0
+        n = 0
         try:
             with _writing(path), open_for_write(tmp) as fh, \
-                    pq.ParquetWriter(fh, schema, **write_options(schema)) as writer:
-                for i in chunks:
-                    if not files.get(i):
-                        continue
-                    table = pa.concat_tables([_conform(_part(f).read_all(), schema) for f in files[i]])
-                    # workers sort their parts (encode_chunk): then this only checks the order
-                    table = _sorted(table, [*sort_keys, "step", "zone"])
+                    pq.ParquetWriter(fh, schema, **write_options(schema)) as writer, \
+                    ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"borderscen-read-{name}") as reader:
+                ahead = reader.submit(load, todo[0]) if todo else None
+                for k in range(len(todo)):
+                    assert ahead is not None
+                    table = ahead.result()
+                    ahead = reader.submit(load, todo[k + 1]) if k + 1 < len(todo) else None
                     writer.write_table(table)
                     n += table.num_rows
                     del table
-                    written += 1
-                    if written % RELEASE_EVERY == 0:  # memory flat in the number of chunks
+                    if (k + 1) % RELEASE_EVERY == 0:  # memory flat in the number of chunks
                         release_memory()
             with _writing(path):
                 _fsync_file(tmp)
