@@ -13,8 +13,9 @@ Layout of a folder (``results/<experiment>`` by default)::
 
 Workers encode their own chunk's parts (``encode_chunk``); the single writer puts the bytes on
 disk. Every file is written durably (write to a temporary name, fsync, rename, fsync the folder).
-Finalize streams the parts chunk by chunk into the merged tables (never all in memory),
-verifies their row counts and run ids, writes the manifest, and only then removes the parts.
+Finalize streams the parts chunk by chunk into the merged tables (never all in memory: per
+table, the chunk being encoded and the next, read ahead on a thread of its own), verifies their
+row counts and run ids, writes the manifest, and only then removes the parts.
 On resume, finished chunks are checked against their marks, a finished folder against its
 manifest; what does not match is re-run from its seeds (runs are pure) or reported.
 """
