@@ -191,7 +191,7 @@ CHUNK_TABLES = textwrap.dedent("""
 def test_a_chunks_arrow_tables_are_those_pandas_would_make():
     """Workers build a chunk's long tables as Arrow from the batch's arrays, without pandas: the
     same tables ``pa.Table.from_pandas`` makes of the chunk's DataFrames (the columns, their
-    order and types, every value, NaN as null), for a filtered start (zones unknown before it)
+    order and types, every value, NaN as null), for a filtered start (zone rows from it on)
     and a design point's values beside each row."""
     import tomllib
     from dataclasses import replace
@@ -212,7 +212,8 @@ def test_a_chunks_arrow_tables_are_those_pandas_would_make():
         assert got.schema.equals(want.schema.remove_metadata()), name
         assert got.equals(want), name
     zones = arrow["zones"]
-    assert zones.column("attacks").null_count > 0  # the months before the filtered start
+    assert arrow["timeseries"].column("cooperation").null_count > 0  # NaN became null
+    assert min(zones.column("step").to_pylist()) == chunk.start.months + 1  # no zone rows before the start
     assert zones.schema.field("scenario").type == pa.large_string()
     assert set(zones.column("iraq_ct_ops_per_month").to_pylist()) == {90.0}  # the policy's lever
 

@@ -382,6 +382,24 @@ def test_to_xarray_is_labelled(grid):
     assert ds["zone_attacks"].sum() == pytest.approx(grid.zones["attacks"].sum())
 
 
+def test_to_xarray_zones_are_nan_where_a_filtered_start_has_no_zone_months(grid, smoke_results):
+    """The zone rows of a filtered start begin at the branch: the cube is NaN before it and the
+    stored values after; a batch with no zone months at all (``grid`` ends before the branch)
+    still has every zone, all NaN."""
+    from borderscen.runs import branch_index
+    T0 = branch_index()
+    ds = smoke_results.to_xarray(zones=True)
+    z = smoke_results.zones
+    assert int(z["step"].min()) == T0 + 1
+    assert ds["zone_attacks"].sel(month=slice(1, T0)).isnull().all()
+    after = ds["zone_attacks"].sel(month=slice(T0 + 1, None))
+    assert after.notnull().all() and float(after.sum()) == pytest.approx(z["attacks"].sum())
+    empty = grid.to_xarray(zones=True)
+    from borderscen.inputs.space import border_map
+    assert grid.zones.empty and empty.sizes["zone"] == len(border_map().ids)
+    assert empty["zone_attacks"].isnull().all()
+
+
 # ------------------------------------------------------------------ 7. given-data sensitivity
 def test_given_data_indices_rank_the_driver_first():
     from borderscen.analysis.given_data import given_data_indices

@@ -151,11 +151,31 @@ def test_replication_r_of_every_scenario_and_point_continues_particle_r(filtered
     base, tehran = wide(ts, "cooperation", "baseline"), wide(ts, "cooperation", "tehran_ascendant")
     assert not np.array_equal(base[:, T0:], tehran[:, T0:])
     assert (ts[ts["step"] <= T0]["phase"] == "history").all()
-    zones = filtered.zones
-    assert zones[zones["step"] <= T0]["attacks"].isna().all()
-    assert zones[zones["step"] > T0]["attacks"].notna().all()
+    zones = filtered.zones  # the filter keeps no zone outputs: the zone rows start at the branch
+    assert zones["step"].min() == T0 + 1
+    assert zones["date"].min() == ts.loc[ts["step"] == T0 + 1, "date"].iloc[0]
+    assert zones["attacks"].notna().all()
+    assert len(zones) == len(ts[ts["step"] > T0]) * zones["zone"].nunique()  # every run, month, zone
     runs = filtered.runs
     assert (runs["status"] == "ok").all() and (runs["posterior_draw"] == -1).all()
+
+
+def test_a_horizon_that_ends_before_the_branch_stores_no_zone_rows_and_draws_no_zone_maps(tmp_path):
+    """The filter keeps no zone outputs, so a filtered batch whose horizon ends before the branch
+    has an empty zones table, with its columns (what readers select), and no zone maps: not maps
+    of zeros over an empty period."""
+    from borderscen.plots import draw_standard_figures, standard_jobs
+    text = CONFIG.split("[sweep]")[0].replace("horizon_months = 56", "horizon_months = 6")
+    res = run_experiment(write(tmp_path, "", "short.toml", text), out=tmp_path / "short",
+                         executor="process", workers=2, progress=False)
+    assert res.manifest["rows"]["zones"] == 0 and len(res.timeseries) == 8 * 2 * 6
+    assert {"run", "scenario", "zone", "date", "attacks", "members"} <= set(res.zones.columns)
+    from borderscen.analysis.results import zone_means
+    assert zone_means(res).empty
+    stems = [job.stem for job in standard_jobs(res)]
+    assert "fan_chart" in stems and not [s for s in stems if s.startswith("zone_map")]
+    files = draw_standard_figures(res, tmp_path / "figures", workers=1)
+    assert any(f.name == "fan_chart.png" for f in files)
 
 
 def test_a_filtered_run_starts_from_its_particle_state_not_from_january_2022(filtered):

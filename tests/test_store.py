@@ -440,10 +440,15 @@ def test_a_chunk_encoded_from_arrow_tables_equals_one_from_dataframes():
     runs = pd.DataFrame({"run": [0, 1, 2, 3], "scenario": ["a", "a", "b", "b"], "status": "ok"})
     frames = encode_chunk(7, {"timeseries": ts, "zones": ts.iloc[:0], "runs": runs})
     arrow = encode_chunk(7, {"timeseries": pa.Table.from_pandas(ts, preserve_index=False),
-                             "zones": pa.table({}), "runs": runs})
+                             "zones": pa.Table.from_pandas(ts.iloc[:0], preserve_index=False),
+                             "runs": runs})
     assert arrow.rows == frames.rows == {"timeseries": 4, "zones": 0, "runs": 4}
     assert list(arrow.parts["timeseries"]) == list(frames.parts["timeseries"]) == ["b", "a"]
-    assert arrow.parts["zones"] == frames.parts["zones"] == {}
+    # a table without rows (zones when a filtered start is past the horizon) keeps its columns
+    assert list(arrow.parts["zones"]) == list(frames.parts["zones"]) == ["b"]
+    empty = pa.ipc.open_file(pa.py_buffer(arrow.parts["zones"]["b"])).read_all()
+    assert empty.num_rows == 0 and empty.column_names == list(ts.columns)
+    assert encode_chunk(7, {"timeseries": ts, "zones": pa.table({}), "runs": runs}).parts["zones"] == {}
     for label, data in arrow.parts["timeseries"].items():
         got = pa.ipc.open_file(pa.py_buffer(data)).read_all()
         want = pa.ipc.open_file(pa.py_buffer(frames.parts["timeseries"][label])).read_all()

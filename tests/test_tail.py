@@ -23,7 +23,7 @@ from borderscen.experiments.config import parse_config
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "borderscen"
 REPS = 6
-SWEEP = {"experiment": {"name": "tail_sweep", "replications": REPS, "horizon_months": 40, "seed": 5,
+SWEEP = {"experiment": {"name": "tail_sweep", "replications": REPS, "horizon_months": 52, "seed": 5,
                         "executor": "serial"},
          "scenarios": [{"preset": "baseline"}, {"preset": "tehran_ascendant"}],
          "sweep": {"method": "grid", "parameters": {"iran_pressure": [0.2, 0.8]}}}

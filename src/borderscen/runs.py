@@ -114,7 +114,8 @@ class StartState:
 
 def fill_start(result: BatchResult, start: StartState) -> BatchResult:
     """The months before ``start.months`` (NaN from ``run_batch(initial=...)``) become the
-    particles' own paths; zone outputs stay NaN there (the filter keeps country totals only)."""
+    particles' own paths; zone outputs stay NaN there (the filter keeps country totals only: a
+    chunk's zone rows start at ``start.months``, :func:`zone_columns`' ``first``)."""
     T0 = min(start.months, result.monthly["isis_members"].shape[1])
     for k, a in result.monthly.items():
         a[:, :T0] = start.monthly[k][:, :T0]
@@ -178,23 +179,28 @@ def monthly_frame(result: BatchResult, columns: Sequence[str] = MONTHLY_OUTPUTS)
 
 
 def zone_columns(result: BatchResult, zone_ids: Sequence[str],
-                 labels: Labels = labels_column) -> dict[str, Any]:
-    """The columns of :func:`zone_frame`, in order (as :func:`monthly_columns`)."""
+                 labels: Labels = labels_column, first: int = 0) -> dict[str, Any]:
+    """The columns of :func:`zone_frame`, in order (as :func:`monthly_columns`), from month
+    index ``first`` on (a filtered start's: the filter keeps no zone outputs before it)."""
     R, T, Z = result.zones["attacks"].shape
+    first = min(max(first, 0), T)
     order = np.argsort(np.array(zone_ids, dtype=str), kind="stable")
+    months = T - first
     out: dict[str, Any] = {
-        "replication": np.repeat(np.arange(R), T * Z), "step": np.tile(np.repeat(np.arange(1, T + 1), Z), R),
-        "zone": labels(np.tile(np.arange(len(order)), R * T), [str(zone_ids[i]) for i in order]),
-        "date": np.tile(np.repeat(pd.to_datetime(result.dates).to_numpy(), Z), R)}
+        "replication": np.repeat(np.arange(R), months * Z),
+        "step": np.tile(np.repeat(np.arange(first + 1, T + 1), Z), R),
+        "zone": labels(np.tile(np.arange(len(order)), R * months), [str(zone_ids[i]) for i in order]),
+        "date": np.tile(np.repeat(pd.to_datetime(result.dates[first:]).to_numpy(), Z), R)}
     for k in ZONE_OUTPUTS:
-        out[k] = result.zones[k][:, :, order].ravel()
+        out[k] = result.zones[k][:, first:, order].ravel()
     return out
 
 
-def zone_frame(result: BatchResult, zone_ids: Sequence[str]) -> pd.DataFrame:
-    """Long table: one row per replication, month and zone, the zones in the order of their
-    ids (the stored tables' row order: replication, month, zone, so the store need not sort)."""
-    return pd.DataFrame(zone_columns(result, zone_ids))
+def zone_frame(result: BatchResult, zone_ids: Sequence[str], first: int = 0) -> pd.DataFrame:
+    """Long table: one row per replication, month and zone, from month index ``first`` on, the
+    zones in the order of their ids (the stored tables' row order: replication, month, zone, so
+    the store need not sort)."""
+    return pd.DataFrame(zone_columns(result, zone_ids, first=first))
 
 
 def summaries(result: BatchResult, desert_zones: np.ndarray) -> pd.DataFrame:

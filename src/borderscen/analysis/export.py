@@ -30,7 +30,13 @@ def to_xarray(results, outputs: Sequence[str] | None = None, zones: bool = False
         z = results.zones
         znames = [c for c in z.columns if c not in ident and c not in swept and c != "zone"]
         zds = _cube(z, znames, ["scenario", "point", "replication", "step", "zone"], xr)
-        ds = ds.merge(zds.rename({n: f"zone_{n}" for n in znames}))
+        # the zone rows of a filtered start begin at the branch (the filter keeps none): NaN before
+        grid = {d: ds[d].values for d in ("scenario", "point", "replication", "step")}
+        if not len(z):  # none at all (a horizon that ends before the branch): every zone NaN
+            from borderscen.inputs.space import border_map
+            grid["zone"] = sorted(border_map().ids)
+        zds = zds.reindex(grid)
+        ds = ds.merge(zds.rename({n: f"zone_{n}" for n in znames}), join="exact")
     ds = ds.rename({"step": "month"})
     dates = ts.drop_duplicates("step").set_index("step")["date"]
     ds = ds.assign_coords(date=("month", dates.reindex(ds["month"].values).to_numpy()))

@@ -473,9 +473,10 @@ def zone_means(res: Results, value: str = "attacks", size: str = "members") -> p
     month, with the first and last month (what the zone maps draw). Sums and counts are taken
     in pyarrow one row group (chunk of runs) at a time, the zone read dictionary-encoded and
     the design point filled from the footer where a row group holds one, and combined: memory
-    does not grow with the number of runs. Every run covers every zone in every month it ran
-    (the tables are whole grids of runs, months and zones), so the first and last month are the
-    scenario's (:meth:`Results.column_range`: from the footer, no dates read)."""
+    does not grow with the number of runs. Every run covers every zone in every month it has
+    zone rows (the tables are whole grids of runs, months and zones; a filtered start's from the
+    branch month on), so the first and last month are the scenario's
+    (:meth:`Results.column_range`: from the footer, no dates read)."""
     _check(res, "zones", ["point", "zone", "date", value, size])
     keys = ["scenario", "point", "zone"]
     parts, spans = [], {}

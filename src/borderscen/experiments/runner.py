@@ -241,7 +241,8 @@ def _run_batch(chunk: Chunk, members, tidy: Tidy = FRAMES) -> dict[str, Any]:
                                             "elapsed_s": 0.0, "posterior_draw": rows}),
                       summary], axis=1)
     monthly = monthly_columns(result, columns, tidy.labels)
-    zones = zone_columns(result, zmap.ids, tidy.labels)
+    # a filtered start has no zone outputs before it (the filter keeps country totals): no rows
+    zones = zone_columns(result, zmap.ids, tidy.labels, first=0 if start is None else start.months)
     return {"timeseries": tidy.table(_with_identity(monthly, idents, tidy.labels)),
             "zones": tidy.table(_with_identity(zones, idents, tidy.labels)), "runs": runs}
 

@@ -308,10 +308,20 @@ def encode_chunk(index: int, tables: dict[str, pd.DataFrame | pa.Table]) -> Enco
     """Each of a chunk's tables (DataFrames or Arrow tables), partitioned by scenario, as part
     files' bytes."""
     parts: dict[str, dict[str, bytes]] = {name: {} for name in TABLES}
+    split = {name: list(_by_scenario(tables[name])) for name in TABLES}
+    first = next((label for pieces in split.values() for label, _ in pieces), None)
     for name in TABLES:
-        for label, part in _by_scenario(tables[name]):
+        if not split[name] and first is not None and len(_names(tables[name])):
+            # no rows (a filtered start past the horizon has no zone months): its columns still,
+            # so that the merged table has its schema
+            split[name] = [(first, tables[name])]
+        for label, part in split[name]:
             parts[name][label] = part_bytes(part, ROW_ORDER)
     return EncodedChunk(index, parts, {name: len(tables[name]) for name in TABLES})
+
+
+def _names(table: pd.DataFrame | pa.Table) -> list[str]:
+    return list(table.columns) if isinstance(table, pd.DataFrame) else table.column_names
 
 
 def _by_scenario(table: pd.DataFrame | pa.Table) -> Iterator[tuple[str, pd.DataFrame | pa.Table]]:
@@ -793,7 +803,8 @@ class ResultsStore:
                     assert ahead is not None
                     table = ahead.result()
                     ahead = reader.submit(load, todo[k + 1]) if k + 1 < len(todo) else None
-                    writer.write_table(table)
+                    if table.num_rows:  # an empty part gives its columns only (the schema)
+                        writer.write_table(table)
                     n += table.num_rows
                     del table
                     if (k + 1) % RELEASE_EVERY == 0:  # memory flat in the number of chunks

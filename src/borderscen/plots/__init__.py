@@ -372,6 +372,8 @@ def standard_jobs(results, threshold: float = DEFAULT_THRESHOLD) -> Iterator[Fig
                         {"colours": colours, "horizon": horizon})
     zones = zone_table(results, series)
     release_memory()
+    if not len(zones):  # no zone months: a filtered start at or past the horizon (no maps of zeros)
+        return
     vmax, size_max = maps.shared_scale(zones, names)
     for i, sc in enumerate(names):
         yield FigureJob(f"zone_map_{i}_{_slug(sc)}", maps.zone_map,
