@@ -344,3 +344,21 @@ def test_particle_values_table_reads_as_the_dicts_it_was_made_from():
     assert table.dicts() == dicts  # taking copies: the original is unchanged
     obs = default_observations(dt.date(2025, 1, 1), True)[:5]
     np.testing.assert_array_equal(dispersions(table, obs), dispersions(dicts, obs))
+
+
+def test_the_filter_luck_script_runs_one_experiment_per_seed_and_size():
+    """``scripts/filter_luck.py`` (the README's evidence that levels move with the filter's seed):
+    one row per replication count and seed, each its own filtered cloud."""
+    import subprocess
+    import sys
+    script = Path(__file__).resolve().parents[1] / "scripts" / "filter_luck.py"
+    out = subprocess.run([sys.executable, str(script), "--replications", "6", "--seeds", "1", "2", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [(r["replications"], r["seed"]) for r in rows] == [(6, 1), (6, 2)]
+    for r in rows:
+        lo, hi = r["syria_attacks_90"]
+        assert lo <= r["syria_attacks_median"] <= hi and r["syria_attacks_mean_se"] > 0
+        assert 0 < r["min_ess_share"] <= 1
+    assert rows[0]["syria_attacks_median"] != rows[1]["syria_attacks_median"]  # two clouds, two seeds
