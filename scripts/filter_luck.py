@@ -1,6 +1,6 @@
 """How far a filtered experiment's numbers move with the particle filter's luck.
 
-    python scripts/filter_luck.py [--replications 500 2500] [--seeds 1 2 3 4] [--json]
+    python scripts/filter_luck.py [--replications 500 2500] [--seeds 1 2 3 4] [--particles N] [--json]
 
 An experiment assimilates the record with as many particles as it has replications, and
 replication r of every scenario continues particle r. Over 2022-26 the cloud rests on few
@@ -11,7 +11,8 @@ count, and prints per experiment: the median and 90% interval of Syria's attacks
 scenario period and of ISIS's members in December 2030, the standard error of the attacks' mean
 within the experiment, and the median paired difference cohesive_baghdad - baseline. Across
 seeds the medians spread by the filter's Monte Carlo error; the standard error within one
-experiment does not include it.
+experiment does not include it. ``--particles N`` filters N particles for every experiment and
+keeps a random ``replications`` of them (``[experiment] particles``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from borderscen.experiments import run_experiment
 from borderscen.experiments.config import parse_config
 
 
-def one(replications: int, seed: int, folder: Path) -> dict:
+def one(replications: int, seed: int, folder: Path, particles: int = 0) -> dict:
     cfg = parse_config({"experiment": {"name": f"luck_{replications}_{seed}", "replications": replications,
-                                       "seed": seed, "executor": "process"},
+                                       "particles": particles, "seed": seed, "executor": "process"},
                         "scenarios": [{"preset": "baseline"}, {"preset": "cohesive_baghdad"}]})
     res = run_experiment(cfg, out=folder / cfg.name, progress=False)
     runs = res.runs
@@ -41,7 +42,7 @@ def one(replications: int, seed: int, folder: Path) -> dict:
     members = wide["final_isis_members"]["baseline"]
     diff = wide["cum_attacks_syria"]["cohesive_baghdad"] - base
     q = np.percentile
-    return {"replications": replications, "seed": seed,
+    return {"replications": replications, "particles": res.manifest["start"]["particles"], "seed": seed,
             "min_ess_share": res.manifest["start"]["min_ess_share"],
             "syria_attacks_median": float(base.median()), "syria_attacks_90": q(base, [5, 95]).tolist(),
             "syria_attacks_mean_se": float(base.std() / np.sqrt(len(base))),
@@ -54,10 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--replications", type=int, nargs="+", default=[500, 2500])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4])
+    ap.add_argument("--particles", type=int, default=0,
+                    help="particles the filter runs (0: as many as replications)")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON records")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="borderscen-luck-") as tmp:
-        rows = [one(n, s, Path(tmp)) for n in args.replications for s in args.seeds]
+        rows = [one(n, s, Path(tmp), args.particles) for n in args.replications for s in args.seeds]
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
@@ -65,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     for col in ("syria_attacks_90", "members_dec2030_90"):
         table[col] = [f"[{a:,.0f}, {b:,.0f}]" for a, b in table[col]]
     print(table.round(2).to_string(index=False))
-    for n, g in table.groupby("replications"):
-        print(f"{n} particles: Syria's median attacks {g['syria_attacks_median'].min():,.0f}-"
+    for (n, p), g in table.groupby(["replications", "particles"]):
+        print(f"{n} runs of {p} particles: Syria's median attacks {g['syria_attacks_median'].min():,.0f}-"
               f"{g['syria_attacks_median'].max():,.0f} over {len(g)} seeds (their mean's standard "
               f"error within one experiment: about {g['syria_attacks_mean_se'].mean():.0f}); "
               f"members in Dec 2030 {g['members_dec2030_median'].min():,.0f}-"

@@ -119,6 +119,46 @@ def test_a_filtered_start_refuses_median_parameters_and_events_before_the_branch
     parse_config({**early, "experiment": {**early["experiment"], "start": "open_loop"}})
 
 
+def test_particles_must_cover_the_replications_and_need_a_filtered_start(tmp_path):
+    base = {"experiment": {"name": "x", "replications": 20, "seed": 1, "horizon_months": 60},
+            "scenarios": [{"preset": "baseline"}]}
+    few = {**base, "experiment": {**base["experiment"], "particles": 10}}
+    with pytest.raises(ConfigError,
+                       match=r"few\.toml.*experiment\.particles = 10.*at least replications \(20\)"):
+        parse_config(few, "few.toml")
+    loop = {**base, "experiment": {**base["experiment"], "particles": 50, "start": "open_loop"}}
+    with pytest.raises(ConfigError, match=r"experiment\.particles = 50.*start = 'filtered' only"):
+        parse_config(loop, "loop.toml")
+    # 0 (the default) is "as many as replications": the same config, the same hashes as without it
+    plain = parse_config(base)
+    zero = parse_config({**base, "experiment": {**base["experiment"], "particles": 0}})
+    assert zero.content_hash() == plain.content_hash() and zero.spec_hash() == plain.spec_hash()
+    more = parse_config({**base, "experiment": {**base["experiment"], "particles": 40}})
+    assert more.content_hash() != plain.content_hash()
+
+
+def test_a_larger_cloud_is_filtered_and_the_runs_continue_a_random_subset_of_it(tmp_path):
+    """``particles`` > ``replications``: the filter runs the larger cloud (the same filter as a
+    batch of that many replications would run) and replication r continues particle
+    ``kept_particles(...)[r]``: its history and its parameters."""
+    from borderscen.experiments.runner import assimilate_start, kept_particles
+    text = CONFIG.split("[sweep]")[0].replace("replications = 8", "replications = 5\n    particles = 12")
+    cfg = load_config(write(tmp_path, "", "more.toml", text))
+    res = run_experiment(cfg, out=tmp_path / "more", executor="serial", progress=False)
+    assert res.manifest["start"]["particles"] == 12 and res.manifest["start"]["kept"] == 5
+    start, _ = load_start(res.root)
+    whole, meta = assimilate_start(cfg.with_changes(replications=12, particles=0))
+    assert len(start) == 5 and meta["particles"] == 12 and len(whole) == 12
+    keep = kept_particles(7, 12, 5)
+    np.testing.assert_array_equal(start.monthly["isis_members"], whole.monthly["isis_members"][keep])
+    assert list(start.draws) == [whole.draws[i] for i in keep]
+    x = wide(res.timeseries, "isis_members", "baseline")
+    np.testing.assert_array_equal(x[:, :branch_index()], whole.monthly["isis_members"][keep])
+    picked = kept_particles(7, 1000, 500)  # without replacement, in a random order
+    assert len(set(picked.tolist())) == 500 and picked.min() >= 0 and picked.max() < 1000
+    assert not np.array_equal(np.sort(picked), picked)
+
+
 # ---------------------------------------------------------------------------- open loop as before
 def test_open_loop_runs_are_the_runs_simulate_remakes_from_their_seeds(tmp_path):
     res = run_experiment(write(tmp_path, 'start = "open_loop"'), out=tmp_path / "r",

@@ -148,6 +148,10 @@ class ExperimentSection(Strict):
     #: assimilated to the branch month (replication r of every scenario and point from particle
     #: r); "open_loop": every run from January 2022, the history replayed without the record.
     start: Literal["filtered", "open_loop"] = "filtered"
+    #: With a filtered start: the particles the filter runs (0: as many as replications). More
+    #: than replications filters a larger cloud and keeps a random ``replications`` of its
+    #: particles: the filter's Monte Carlo error of a larger cloud, for the runs of a smaller one.
+    particles: Int = Field(default=0, ge=0, le=100_000)
     #: "posterior": each replication its own draw of the calibrated parameters (paired across
     #: scenarios); "median": the posterior medians for every run.
     parameters: Literal["posterior", "median"] = "posterior"
@@ -196,10 +200,7 @@ class ExperimentConfig(Strict):
         """Hash of what determines the results: the config (not executor, workers or
         description), every scenario's resolved parameters, and the model's code and data, so
         finished results are reused, and batches resumed, only when nothing that matters changed."""
-        data = self.model_dump(mode="json")
-        for key in ("executor", "workers", "description"):
-            data["experiment"].pop(key, None)
-        data["calibration_values"] = self.calibration_values
+        data = self._hashed()
         data["resolved_parameters"] = [dict(scenario_of(sc, {}, self.calibration_values).params)
                                        for sc in self.scenarios]
         inputs = input_fingerprints()
@@ -212,11 +213,18 @@ class ExperimentConfig(Strict):
     def spec_hash(self) -> str:
         """Hash of the config alone (what the user wrote, and its calibration file), without
         the model's code, data or parameter defaults: tells a changed config from changed inputs."""
+        return hashlib.sha256(json.dumps(self._hashed(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def _hashed(self) -> dict[str, Any]:
+        """The config as the hashes see it: not executor, workers or description; ``particles``
+        only when set (a config without it hashes as before the key existed)."""
         data = self.model_dump(mode="json")
         for key in ("executor", "workers", "description"):
             data["experiment"].pop(key, None)
+        if not data["experiment"].get("particles"):
+            data["experiment"].pop("particles", None)
         data["calibration_values"] = self.calibration_values
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        return data
 
     def with_changes(self, **experiment: Any) -> ExperimentConfig:
         """A copy with fields of [experiment] replaced (e.g. fewer replications in a notebook)."""
@@ -412,8 +420,15 @@ def _check_start(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
     medians for every run cannot hold, and an event before the branch month would never act."""
     exp = cfg.experiment
     if exp.start != "filtered":
-        return []
+        return [] if not exp.particles else [ConfigError(
+            where, "experiment.particles", exp.particles,
+            "allowed with start = 'filtered' only (an open-loop run filters nothing); remove it, "
+            "or set start = 'filtered'")]
     errors = []
+    if exp.particles and exp.particles < exp.replications:
+        errors.append(ConfigError(where, "experiment.particles", exp.particles,
+                                  f"0 (as many as replications) or at least replications "
+                                  f"({exp.replications}): each replication continues its own particle"))
     if exp.parameters == "median":
         errors.append(ConfigError(where, "experiment.start", exp.start,
                                   "allowed with parameters = 'median': 'open_loop' only (a filtered "

@@ -602,6 +602,18 @@ START_FORMAT = 1
 #: Spawn key of the filter's stream under the experiment's root seed. Replication r draws from
 #: spawn key (r,), r < 100,000, so the filter never shifts or shares a run's seed.
 FILTER_STREAM = 2**31 - 1
+#: Spawn key of the stream that picks the particles kept from a cloud larger than the experiment.
+KEEP_STREAM = 2**31 - 2
+
+
+def kept_particles(root_seed: int, particles: int, replications: int) -> np.ndarray:
+    """Which particles of a filtered cloud larger than the experiment the replications continue:
+    ``replications`` of them drawn without replacement, in a random order, from a stream of
+    their own (the filter's draws are not touched). The cloud ends equally weighted, so the
+    subset is a sample of it; a random order keeps the first replications from being the
+    ancestors that systematic resampling puts first."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(root_seed), spawn_key=(KEEP_STREAM,)))
+    return rng.choice(particles, size=replications, replace=False)
 
 
 def filter_seed(root_seed: int) -> int:
@@ -674,23 +686,29 @@ def load_start(root: Path, key: str | None = None) -> tuple[StartState, dict[str
 
 def assimilate_start(cfg: ExperimentConfig, progress: Callable[[int, int], None] | None = None
                      ) -> tuple[StartState, dict[str, Any]]:
-    """Filter ``replications`` particles from January 2022 to the branch month (baseline, with
-    the config's calibration file applied), seeded by :func:`filter_seed`. Replication r of
-    every scenario and design point then continues particle r."""
+    """Filter ``particles`` (default: ``replications``) particles from January 2022 to the
+    branch month (baseline, with the config's calibration file applied), seeded by
+    :func:`filter_seed`, and keep ``replications`` of them: all, or a random subset of a larger
+    cloud (:func:`kept_particles`). Replication r of every scenario and design point then
+    continues kept particle r."""
     from borderscen.assimilation.filter import assimilate, summary
 
     branch = history().branch
     filt = build_scenario("baseline", cfg.calibration_values or None, name="filter",
                           where=f"{cfg.source} (filtered start)")
     seed = filter_seed(cfg.experiment.seed)
-    f = assimilate(branch, particles=cfg.experiment.replications, seed=seed, scenario=filt,
+    n_runs = cfg.experiment.replications
+    f = assimilate(branch, particles=max(cfg.experiment.particles, n_runs), seed=seed, scenario=filt,
                    progress=progress)
     start = StartState(f.months, State(**{n: getattr(f.state, n) for n in STATE_FIELDS}),
                        tuple(calibrated_values(v) for v in f.values),
                        {k: np.asarray(f.monthly[k], float) for k in MONTHLY_OUTPUTS})
+    if len(start) > n_runs:
+        start = start.take(kept_particles(cfg.experiment.seed, len(start), n_runs).tolist())
     held = {o.id for o in holdouts()}
     d = f.diagnostics
-    meta = {"origin": f"{branch:%Y-%m}", "months": f.months, "particles": len(f.values), "seed": seed,
+    meta = {"origin": f"{branch:%Y-%m}", "months": f.months, "particles": len(f.values),
+            "kept": len(start), "seed": seed,
             "observations": [c.id for c in f.observations],
             "holdouts_assimilated": [c.id for c in f.observations if set(c.id.split("+")) & held],
             "summary": {k: float(v) for k, v in summary(f).items()},
@@ -837,9 +855,11 @@ def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: b
     start, meta, _, folder = work(reuse=False)
     assert meta is not None
     if log is not None:
+        kept = meta.get("kept", meta["particles"])
         log(f"{root}: assimilated the record to {meta['origin']} with {meta['particles']} particles "
             f"in {meta['wall_s']:.1f} s (lowest effective sample share "
-            f"{meta['summary']['min_ess_share']:.2f})")
+            f"{meta['summary']['min_ess_share']:.2f})"
+            + (f"; the runs continue {kept} of them, drawn at random" if kept < meta["particles"] else ""))
     return cloud(start, folder), meta
 
 
@@ -849,7 +869,8 @@ def start_manifest(cfg: ExperimentConfig, meta: dict[str, Any] | None) -> dict[s
         return {"kind": cfg.experiment.start}
     summ = meta.get("summary", {})
     return {"kind": "filtered", "origin": meta["origin"], "months_filtered": meta["months"],
-            "particles": meta["particles"], "seed": meta["seed"],
+            "particles": meta["particles"], "kept": meta.get("kept", meta["particles"]),
+            "seed": meta["seed"],
             "files": [START_ARRAYS, START_META], "sha256": meta.get("sha256"),
             "observations": len(meta["observations"]),
             "holdouts_assimilated": meta["holdouts_assimilated"],
