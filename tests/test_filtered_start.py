@@ -119,13 +119,15 @@ def test_a_filtered_start_refuses_median_parameters_and_events_before_the_branch
     parse_config({**early, "experiment": {**early["experiment"], "start": "open_loop"}})
 
 
-def test_particles_must_cover_the_replications_and_need_a_filtered_start(tmp_path):
+def test_particles_is_the_fewest_the_filter_runs_and_needs_a_filtered_start(tmp_path):
+    from borderscen.experiments.runner import assimilate_start
     base = {"experiment": {"name": "x", "replications": 20, "seed": 1, "horizon_months": 60},
             "scenarios": [{"preset": "baseline"}]}
-    few = {**base, "experiment": {**base["experiment"], "particles": 10}}
-    with pytest.raises(ConfigError,
-                       match=r"few\.toml.*experiment\.particles = 10.*at least replications \(20\)"):
-        parse_config(few, "few.toml")
+    # fewer than the replications (e.g. --replications raised on a config that sets particles):
+    # the filter runs one particle per replication, as without the key
+    few = parse_config({**base, "experiment": {**base["experiment"], "particles": 10}}, "few.toml")
+    start, meta = assimilate_start(few.with_changes(replications=12, horizon_months=50))
+    assert len(start) == 12 and meta["particles"] == meta["kept"] == 12
     loop = {**base, "experiment": {**base["experiment"], "particles": 50, "start": "open_loop"}}
     with pytest.raises(ConfigError, match=r"experiment\.particles = 50.*start = 'filtered' only"):
         parse_config(loop, "loop.toml")

@@ -148,9 +148,10 @@ class ExperimentSection(Strict):
     #: assimilated to the branch month (replication r of every scenario and point from particle
     #: r); "open_loop": every run from January 2022, the history replayed without the record.
     start: Literal["filtered", "open_loop"] = "filtered"
-    #: With a filtered start: the particles the filter runs (0: as many as replications). More
-    #: than replications filters a larger cloud and keeps a random ``replications`` of its
-    #: particles: the filter's Monte Carlo error of a larger cloud, for the runs of a smaller one.
+    #: With a filtered start: the fewest particles the filter runs (it runs ``max(particles,
+    #: replications)``; 0: as many as replications). A cloud larger than the replications keeps a
+    #: random ``replications`` of its particles: the filter's Monte Carlo error of a larger
+    #: cloud, for the runs of a smaller one.
     particles: Int = Field(default=0, ge=0, le=100_000)
     #: "posterior": each replication its own draw of the calibrated parameters (paired across
     #: scenarios); "median": the posterior medians for every run.
@@ -425,10 +426,6 @@ def _check_start(cfg: ExperimentConfig, where: str) -> list[ConfigError]:
             "allowed with start = 'filtered' only (an open-loop run filters nothing); remove it, "
             "or set start = 'filtered'")]
     errors = []
-    if exp.particles and exp.particles < exp.replications:
-        errors.append(ConfigError(where, "experiment.particles", exp.particles,
-                                  f"0 (as many as replications) or at least replications "
-                                  f"({exp.replications}): each replication continues its own particle"))
     if exp.parameters == "median":
         errors.append(ConfigError(where, "experiment.start", exp.start,
                                   "allowed with parameters = 'median': 'open_loop' only (a filtered "
