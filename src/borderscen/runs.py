@@ -196,11 +196,10 @@ def zone_columns(result: BatchResult, zone_ids: Sequence[str],
     return out
 
 
-def zone_frame(result: BatchResult, zone_ids: Sequence[str], first: int = 0) -> pd.DataFrame:
-    """Long table: one row per replication, month and zone, from month index ``first`` on, the
-    zones in the order of their ids (the stored tables' row order: replication, month, zone, so
-    the store need not sort)."""
-    return pd.DataFrame(zone_columns(result, zone_ids, first=first))
+def zone_frame(result: BatchResult, zone_ids: Sequence[str]) -> pd.DataFrame:
+    """Long table: one row per replication, month and zone, the zones in the order of their
+    ids (the stored tables' row order: replication, month, zone, so the store need not sort)."""
+    return pd.DataFrame(zone_columns(result, zone_ids))
 
 
 def summaries(result: BatchResult, desert_zones: np.ndarray) -> pd.DataFrame:

@@ -855,11 +855,11 @@ def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: b
     start, meta, _, folder = work(reuse=False)
     assert meta is not None
     if log is not None:
-        kept = meta.get("kept", meta["particles"])
         log(f"{root}: assimilated the record to {meta['origin']} with {meta['particles']} particles "
             f"in {meta['wall_s']:.1f} s (lowest effective sample share "
             f"{meta['summary']['min_ess_share']:.2f})"
-            + (f"; the runs continue {kept} of them, drawn at random" if kept < meta["particles"] else ""))
+            + (f"; the runs continue {meta['kept']} of them, drawn at random"
+               if meta["kept"] < meta["particles"] else ""))
     return cloud(start, folder), meta
 
 

@@ -311,17 +311,13 @@ def encode_chunk(index: int, tables: dict[str, pd.DataFrame | pa.Table]) -> Enco
     split = {name: list(_by_scenario(tables[name])) for name in TABLES}
     first = next((label for pieces in split.values() for label, _ in pieces), None)
     for name in TABLES:
-        if not split[name] and first is not None and len(_names(tables[name])):
+        if not split[name] and first is not None and tables[name].shape[1]:
             # no rows (a filtered start past the horizon has no zone months): its columns still,
             # so that the merged table has its schema
             split[name] = [(first, tables[name])]
         for label, part in split[name]:
             parts[name][label] = part_bytes(part, ROW_ORDER)
     return EncodedChunk(index, parts, {name: len(tables[name]) for name in TABLES})
-
-
-def _names(table: pd.DataFrame | pa.Table) -> list[str]:
-    return list(table.columns) if isinstance(table, pd.DataFrame) else table.column_names
 
 
 def _by_scenario(table: pd.DataFrame | pa.Table) -> Iterator[tuple[str, pd.DataFrame | pa.Table]]:
