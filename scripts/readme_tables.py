@@ -4,8 +4,9 @@
                                     [--bench benchmarks/results.json]
 
 Prints Markdown: the headline end-state table of the three-scenario experiment (median and 90%
-interval over all runs, which include parametric and stochastic uncertainty), regime
-probabilities at two dates, the variance split, the calibration summary and the benchmark.
+interval over all runs, which include parametric and stochastic uncertainty), the numbers the
+README's "Reading" bullets quote (paths, tempo, capacity, paired differences, axes), the
+calibration summary and the benchmark.
 """
 
 from __future__ import annotations
@@ -60,6 +61,63 @@ def headline(results: Path) -> str:
     return "\n".join(lines) + f"\n\n({n} runs per scenario; median [5%, 95%].)"
 
 
+def _monthly(results: Path, scenario: str, columns: list[str]) -> pd.DataFrame:
+    """One scenario's monthly columns (pyarrow reads only these)."""
+    import pyarrow.dataset as ds
+    table = ds.dataset(results / "timeseries.parquet").to_table(
+        columns=["date", "replication", *columns], filter=ds.field("scenario") == scenario)
+    return table.to_pandas()
+
+
+def _at(frame: pd.DataFrame, col: str, month: str, qs=(50,)) -> list[float]:
+    v = frame.loc[frame["date"] == pd.Timestamp(month + "-01"), col].astype(float)
+    return [float(np.percentile(v, q)) for q in qs]
+
+
+def reading(results: Path) -> str:
+    """The numbers the README's "Reading" bullets quote, each from the stored results."""
+    ts_dir = results / "three_scenarios"
+    out = []
+    base = _monthly(ts_dir, "baseline", ["attacks_tracked_syria", "isis_members", "isis_tempo",
+                                         "damascus_capacity", "coalition_tempo_syria"])
+    lull = (base.loc[base["date"] == pd.Timestamp("2025-03-01"), "isis_tempo"] == 2).mean()
+    out.append(f"- baseline runs in a lull in March 2025: {lull:.0%}")
+    cap = [_at(base, "damascus_capacity", m)[0] for m in ("2025-01", "2026-02", "2030-12")]
+    out.append("- Damascus capacity, median Jan 2025 / Feb 2026 / Dec 2030: "
+               + " / ".join(f"{c:.2f}" for c in cap))
+    for m in ("2026-02", "2028-01", "2030-12"):
+        lo, med, hi = _at(base, "attacks_tracked_syria", m, (10, 50, 90))
+        out.append(f"- tracked attacks in Syria {m}: median {med:.0f} (80% band {lo:.0f}-{hi:.0f})")
+    for m in ("2025-06", "2026-02", "2030-12"):
+        out.append(f"- ISIS members {m}: median {_at(base, 'isis_members', m)[0]:,.0f}")
+    after = base[base["date"] >= pd.Timestamp("2026-03-01")]
+    shares = after.groupby("date")["isis_tempo"].agg(
+        campaign=lambda v: (v == 1).mean(), lull=lambda v: (v == 2).mean())
+    out.append(f"- after the branch, share in a campaign {shares['campaign'].min():.0%}-"
+               f"{shares['campaign'].max():.0%}, in a lull {shares['lull'].min():.0%}-"
+               f"{shares['lull'].max():.0%} (range over months)")
+    coal = [_at(base, "coalition_tempo_syria", m)[0] for m in ("2025-12", "2027-12", "2030-12")]
+    out.append("- coalition tempo factor in Syria, median Dec 2025 / Dec 2027 / Dec 2030: "
+               + " / ".join(f"{c:.2f}" for c in coal))
+    start = json.loads((ts_dir / "manifest.json").read_text()).get("start", {})
+    if "min_ess_share" in start:
+        out.append(f"- filter: {start['particles']} particles, lowest effective sample share "
+                   f"{start['min_ess_share']:.2f}")
+    diffs = pd.read_csv(ts_dir / "figures" / "differences.csv")
+    out.append("- paired differences from baseline, mean % [95% CI]:")
+    for (scenario, metric), row in diffs.set_index(["scenario", "metric"]).iterrows():
+        out.append(f"  - {scenario} {metric}: {row['mean_diff_pct']:+.1f}% [{row['lo_pct']:+.1f}, "
+                   f"{row['hi_pct']:+.1f}] (baseline mean {row['baseline_mean']:,.1f})")
+    axes = results / "axes" / "figures" / "axes.csv"
+    if axes.exists():
+        frame = pd.read_csv(axes)
+        ref = frame.loc[(frame["metric"] == "cum_attacks_syria") & (frame["scenario"] == "baseline"),
+                        "reference_mean"]
+        out.append(f"- the axes' baseline mean of attacks in Syria: {ref.iloc[0]:,.0f}; the headline's: "
+                   f"{diffs.loc[diffs['metric'] == 'cum_attacks_syria', 'baseline_mean'].iloc[0]:,.0f}")
+    return "\n".join(out)
+
+
 def calibration(folder: Path) -> str:
     rep = json.loads((folder / "report.json").read_text())
     lines = [f"ABC-SMC (pyabc): {rep['generations']} generations of {rep['population']} particles, "
@@ -112,12 +170,13 @@ def main() -> None:
     ap.add_argument("--calibration", type=Path, default=Path("results/calibration"))
     ap.add_argument("--bench", type=Path, default=Path("benchmarks/results.json"))
     a = ap.parse_args()
-    for title, fn, arg in (("Headline", headline, a.results), ("Calibration", calibration, a.calibration),
+    for title, fn, arg in (("Headline", headline, a.results), ("Reading", reading, a.results),
+                           ("Calibration", calibration, a.calibration),
                            ("Benchmark", bench, a.bench)):
         try:
             print(f"## {title}\n\n{fn(arg)}\n")
         except FileNotFoundError as exc:
-            print(f"## {title}\n\n(missing: {exc.filename})\n")
+            print(f"## {title}\n\n(missing: {exc.filename or exc})\n")
 
 
 if __name__ == "__main__":

@@ -90,3 +90,35 @@ def test_docs_build_fails_on_a_broken_link(tmp_path):
     (tmp_path / "mkdocs.yml").write_text("site_name: t\nstrict: true\n")
     out = mkdocs(tmp_path, "--site-dir", str(tmp_path / "site"))
     assert out.returncode != 0 and "no-such-page.md" in out.stderr
+
+
+# ------------------------------------------------------- the README's numbers come from a script
+def test_readme_tables_prints_the_headline_and_the_readings_numbers_from_stored_results(repo_root, tmp_path):
+    """``scripts/readme_tables.py`` prints the headline table and the numbers the README's
+    "Reading" quotes, from a stored three_scenarios experiment (here a small one), so none of
+    them is typed by hand: each printed value is the stored tables' own."""
+    import pandas as pd
+
+    from borderscen.experiments import load_config, run_experiment
+    from borderscen.plots import draw_standard_figures
+
+    cfg = load_config(repo_root / "experiments" / "three_scenarios.toml")
+    out = tmp_path / "three_scenarios"
+    res = run_experiment(cfg.with_changes(replications=6, particles=12), out=out,
+                         executor="serial", progress=False)
+    draw_standard_figures(res, out / "figures", workers=1)
+    run = subprocess.run([sys.executable, str(repo_root / "scripts" / "readme_tables.py"),
+                          "--results", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    text = run.stdout
+    head = text.split("## Headline")[1].split("## Reading")[0]
+    assert "| | `baseline` | `cohesive_baghdad` | `covert_channel` | `tehran_ascendant` |" in head
+    assert "(6 runs per scenario; median [5%, 95%].)" in head
+    reading = text.split("## Reading")[1].split("## Calibration")[0]
+    ts = res.timeseries
+    base = ts[(ts["scenario"] == "baseline") & (ts["date"] == pd.Timestamp("2030-12-01"))]
+    members = f"- ISIS members 2030-12: median {base['isis_members'].median():,.0f}"
+    assert members in reading
+    assert "- filter: 12 particles, lowest effective sample share" in reading
+    diffs = pd.read_csv(out / "figures" / "differences.csv")
+    assert reading.count("  - ") == len(diffs) > 0  # one line per paired difference
