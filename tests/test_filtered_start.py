@@ -161,6 +161,24 @@ def test_a_larger_cloud_is_filtered_and_the_runs_continue_a_random_subset_of_it(
     assert not np.array_equal(np.sort(picked), picked)
 
 
+def test_the_filters_log_says_when_its_cloud_is_too_small_for_stable_levels(tmp_path, monkeypatch):
+    """Under ``FEW_PARTICLES`` particles the filter's log line says the levels move with the
+    filter's seed and names ``[experiment] particles``; a cloud of at least that many does not."""
+    monkeypatch.setattr(runner_module, "FEW_PARTICLES", 10)
+    text = CONFIG.split("[sweep]")[0].replace("horizon_months = 56", "horizon_months = 50")
+    lines: dict[str, list[str]] = {}
+    for name, more in (("few", ""), ("enough", "\n    particles = 12")):
+        cfg = load_config(write(tmp_path, "", f"{name}.toml",
+                                text.replace("replications = 8", "replications = 5" + more)))
+        lines[name] = []
+        run_experiment(cfg, out=tmp_path / name, executor="serial", progress=False,
+                       log=lines[name].append)
+    said = {name: [x for x in got if "assimilated the record" in x] for name, got in lines.items()}
+    assert len(said["few"]) == len(said["enough"]) == 1
+    assert "with 5 particles" in said["few"][0] and "[experiment] particles = 10" in said["few"][0]
+    assert "with 12 particles" in said["enough"][0] and "[experiment] particles" not in said["enough"][0]
+
+
 # ---------------------------------------------------------------------------- open loop as before
 def test_open_loop_runs_are_the_runs_simulate_remakes_from_their_seeds(tmp_path):
     res = run_experiment(write(tmp_path, 'start = "open_loop"'), out=tmp_path / "r",

@@ -817,6 +817,12 @@ def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
             raise
 
 
+#: The cloud under which the filter's log says the levels move with its seed: with 500 particles
+#: Syria's median attacks over 2026-30 moved 3,104-5,840 over six filter seeds, with 2,500 (500 runs
+#: kept) 4,478-4,968 (scripts/filter_luck.py, 2026-12-07; README, under the headline table).
+FEW_PARTICLES = 2500
+
+
 def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: bool,
                   progress: bool | None | Progress, log: Callable[[str], None] | None,
                   accept_changed_inputs: bool = False, child: bool = False
@@ -859,7 +865,11 @@ def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: b
             f"in {meta['wall_s']:.1f} s (lowest effective sample share "
             f"{meta['summary']['min_ess_share']:.2f})"
             + (f"; the runs continue {meta['kept']} of them, drawn at random"
-               if meta["kept"] < meta["particles"] else ""))
+               if meta["kept"] < meta["particles"] else "")
+            + (f". A cloud under {FEW_PARTICLES:,} particles rests on few ancestors, so the "
+               "experiment's levels move with the filter's seed: set [experiment] particles = "
+               f"{FEW_PARTICLES} to filter more (docs/config.md)"
+               if meta["particles"] < FEW_PARTICLES else ""))
     return cloud(start, folder), meta
 
 
