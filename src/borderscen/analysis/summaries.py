@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from borderscen.experiments.store import check_columns
 from borderscen.mechanisms.cooperation import REGIMES
@@ -32,9 +33,10 @@ def require(df: pd.DataFrame, columns: Sequence[str], table: str = "timeseries")
 
 
 def t_quantile(p: float, dof: int) -> float:
-    """Student-t quantile (scipy is imported here, on first use, not with the package)."""
-    from scipy import stats
-    return float(stats.t.ppf(p, dof))
+    """Student-t quantile: ``scipy.special.stdtrit``, the function ``scipy.stats.t.ppf`` calls
+    (the same values), without importing ``scipy.stats`` (about 0.9 s, in every figure worker
+    that draws the paired differences)."""
+    return float(special.stdtrit(dof, p))
 
 
 def quantiles(ts: pd.DataFrame, output: str, q: Sequence[float] = DEFAULT_QUANTILES,
