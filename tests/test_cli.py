@@ -84,6 +84,8 @@ def _bad_cases(tmp: Path, tiny: Path, repo_root: Path) -> dict[str, tuple[list, 
         "run a directory": (["run", tmp], "is a directory"),
         "validate negative replications": (["validate", "--replications", "-1"], ">= 1"),
         "workers 0": (["run", tiny, "--workers", "0"], ">= 1"),
+        "negative particles": (["run", tiny, "--particles", "-3"],
+                               "experiment.particles = -3: Input should be greater than or equal to 0"),
         "workers -1": (["run", tiny, "--workers", "-1"], ">= 1"),
         "reproduce misspelt only": (["reproduce", "--experiments", repo_root / "experiments",
                                      "--out", tmp / "r", "--only", "smok"], "did you mean 'smoke'"),
@@ -118,7 +120,8 @@ def _bad_cases(tmp: Path, tiny: Path, repo_root: Path) -> dict[str, tuple[list, 
 
 
 CASES = ["summarize missing folder", "summarize interval 95", "run a directory",
-         "validate negative replications", "workers 0", "workers -1", "reproduce misspelt only",
+         "validate negative replications", "workers 0", "negative particles", "workers -1",
+         "reproduce misspelt only",
          "params unknown group", "params unknown name", "evidence unknown source",
          "sensitivity of a grid config", "non-UTF-8 config", "experiment named ..",
          "experiment name with a slash", "very long name", "empty grid", "huge grid",
@@ -197,6 +200,20 @@ def test_run_a_preset_with_overrides_without_a_config_file(tmp_path, capsys):
     assert res.manifest["config"]["scenarios"][0]["overrides"] == {"coalition_isr": 0.3}
     assert len(res.runs) == 2 and (res.runs["status"] == "ok").all()
     assert res.scenarios == ["baseline"] and res.manifest["counts"]["replications"] == 2
+
+
+def test_run_particles_sets_the_filters_cloud_and_the_runs_continue_a_subset(tmp_path, capsys):
+    out = tmp_path / "r"
+    code, stdout, err = call(["run", "--preset", "baseline", "--replications", "3", "--particles", "7",
+                              "--horizon-months", "50", "--executor", "serial", "--out", out,
+                              "--no-figures"], capsys)
+    assert code == 0, err
+    from borderscen.experiments import load_results
+    res = load_results(out)
+    assert res.manifest["config"]["experiment"]["particles"] == 7
+    assert res.manifest["start"]["particles"] == 7 and res.manifest["start"]["kept"] == 3
+    said = stdout + err
+    assert "with 7 particles" in said and "--particles 2500" in said  # the small cloud's hint
 
 
 def test_version_and_help_text_on_every_option(capsys):

@@ -867,8 +867,9 @@ def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: b
             + (f"; the runs continue {meta['kept']} of them, drawn at random"
                if meta["kept"] < meta["particles"] else "")
             + (f". A cloud under {FEW_PARTICLES:,} particles rests on few ancestors, so the "
-               "experiment's levels move with the filter's seed: set [experiment] particles = "
-               f"{FEW_PARTICLES} to filter more (docs/config.md)"
+               f"experiment's levels move with the filter's seed: set [experiment] particles = "
+               f"{FEW_PARTICLES} (or borderscen run --particles {FEW_PARTICLES}) to filter more "
+               "(docs/config.md)"
                if meta["particles"] < FEW_PARTICLES else ""))
     return cloud(start, folder), meta
 

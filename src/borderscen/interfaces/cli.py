@@ -230,7 +230,7 @@ def cmd_scenarios(args) -> None:
 
 def config_from_args(args):
     """The experiment config of `run`: a TOML file, or presets given on the command line, with
-    --set overrides (every scenario), --replications and --seed on top."""
+    --set overrides (every scenario), --replications, --particles and --seed on top."""
     from borderscen.errors import read_toml
     from borderscen.experiments.config import parse_config
     if args.config is not None and args.preset:
@@ -242,8 +242,8 @@ def config_from_args(args):
     if args.config is not None:
         data = read_toml(args.config)
         where = f"{args.config} (with command-line options)"
-        if not (args.set or args.replications or args.horizon_months or args.name
-                or args.seed is not None):
+        if not (args.set or args.replications or args.particles is not None or args.horizon_months
+                or args.name or args.seed is not None):
             from borderscen.experiments.config import load_config
             return load_config(args.config)
     else:
@@ -265,6 +265,8 @@ def config_from_args(args):
     if isinstance(exp, dict):
         if args.replications:
             exp["replications"] = args.replications
+        if args.particles is not None:
+            exp["particles"] = args.particles
         if args.seed is not None:
             exp["seed"] = args.seed
         if args.horizon_months:
@@ -761,6 +763,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replications", type=positive_int, metavar="N",
                    help="replications per scenario and design point (default: the config's; "
                         "100 with --preset)")
+    p.add_argument("--particles", type=int, metavar="N",
+                   help="with a filtered start, the fewest particles the filter runs; the runs "
+                        "continue a random set of them (default: the config's, else as many as "
+                        "replications; 0: as many as replications)")
     p.add_argument("--horizon-months", type=positive_int, metavar="N",
                    help="months to simulate (default: the config's, or the model's default)")
     p.add_argument("--seed", type=int, help="root seed (default: the config's; 1 with --preset)")
