@@ -8,7 +8,8 @@ ancestors (the filter's lowest effective sample share is 2-4%), so a whole exper
 move with the seed its filter draws from, by more than its runs' sampling error says. This runs
 baseline and cohesive_baghdad (108 months, the default clock) once per seed and replication
 count, and prints per experiment: the median and 90% interval of Syria's attacks over the
-scenario period and of ISIS's members in December 2030, the standard error of the attacks' mean
+scenario period and of ISIS's members in December 2030, the median of Iraq's attacks over the
+scenario period, the standard error of the attacks' mean
 within the experiment, and the median paired difference cohesive_baghdad - baseline. Across
 seeds the medians spread by the filter's Monte Carlo error; the standard error within one
 experiment does not include it. ``--particles N`` filters N particles for every experiment and
@@ -37,7 +38,7 @@ def one(replications: int, seed: int, folder: Path, particles: int = 0) -> dict:
     res = run_experiment(cfg, out=folder / cfg.name, progress=False)
     runs = res.runs
     wide = {m: runs.pivot(index="replication", columns="scenario", values=m)
-            for m in ("cum_attacks_syria", "final_isis_members")}
+            for m in ("cum_attacks_syria", "cum_attacks_iraq", "final_isis_members")}
     base = wide["cum_attacks_syria"]["baseline"]
     members = wide["final_isis_members"]["baseline"]
     diff = wide["cum_attacks_syria"]["cohesive_baghdad"] - base
@@ -46,6 +47,7 @@ def one(replications: int, seed: int, folder: Path, particles: int = 0) -> dict:
             "min_ess_share": res.manifest["start"]["min_ess_share"],
             "syria_attacks_median": float(base.median()), "syria_attacks_90": q(base, [5, 95]).tolist(),
             "syria_attacks_mean_se": float(base.std() / np.sqrt(len(base))),
+            "iraq_attacks_median": float(wide["cum_attacks_iraq"]["baseline"].median()),
             "members_dec2030_median": float(members.median()),
             "members_dec2030_90": q(members, [5, 95]).tolist(),
             "cohesive_minus_baseline_median": float(diff.median())}
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n} runs of {p} particles: Syria's median attacks {g['syria_attacks_median'].min():,.0f}-"
               f"{g['syria_attacks_median'].max():,.0f} over {len(g)} seeds (their mean's standard "
               f"error within one experiment: about {g['syria_attacks_mean_se'].mean():.0f}); "
+              f"Iraq's {g['iraq_attacks_median'].min():,.0f}-{g['iraq_attacks_median'].max():,.0f}; "
               f"members in Dec 2030 {g['members_dec2030_median'].min():,.0f}-"
               f"{g['members_dec2030_median'].max():,.0f}; "
               f"cohesive - baseline {g['cohesive_minus_baseline_median'].min():,.0f} to "
