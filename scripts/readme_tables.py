@@ -61,44 +61,43 @@ def headline(results: Path) -> str:
     return "\n".join(lines) + f"\n\n({n} runs per scenario; median [5%, 95%].)"
 
 
-def _monthly(results: Path, scenario: str, columns: list[str]) -> pd.DataFrame:
-    """One scenario's monthly columns (pyarrow reads only these)."""
-    import pyarrow.dataset as ds
-    table = ds.dataset(results / "timeseries.parquet").to_table(
-        columns=["date", "replication", *columns], filter=ds.field("scenario") == scenario)
-    return table.to_pandas()
-
-
-def _at(frame: pd.DataFrame, col: str, month: str, qs=(50,)) -> list[float]:
-    v = frame.loc[frame["date"] == pd.Timestamp(month + "-01"), col].astype(float)
-    return [float(np.percentile(v, q)) for q in qs]
-
-
 def reading(results: Path) -> str:
-    """The numbers the README's "Reading" bullets quote, each from the stored results."""
+    """The numbers the README's "Reading" bullets quote, each from the stored results (through
+    the library's own aggregates: ``res.quantiles``, ``state_shares``)."""
+    from borderscen.analysis.results import state_shares
+    from borderscen.experiments import load_results
+    from borderscen.mechanisms.tempo import CAMPAIGN, LULL
+
     ts_dir = results / "three_scenarios"
+    res = load_results(ts_dir)
+
+    def baseline(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["scenario"] == "baseline"].set_index("date")
+
+    def at(q: pd.DataFrame, month: str, col: str = "q0.5") -> float:
+        return float(q.loc[pd.Timestamp(month + "-01"), col])
+
     out = []
-    base = _monthly(ts_dir, "baseline", ["attacks_tracked_syria", "isis_members", "isis_tempo",
-                                         "damascus_capacity", "coalition_tempo_syria"])
-    lull = (base.loc[base["date"] == pd.Timestamp("2025-03-01"), "isis_tempo"] == 2).mean()
-    out.append(f"- baseline runs in a lull in March 2025: {lull:.0%}")
-    cap = [_at(base, "damascus_capacity", m)[0] for m in ("2025-01", "2026-02", "2030-12")]
+    shares = baseline(state_shares(res, "isis_tempo", {"campaign": CAMPAIGN, "lull": LULL}))
+    shares = shares.pivot(columns="state", values="p")
+    out.append(f"- baseline runs in a lull in March 2025: {at(shares, '2025-03', 'lull'):.0%}")
+    cap = baseline(res.quantiles("damascus_capacity"))
     out.append("- Damascus capacity, median Jan 2025 / Feb 2026 / Dec 2030: "
-               + " / ".join(f"{c:.2f}" for c in cap))
+               + " / ".join(f"{at(cap, m):.2f}" for m in ("2025-01", "2026-02", "2030-12")))
+    tracked = baseline(res.quantiles("attacks_tracked_syria"))
     for m in ("2026-02", "2028-01", "2030-12"):
-        lo, med, hi = _at(base, "attacks_tracked_syria", m, (10, 50, 90))
-        out.append(f"- tracked attacks in Syria {m}: median {med:.0f} (80% band {lo:.0f}-{hi:.0f})")
+        out.append(f"- tracked attacks in Syria {m}: median {at(tracked, m):.0f} (80% band "
+                   f"{at(tracked, m, 'q0.1'):.0f}-{at(tracked, m, 'q0.9'):.0f})")
+    members = baseline(res.quantiles("isis_members"))
     for m in ("2025-06", "2026-02", "2030-12"):
-        out.append(f"- ISIS members {m}: median {_at(base, 'isis_members', m)[0]:,.0f}")
-    after = base[base["date"] >= pd.Timestamp("2026-03-01")]
-    shares = after.groupby("date")["isis_tempo"].agg(
-        campaign=lambda v: (v == 1).mean(), lull=lambda v: (v == 2).mean())
-    out.append(f"- after the branch, share in a campaign {shares['campaign'].min():.0%}-"
-               f"{shares['campaign'].max():.0%}, in a lull {shares['lull'].min():.0%}-"
-               f"{shares['lull'].max():.0%} (range over months)")
-    coal = [_at(base, "coalition_tempo_syria", m)[0] for m in ("2025-12", "2027-12", "2030-12")]
+        out.append(f"- ISIS members {m}: median {at(members, m):,.0f}")
+    after = shares[shares.index >= pd.Timestamp("2026-03-01")]
+    out.append(f"- after the branch, share in a campaign {after['campaign'].min():.0%}-"
+               f"{after['campaign'].max():.0%}, in a lull {after['lull'].min():.0%}-"
+               f"{after['lull'].max():.0%} (range over months)")
+    coal = baseline(res.quantiles("coalition_tempo_syria"))
     out.append("- coalition tempo factor in Syria, median Dec 2025 / Dec 2027 / Dec 2030: "
-               + " / ".join(f"{c:.2f}" for c in coal))
+               + " / ".join(f"{at(coal, m):.2f}" for m in ("2025-12", "2027-12", "2030-12")))
     start = json.loads((ts_dir / "manifest.json").read_text()).get("start", {})
     if "min_ess_share" in start:
         out.append(f"- filter: {start['particles']} particles, lowest effective sample share "
