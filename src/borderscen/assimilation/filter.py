@@ -353,9 +353,7 @@ def continue_from(filtered: Filtered, horizon: int, seed: int = 0,
     monthly = {k: np.empty((N, total)) for k in MONTHLY_OUTPUTS}
     for k in MONTHLY_OUTPUTS:
         monthly[k][:, :T0] = filtered.monthly[k]
-    for t, row in enumerate(month_rows(seeds, total, ctx.layout)):
-        if t < T0:
-            continue
+    for t, row in enumerate(month_rows(seeds, total, ctx.layout, first=T0), start=T0):
         s = step(s, P, month_blocks(row, ctx.layout), ctx, apply_schedule(P, batch, t))
         for k in MONTHLY_OUTPUTS:
             monthly[k][:, t] = s.outputs[k][:, 0]

@@ -358,9 +358,8 @@ def run_batch(batch: Batch, ctx: Context | None = None, initial: State | None = 
         by_month[:first_month] = np.nan
         for a in zones.values():
             a[:, :first_month] = np.nan
-    for t, row in enumerate(month_rows(batch.seeds, T, ctx.layout)):  # each seed's months from 0
-        if t < first_month:
-            continue
+    # each seed's months from 0: those before the start are skipped in its stream, not drawn
+    for t, row in enumerate(month_rows(batch.seeds, T, ctx.layout, first=first_month), start=first_month):
         s = step(s, P, month_blocks(row, ctx.layout), ctx, apply_schedule(P, batch, t))
         row_out = by_month[t]
         for i, k in enumerate(ctx.outputs):

@@ -72,19 +72,29 @@ def uniforms(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, str
 
 
 def month_rows(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, stream: int = 0,
-               chunk: int = 12) -> Iterator[np.ndarray]:
-    """Month by month, the (R, layout.width) rows of :func:`uniforms` (``uniforms(...)[:, t]``,
-    the same numbers: each replication's generators go on where the last chunk of months ended),
-    made ``chunk`` months at a time into one buffer, so a batch never holds all its months of
-    uniforms. A row is valid until the next is taken (:func:`month_blocks` copies its blocks)."""
-    generators = [[(first, width, _generator(seed, stream, revision))
-                   for revision, first, width in layout.streams] for seed in seeds]
-    buffer = np.empty((min(chunk, months), len(seeds), layout.width))
-    for start in range(0, months, chunk):
+               chunk: int = 12, first: int = 0) -> Iterator[np.ndarray]:
+    """Month by month from month ``first``, the (R, layout.width) rows of :func:`uniforms`
+    (``uniforms(...)[:, t]`` for t = first, ..., months - 1, the same numbers: each replication's
+    generators go on where the last chunk of months ended), made ``chunk`` months at a time into
+    one buffer, so a batch never holds all its months of uniforms. The months before ``first``
+    (a run continuing a filtered state) are skipped, not made: each generator is advanced past
+    their numbers (PCG64 draws one 64-bit output per uniform). A row is valid until the next is
+    taken (:func:`month_blocks` copies its blocks)."""
+    first = min(max(int(first), 0), months)
+    generators = [[(first_column, width, _generator(seed, stream, revision))
+                   for revision, first_column, width in layout.streams] for seed in seeds]
+    if first:
+        for streams in generators:
+            for _, width, rng in streams:
+                bits = rng.bit_generator
+                assert isinstance(bits, np.random.PCG64), type(bits)  # what _generator makes
+                bits.advance(first * width)
+    buffer = np.empty((max(min(chunk, months - first), 0), len(seeds), layout.width))
+    for start in range(first, months, chunk):
         n = min(chunk, months - start)
         for r, streams in enumerate(generators):
-            for first, width, rng in streams:
-                buffer[:n, r, first:first + width] = rng.random((n, width))
+            for first_column, width, rng in streams:
+                buffer[:n, r, first_column:first_column + width] = rng.random((n, width))
         yield from buffer[:n]
 
 
