@@ -240,29 +240,36 @@ TAIL = textwrap.dedent("""
 
 
 CLI = textwrap.dedent("""
-    import json, sys, time
+    import json, os, sys, time
     from borderscen.interfaces import reproduce
     from borderscen.interfaces.cli import main
     phases = {}
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def busy():  # CPU-seconds the machine has spent (every core, every process): /proc/stat
+        v = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+        return (sum(v) - v[3] - v[4]) / TICK  # all but idle and iowait
 
     def timed(name, fn):  # the command's own phases, timed where it calls them
         def call(*args, **kwargs):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), busy()
             try:
                 return fn(*args, **kwargs)
             finally:
                 phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+                cpu = name.replace("_s", "_cpu_s")
+                phases[cpu] = phases.get(cpu, 0.0) + busy() - c
         return call
 
     if __name__ == "__main__":
         from borderscen.experiments import runner
         runner.prepare_start = timed("start_s", runner.prepare_start)
         reproduce.draw_or_explain = timed("figures_s", reproduce.draw_or_explain)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), busy()
         code = main(sys.argv[1:])
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, busy() - c0
         peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-        print(json.dumps({"exit": code, "wall_s": wall, "peak_rss_mb": peak, **phases}))
+        print(json.dumps({"exit": code, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak, **phases}))
 """)
 
 
@@ -270,7 +277,13 @@ def cli_run(runs: int, workers: int) -> dict:
     """`borderscen run experiments/three_scenarios.toml` as a user types it (filtered start,
     the runs, the store, the summary and every figure), scaled to ``runs`` runs, in a fresh
     process: wall time from the command's start to its exit, and that process's peak RSS (the
-    parent's VmHWM; the workers are other processes). Import time is outside the wall."""
+    parent's VmHWM; the workers are other processes). Import time is outside the wall.
+
+    ``cpu_s``: the CPU-seconds the machine spent over that wall (every core and process, from
+    /proc/stat: run it on an otherwise idle machine), and ``cpu_busy`` that over the wall times
+    the cores: how much of the machine the command kept busy. A wall time W on C cores can hold
+    at most C x W CPU-seconds, so a target wall time sets a budget of work, whatever the
+    parallelism. ``start_cpu_s`` and ``figures_cpu_s`` are those phases' shares of it."""
     from borderscen.experiments import load_config
     cfg = load_config(ROOT / "experiments" / "three_scenarios.toml")
     reps = max(1, runs // len(cfg.scenarios))
@@ -293,7 +306,21 @@ def cli_run(runs: int, workers: int) -> dict:
             # the command's phases: filtered start, runs (stored as parts), merge, figures
             "start_s": got.get("start_s"), "run_wall_s": t["run_wall_s"],
             "finalize_s": t.get("finalize_s"), "figures_s": got.get("figures_s"),
-            "figures_share": got.get("figures_s", 0.0) / got["wall_s"], "figures": figures}
+            "figures_share": got.get("figures_s", 0.0) / got["wall_s"], "figures": figures,
+            "cpu_s": got.get("cpu_s"), "cpu_busy": got.get("cpu_s", 0.0) / (got["wall_s"] * cores()),
+            "start_cpu_s": got.get("start_cpu_s"), "figures_cpu_s": got.get("figures_cpu_s")}
+
+
+def _print_cpu(r: dict, mesa_rate: float, n_cores: int, target: float = 50.0) -> None:
+    """The command's CPU-seconds against the budget a target ratio sets: at ``target`` x
+    ``mesa.batch_run`` the command has runs / (target x mesa's rate) seconds, so at most that
+    times the cores in CPU-seconds, however well it is spread over them."""
+    if r.get("cpu_s") is None:
+        return
+    budget = r["runs"] / (target * mesa_rate) * n_cores
+    print(f"    CPU: {r['cpu_s']:.1f} CPU-s over the wall ({r['cpu_busy']:.0%} of {n_cores} cores busy; "
+          f"start {r['start_cpu_s'] or 0:.1f}, figures {r['figures_cpu_s'] or 0:.1f}); {target:g}x "
+          f"mesa.batch_run allows {budget:.1f} CPU-s on {n_cores} cores", flush=True)
 
 
 def tail_stage(sizes: tuple[int, ...], folder: Path | None = None) -> list[dict]:
@@ -355,6 +382,7 @@ def main(argv=None) -> int:
             r = cli_run(n, cores())
             r["vs_mesa_batch_run"] = r["runs_per_s"] / rate
             print(json.dumps(r))
+            _print_cpu(r, rate, cores())
         return 0
     if args.tail_only:
         rows = tail_stage((1000, 10_000), args.tail_dir)
@@ -383,6 +411,7 @@ def main(argv=None) -> int:
               f"mesa.batch_run), parent peak RSS {r['parent_peak_rss_mb']:.0f} MB; filtered start "
               f"{r['start_s'] or 0:.1f} s, runs {r['run_wall_s']:.1f} s, merge {r['finalize_s'] or 0:.1f} s, "
               f"figures {r['figures_s'] or 0:.1f} s ({r['figures_share']:.0%} of the wall)", flush=True)
+        _print_cpu(r, res["mesa_batch_run"]["runs_per_s"], n_cores)
     res["cli_memory_ratio"] = res["cli"][-1]["parent_peak_rss_mb"] / res["cli"][0]["parent_peak_rss_mb"]
     n = 250 if q else 1000
     res["run_all_cores"] = borderscen_run(n, n_cores)
