@@ -249,17 +249,28 @@ def test_a_filtered_run_starts_from_its_particle_state_not_from_january_2022(fil
     assert not np.array_equal(a[:, T0:], b[:, T0:])
 
 
-def test_identical_tables_across_executors_workers_and_chunk_sizes(tmp_path, filtered):
+def test_identical_tables_across_executors_workers_and_chunk_sizes(tmp_path, filtered, monkeypatch):
     path = write(tmp_path)
     cfg = load_config(path)
+    children: list = []  # the filtered starts made in a child process
+    in_child = runner_module._in_child
+    monkeypatch.setattr(runner_module, "_in_child", lambda fn, *a: children.append(fn) or in_child(fn, *a))
     pool = run_experiment(cfg.with_changes(chunk_size=5), out=tmp_path / "pool", executor="process",
                           workers=2, progress=False)
+    assert children == []  # a small cloud (8 particles) is filtered in this process
+    # a cloud larger than IN_PROCESS_PARTICLES is filtered in a child: the same cloud and runs
+    monkeypatch.setattr(runner_module, "IN_PROCESS_PARTICLES", 7)
+    pool_child = run_experiment(cfg.with_changes(chunk_size=5), out=tmp_path / "pool_child",
+                                executor="process", workers=2, progress=False)
+    assert len(children) == 1
     serial_one = run_experiment(cfg.with_changes(chunk_size=1), out=tmp_path / "one",
                                 executor="serial", progress=False)
     ref = tables(filtered)
     assert_same(ref, tables(pool))
+    assert_same(ref, tables(pool_child))
     assert_same(ref, tables(serial_one))
-    assert pool.manifest["start"]["sha256"] == filtered.manifest["start"]["sha256"]
+    assert (pool.manifest["start"]["sha256"] == pool_child.manifest["start"]["sha256"]
+            == filtered.manifest["start"]["sha256"])
 
 
 def test_the_cloud_is_stored_without_pickle_and_a_resumed_batch_reuses_it(tmp_path, monkeypatch,
