@@ -596,3 +596,42 @@ def test_a_reused_batch_says_it_was_reused_not_that_it_just_ran(tiny, tmp_path, 
     assert cli.main(args) == 0
     second = capsys.readouterr().out
     assert "reused (stored " in second and "where they ran in" in second
+
+
+PRELOAD_PROBE = """
+import json, sys
+from concurrent.futures import ProcessPoolExecutor
+from borderscen.experiments import run_experiment
+from borderscen.experiments.runner import forkserver_context
+from worker_probe import imported
+
+if __name__ == "__main__":
+    run_experiment(sys.argv[1], out=sys.argv[2], executor="process", workers=1, progress=False,
+                   preload=json.loads(sys.argv[3]))
+    with ProcessPoolExecutor(1, mp_context=forkserver_context()) as pool:  # the run's fork server
+        print(json.dumps(pool.submit(imported, "matplotlib.pyplot").result()))
+"""
+
+
+def test_run_experiment_preload_reaches_the_workers_fork_server_and_must_be_module_names(tmp_path):
+    """What `borderscen run` passes when figures follow: processes forked later from the run's
+    fork server (the figure workers) start with the plots imported; without it they do not. In a
+    fresh process each, since a fork server already running is used as it is."""
+    from borderscen.experiments import run_experiment
+
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text('[experiment]\nname = "tiny"\nreplications = 2\nhorizon_months = 3\nseed = 1\n'
+                   'start = "open_loop"\nparameters = "median"\n[[scenarios]]\npreset = "baseline"\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    seen = {}
+    for modules in ([], ["borderscen.plots"]):
+        out = subprocess.run([sys.executable, "-c", PRELOAD_PROBE, str(cfg),
+                              str(tmp_path / f"out{len(modules)}"), json.dumps(modules)],
+                             capture_output=True, text=True, timeout=180, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        seen[len(modules)] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {0: False, 1: True}
+    with pytest.raises(ConfigError, match="preload"):
+        run_experiment(cfg, out=tmp_path / "bad", executor="serial", progress=False,
+                       preload="borderscen.plots")

@@ -397,13 +397,14 @@ def _local_cluster_settings(dashboard: str | None) -> dict[str, Any]:
     return settings
 
 
-def _start_fork_server(first: Sequence[str] = ()) -> None:
+def _start_fork_server(first: Sequence[str] = (), then: Sequence[str] = ()) -> None:
     """Start the fork server that local workers fork from, importing ``first`` (Dask, for its
-    local cluster's workers) and :data:`PRELOAD` once, so workers start with them instead of
-    each importing them for its first task. The server imports them while this process goes
-    on (config, store, Dask's own import), side by side. If a fork server already runs (a pool
-    ran first), it is used as it is."""
-    forkserver_context([*first, *PRELOAD])
+    local cluster's workers), :data:`PRELOAD` and ``then`` (what the caller's later workers
+    need) once, so workers start with them instead of each importing them for its first task.
+    The server imports them while this process goes on (config, store, the filtered start,
+    Dask's own import), side by side. If a fork server already runs (a pool ran first), it is
+    used as it is."""
+    forkserver_context([*first, *PRELOAD, *then])
     multiprocessing.forkserver.ensure_running()
 
 
@@ -479,12 +480,8 @@ def _worker_context() -> Context:
 
 
 #: What the fork server of local pools imports before forking workers: the runner, then
-#: :mod:`borderscen.experiments.warm` (the kernel's compiled functions, loaded once there), then
-#: the plots (matplotlib, about 0.3 s), so that a run's figure workers, forked from the same
-#: server, start with them: at 1,000 runs of three_scenarios the figures took 3.7-3.8 s instead
-#: of 3.9-4.0 s (7.2 instead of 7.8-7.9 CPU-s), the command 8.0-8.1 s instead of 8.4-8.6 s
-#: (2026-12-07). The server's own matplotlib is never used to draw: figure workers pick Agg.
-PRELOAD = ["borderscen.experiments.runner", "borderscen.experiments.warm", "borderscen.plots"]
+#: :mod:`borderscen.experiments.warm` (the kernel's compiled functions, loaded once there).
+PRELOAD = ["borderscen.experiments.runner", "borderscen.experiments.warm"]
 
 
 def forkserver_context(preload: Sequence[str] = PRELOAD) -> multiprocessing.context.ForkServerContext:
@@ -936,7 +933,7 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
                    scheduler: str | None = None, fresh: bool = False,
                    progress: bool | None | Progress = None, strict: bool = False,
                    log: Callable[[str], None] | None = None, retries: int = 0,
-                   accept_changed_inputs: bool = False) -> Results:
+                   accept_changed_inputs: bool = False, preload: Sequence[str] = ()) -> Results:
     """Run (or resume, or reuse) a whole experiment and return its results.
 
     ``out`` is the results folder (default ``results/<experiment name>``); it must be new, empty
@@ -965,6 +962,11 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     numpy versions are recorded (``manifest["inputs"]``); resuming a partial batch after any of
     them changed is refused (``StoreInputsChanged``) unless ``accept_changed_inputs``, which
     logs the change in the manifest's events.
+
+    ``preload``: modules that the fork server local pools fork from also imports, for work the
+    caller does after the runs in processes forked from it: ``["borderscen.plots"]`` when
+    figures follow (:func:`borderscen.plots.draw_figures`' workers then start with matplotlib
+    imported). Only the server's start is affected, never a result; other executors ignore it.
     """
     cfg = check_config(config) if isinstance(config, ExperimentConfig) else load_config(config)
     if executor is not None and not isinstance(executor, str | Executor):
@@ -974,11 +976,13 @@ def run_experiment(config: ExperimentConfig | str | Path, out: str | Path | None
     workers = check_workers(workers)
     if isinstance(retries, bool) or not isinstance(retries, int | np.integer) or retries < 0:
         raise ConfigError("run_experiment", "retries", retries, "allowed: a whole number >= 0")
+    if isinstance(preload, str) or not all(isinstance(m, str) and m for m in preload):
+        raise ConfigError("run_experiment", "preload", preload, "allowed: a list of module names")
     n_workers = 1 if kind == "serial" else (workers or cfg.experiment.workers or cores())
     if kind == "process":  # the workers' imports and compiled kernel load while this goes on
-        _start_fork_server()
+        _start_fork_server(then=preload)
     elif kind == "dask" and not scheduler and importlib.util.find_spec("distributed") is not None:
-        _start_fork_server(["distributed"])  # the filtered start's child forks from it too
+        _start_fork_server(["distributed"], preload)  # the filtered start's child forks from it too
     root = Path(out) if out is not None else default_out(cfg)
     points, runs = expand(cfg)
     config_hash = cfg.content_hash()

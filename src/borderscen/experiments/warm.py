@@ -1,4 +1,4 @@
-"""Imported by the fork server that local pools fork their workers from (after the runner): the
+"""Imported by the fork server that local pools fork their workers from (with the runner): the
 kernel's context is built and its compiled functions loaded from numba's cache once there, so
 each process forked from it (the filtered start's child, the run pool's workers) starts warm
 instead of loading them itself (about a second each). Nothing here is needed for correctness:

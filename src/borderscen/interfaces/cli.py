@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from borderscen.errors import BorderscenError, ConfigError, unknown_name
+from borderscen.interfaces import FIGURE_PRELOAD
 from borderscen.progress import ProgressView
 from borderscen.text import table_text
 
@@ -286,7 +287,8 @@ def cmd_run(args) -> int:
     res = run_experiment(cfg, out=args.out, executor=args.executor, workers=args.workers,
                          scheduler=args.scheduler, fresh=args.fresh, progress=False if args.quiet else None,
                          strict=args.strict, log=_note, retries=args.retries,
-                         accept_changed_inputs=args.accept_changed_inputs)
+                         accept_changed_inputs=args.accept_changed_inputs,
+                         preload=() if args.no_figures else FIGURE_PRELOAD)
     status = _report(res, args.allow_failures, started)
     if not args.no_figures and res.manifest["counts"]["succeeded"]:
         from borderscen.interfaces.reproduce import draw_or_explain

@@ -16,6 +16,7 @@ from borderscen.errors import BorderscenError, ConfigError, ConfigErrors, unknow
 from borderscen.experiments.config import load_config
 from borderscen.experiments.runner import default_out, run_experiment
 from borderscen.experiments.store import Results, state
+from borderscen.interfaces import FIGURE_PRELOAD
 from borderscen.plots import draw_standard_figures
 
 #: Experiments that exist for testing, not for the figure set.
@@ -102,7 +103,7 @@ def reproduce(experiments_dir: str | Path = "experiments", results_dir: str | Pa
             log(f"{cfg.name}: running {path}{why}")
             results = run_experiment(cfg, out=out, executor=executor, workers=workers,
                                      scheduler=scheduler, fresh=fresh or found == "stale", progress=progress,
-                                     strict=strict, log=notes or log)
+                                     strict=strict, log=notes or log, preload=FIGURE_PRELOAD)
         if results.failures:
             log(f"{cfg.name}: {len(results.failures)} runs failed (see {out / 'manifest.json'})")
         figs = figures_of(results_dir, cfg.name, figures_dir)
