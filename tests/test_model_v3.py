@@ -211,6 +211,35 @@ def test_the_filter_gives_the_same_cloud_whatever_the_number_of_threads():
         da.assimilate("2023-07", particles=10, threads=0)
 
 
+def test_a_particles_path_is_its_ancestors_months_however_often_the_cloud_resampled():
+    """The filter keeps each month as it was run and each particle's line of ancestors, and reads
+    paths through them (``_Paths``): the same paths as carrying every output's path along at each
+    resampling (what the filter did before). A path read along the wrong axis, or a line not
+    moved with the particles, fails."""
+    rng = np.random.default_rng(3)
+    N, T = 50, 12
+    simulated = {"x": np.empty((N, T)), "y": np.empty((N, T))}
+    line = np.empty((N, T), dtype=np.intp)
+    carried = {k: np.empty((N, T)) for k in simulated}
+    for t in range(T):
+        for k, a in simulated.items():
+            a[:, t] = rng.random(N)
+            carried[k][:, t] = a[:, t]
+        line[:, t] = np.arange(N)
+        if t % 3 == 2:  # a resampling: particles idx go on, their past months with them
+            idx = np.sort(rng.integers(0, N, N))
+            line[:, :t + 1] = line[idx, :t + 1]  # as da._select moves them
+            for a in carried.values():
+                a[:, :t + 1] = a[idx, :t + 1]
+            paths = da._Paths(simulated, line, t + 1)
+            for k in simulated:
+                np.testing.assert_array_equal(paths[k], carried[k][:, :t + 1], err_msg=f"{k}, month {t}")
+    paths = da._Paths(simulated, line, T)
+    assert list(paths) == ["x", "y"] and len(paths) == 2
+    for k in simulated:
+        np.testing.assert_array_equal(paths[k], carried[k], err_msg=k)
+
+
 def test_a_month_split_over_threads_is_the_unsplit_month():
     from concurrent.futures import ThreadPoolExecutor
 

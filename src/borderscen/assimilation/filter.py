@@ -36,7 +36,7 @@ import datetime as dt
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -151,18 +151,39 @@ def _take(s: State, idx: np.ndarray) -> State:
     return replace(s, **kw)
 
 
-def _select(s: State, P: BatchParams, monthly: dict[str, np.ndarray], values: ParticleValues,
-            idx: np.ndarray, filled: int) -> tuple[State, dict[str, np.ndarray], ParticleValues]:
-    """The cloud's particles ``idx`` (after resampling): their state, paths (their first
-    ``filled`` months: the months after are not written yet) and parameter values; ``P``'s
-    arrays are taken in place."""
+def _select(s: State, P: BatchParams, line: np.ndarray, values: ParticleValues,
+            idx: np.ndarray, filled: int) -> tuple[State, ParticleValues]:
+    """The cloud's particles ``idx`` (after resampling): their state, lines of ancestors (their
+    first ``filled`` months: the months after are not written yet; ``line`` in place) and
+    parameter values; ``P``'s arrays are taken in place."""
     for k in P._values:
         P._values[k] = P._values[k][idx]
-    paths = {}
-    for k, a in monthly.items():
-        paths[k] = np.empty_like(a)
-        paths[k][:, :filled] = a[idx, :filled]
-    return _take(s, idx), paths, values.take(idx)
+    line[:, :filled] = line[idx, :filled]
+    return _take(s, idx), values.take(idx)
+
+
+class _Paths(Mapping[str, np.ndarray]):
+    """The cloud's paths over its first ``months`` months, each output read from the months as
+    they were run (``simulated``: column m in the order the cloud had in month m) through each
+    particle's line of ancestors (``line[i, m]``: the row of month m that particle i descends
+    from). A resampling then moves one array of ancestors instead of every output's paths, and
+    an output's paths are made only when read (the likelihood reads a few), once each."""
+
+    def __init__(self, simulated: Mapping[str, np.ndarray], line: np.ndarray, months: int):
+        self._simulated, self._line, self._months = simulated, line, months
+        self._made: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._made:
+            n = self._months
+            self._made[name] = np.take_along_axis(self._simulated[name][:, :n], self._line[:, :n], axis=0)
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._simulated)
+
+    def __len__(self) -> int:
+        return len(self._simulated)
 
 
 def _jitter_parameters(P: BatchParams, values: ParticleValues, w: np.ndarray,
@@ -258,7 +279,9 @@ def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scen
     for j, c in enumerate(obs):
         ends.setdefault(month_index(parse_month(c.end), START), []).append(j)
     gw = _group_weights(obs)
-    monthly = {k: np.empty((particles, T)) for k in MONTHLY_OUTPUTS}
+    simulated = {k: np.empty((particles, T)) for k in MONTHLY_OUTPUTS}  # month by month, as run
+    line = np.empty((particles, T), dtype=np.intp)  # each particle's ancestor in each month
+    rows_now = np.arange(particles)
     logw = np.zeros(particles)
     log_evidence, rows = 0.0, []
     month_rng = np.random.default_rng(ss.spawn(2)[1])
@@ -267,11 +290,12 @@ def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scen
         triggers = apply_schedule(P, batch, t)
         s = step(s, P, month_rng.random((particles, ctx.layout.width)), ctx, triggers, threads)
         for k in MONTHLY_OUTPUTS:
-            monthly[k][:, t] = s.outputs[k][:, 0]
+            simulated[k][:, t] = s.outputs[k][:, 0]
+        line[:, t] = rows_now
         if t in ends:
             js = ends[t]
             sub = [obs[j] for j in js]
-            v = channel_values({k: a[:, : t + 1] for k, a in monthly.items()}, dates[: t + 1], sub)
+            v = channel_values(_Paths(simulated, line, t + 1), dates[: t + 1], sub)
             disp = dispersions(values, sub)
             ll = np.zeros(particles)
             for i, (j, c) in enumerate(zip(js, sub, strict=True)):
@@ -290,7 +314,7 @@ def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scen
             if resampled:
                 idx = systematic_resample(w, float(rng.random()))
                 unique = int(len(np.unique(idx)))
-                s, monthly, values = _select(s, P, monthly, values, idx, t + 1)
+                s, values = _select(s, P, line, values, idx, t + 1)
                 logw = np.zeros(particles)
                 _jitter_parameters(P, values, np.full(particles, 1.0 / particles), rng, jitter)
                 _jitter_states(s, rng)
@@ -303,7 +327,10 @@ def _assimilate(origin: str | dt.date, particles: int, seed: int, scenario: Scen
         w = np.exp(logw - logw.max())
         w /= w.sum()
         idx = systematic_resample(w, float(rng.random()))
-        s, monthly, values = _select(s, P, monthly, values, idx, T)
+        s, values = _select(s, P, line, values, idx, T)
+    paths = _Paths(simulated, line, T)
+    monthly = {k: paths[k] for k in MONTHLY_OUTPUTS}
+    del paths, simulated
     diag = pd.DataFrame(rows)
     diag.attrs["wall_s"] = time.perf_counter() - t0
     return Filtered(origin=origin, months=T, values=values.dicts(), state=s, P=P, monthly=monthly,
