@@ -823,9 +823,9 @@ def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
 #: A local pool's filtered start runs in this process when its cloud has at most this many
 #: particles (the shipped experiments filter 2,500), else in a child. In this process it overlaps
 #: the fork server's imports instead of waiting for them: `borderscen run
-#: experiments/three_scenarios.toml` at 1,000 runs took 8.2-8.5 s instead of 9.3-9.4 s (its start
-#: 2.8 s instead of 3.7 s), for a parent peak of 505 MB instead of 355-373 MB: the compiled stages
-#: (about 100 MB) and the filter's 2,500 particles (about 180 MB at its peak). A larger cloud
+#: experiments/three_scenarios.toml` at 1,000 runs took 8.5-8.9 s instead of 9.3-9.4 s (its start
+#: 2.8-3.0 s instead of 3.7 s), for a parent peak of 458-462 MB instead of 355-373 MB: the compiled
+#: stages (about 100 MB) and the filter's 2,500 particles (about 180 MB at its peak). A larger cloud
 #: (by default as many particles as replications) is filtered in a child, so the parent's peak
 #: stays flat in the number of runs (2026-12-07, this 2-core machine).
 IN_PROCESS_PARTICLES = 2500
