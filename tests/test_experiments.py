@@ -333,6 +333,30 @@ if __name__ == "__main__":
 """
 
 
+def test_the_fork_server_keeps_quiet_only_a_child_whose_pools_lock_is_gone(monkeypatch):
+    """A child the fork server forks for a pool already torn down (Ctrl-C while workers start)
+    fails to rebuild the pool's lock, whose name is unlinked: the hook that
+    ``borderscen.experiments.warm`` installs there drops that traceback, and passes on any other
+    error, a FileNotFoundError from elsewhere included."""
+    from multiprocessing import synchronize
+
+    from borderscen.experiments.runner import quiet_orphan_starts
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, exc, tb: reported.append(exc))
+    quiet_orphan_starts()
+    lock = synchronize.Lock.__new__(synchronize.Lock)
+    errors: list[BaseException] = []
+    for fail in (lambda: lock.__setstate__((0, 1, 1, "/borderscen-test-no-such-lock")),
+                 lambda: Path("/borderscen-test-no-such-file").read_text(), lambda: 1 / 0):
+        try:
+            fail()
+        except (FileNotFoundError, ZeroDivisionError) as exc:
+            errors.append(exc)
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+    assert [type(e) for e in errors] == [FileNotFoundError, FileNotFoundError, ZeroDivisionError]
+    assert reported == errors[1:]  # the lock's rebuild alone is dropped
+
+
 def test_local_pool_workers_start_with_the_kernel_loaded(tmp_path):
     """The fork server imports borderscen.experiments.warm: a worker's first task finds the
     kernel context built (and the compiled stages loaded) instead of making it itself."""

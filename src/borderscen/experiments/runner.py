@@ -492,6 +492,30 @@ def forkserver_context(preload: Sequence[str] = PRELOAD) -> multiprocessing.cont
     return ctx
 
 
+def quiet_orphan_starts() -> None:
+    """In the fork server (:mod:`borderscen.experiments.warm` calls it): a child the server forks
+    after the pool that asked for it was torn down (an interrupt while a worker or the filtered
+    start's child is starting) cannot rebuild that pool's lock, whose name its owner has already
+    unlinked, and the server prints that ``FileNotFoundError`` under the command's own clean exit.
+    The server's ``sys.excepthook`` keeps that one failure quiet and passes every other to the
+    hook before it (the pool, if it still runs, reports its dead worker itself)."""
+    previous = sys.excepthook
+
+    def hook(kind, exc, tb) -> None:
+        if issubclass(kind, FileNotFoundError) and _in_lock_rebuild(tb):
+            return
+        previous(kind, exc, tb)
+
+    sys.excepthook = hook
+
+
+def _in_lock_rebuild(tb) -> bool:
+    """The traceback passes through multiprocessing's rebuilding of a lock (``SemLock.__setstate__``)."""
+    where = ("multiprocessing", "synchronize.py")
+    return any(f.name == "__setstate__" and Path(f.filename).parts[-2:] == where
+               for f in traceback.extract_tb(tb))
+
+
 def warm_kernel() -> None:
     """Build the worker's kernel context and run one replication for a month, so the compiled
     stages are loaded (from numba's cache) in this process and in every process forked from it.
