@@ -163,6 +163,11 @@ class ExperimentSection(Strict):
     calibration: str | None = None  # a calibrated.toml (relative to this file) applied first
     chunk_size: Int = Field(default=0, ge=0, le=10_000)
 
+    @property
+    def filter_particles(self) -> int:
+        """How many particles a filtered start filters: ``max(particles, replications)``."""
+        return max(self.particles, self.replications)
+
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, v: Any) -> Any:

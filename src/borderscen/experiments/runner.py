@@ -725,7 +725,7 @@ def assimilate_start(cfg: ExperimentConfig, progress: Callable[[int, int], None]
                           where=f"{cfg.source} (filtered start)")
     seed = filter_seed(cfg.experiment.seed)
     n_runs = cfg.experiment.replications
-    f = assimilate(branch, particles=max(cfg.experiment.particles, n_runs), seed=seed, scenario=filt,
+    f = assimilate(branch, particles=cfg.experiment.filter_particles, seed=seed, scenario=filt,
                    progress=progress)
     start = StartState(f.months, State(**{n: getattr(f.state, n) for n in STATE_FIELDS}),
                        tuple(calibrated_values(v) for v in f.values),
@@ -873,8 +873,7 @@ def prepare_start(cfg: ExperimentConfig, store: ResultsStore, key: str, fresh: b
     than :data:`IN_PROCESS_PARTICLES` particles, so that this process never holds a large
     cloud; a smaller one is filtered here, and the memory it freed is handed back."""
     root = store.root
-    particles = max(cfg.experiment.particles, cfg.experiment.replications)
-    child = local and particles > IN_PROCESS_PARTICLES
+    child = local and cfg.experiment.filter_particles > IN_PROCESS_PARTICLES
 
     def work(reuse: bool) -> tuple[StartState | None, dict[str, Any] | None, str | None, str | None]:
         # a callback cannot cross into the child: there the months are shown as ProgressView says

@@ -89,7 +89,7 @@ def month_rows(seeds: Sequence[int] | np.ndarray, months: int, layout: Layout, s
                 bits = rng.bit_generator
                 assert isinstance(bits, np.random.PCG64), type(bits)  # what _generator makes
                 bits.advance(first * width)
-    buffer = np.empty((max(min(chunk, months - first), 0), len(seeds), layout.width))
+    buffer = np.empty((min(chunk, months - first), len(seeds), layout.width))
     for start in range(first, months, chunk):
         n = min(chunk, months - start)
         for r, streams in enumerate(generators):
