@@ -9,7 +9,8 @@ Reports, in one run on this machine (all with the default 2022-2030 clock, basel
      command's own phases timed where it calls them (filtered start, runs, merge, figures: the
      figures' share of the wall is the tail's)
   1. runs per second: the batched kernel (one process; the compiled month, its stages and draws,
-     when numba is installed, and the numpy/scipy reference month for the ratio), the Mesa face
+     when numba is installed, and the numpy/scipy reference month for the ratio; the time inside
+     the month's stages, `core.step`, is reported beside the whole batch's), the Mesa face
      (BorderModel.run, one process), and mesa.batch_run on BorderModel with the same cores: the ratio of
      `borderscen run` end to end (store and all) to mesa.batch_run is the headline
   2. parallel efficiency of `borderscen run`: 1 worker against all cores
@@ -54,18 +55,35 @@ def kernel_rate(n: int, compiled: bool | None = None) -> dict:
     """One process: the compiled month (compiled stages and draws, the fast extra; ``compiled``)
     or the numpy/scipy reference month (False); None: compiled when numba is installed."""
     from borderscen.inputs.scenarios import build_scenario
-    from borderscen.kernel.core import make_context, run_batch
+    from borderscen.kernel import core
     from borderscen.kernel.stages import STAGES
     from borderscen.runs import make_batch
-    ctx = make_context(compiled=compiled)
+    ctx = core.make_context(compiled=compiled)
     batch, _ = make_batch(build_scenario("baseline"), list(range(n)), 108)
-    run_batch(make_batch(build_scenario("baseline"), [0], 12)[0], ctx)
-    t0 = time.perf_counter()
-    run_batch(batch, ctx)
-    dt = time.perf_counter() - t0
+    core.run_batch(make_batch(build_scenario("baseline"), [0], 12)[0], ctx)
+    in_step = [0.0]
+    step = core.step
+
+    def timed_step(*args, **kwargs):  # the month's stages alone, in the same run
+        t = time.perf_counter()
+        try:
+            return step(*args, **kwargs)
+        finally:
+            in_step[0] += time.perf_counter() - t
+
+    core.step = timed_step  # this process only: it exits after the measurement
+    try:
+        t0 = time.perf_counter()
+        core.run_batch(batch, ctx)
+        dt = time.perf_counter() - t0
+    finally:
+        core.step = step
     compiled_stages = sum(s.run is not r.run for s, r in zip(ctx.stages, STAGES, strict=True))
     return {"runs": n, "wall_s": dt, "runs_per_s": n / dt, "draws": ctx.draws.__name__.rsplit(".", 1)[-1],
-            "compiled_stages": compiled_stages, "stages": len(STAGES)}
+            "compiled_stages": compiled_stages, "stages": len(STAGES),
+            # the months' stages (core.step, spin-up included), without the uniforms, the
+            # outputs' recording and the state's set-up around them, which both months share
+            "stages_s": in_step[0], "outside_stages_s": dt - in_step[0]}
 
 
 def kernel_section(n: int, pairs: int = 1) -> dict:
@@ -85,6 +103,9 @@ def kernel_section(n: int, pairs: int = 1) -> dict:
     for key, rows in runs.items():
         res[key]["runs_per_s_each"] = [r["runs_per_s"] for r in rows]
     res["kernel_speedup_vs_reference"] = res["kernel"]["runs_per_s"] / res["kernel_reference"]["runs_per_s"]
+    # the stages alone, each the median over its runs
+    stages = {key: statistics.median(r["stages_s"] for r in rows) for key, rows in runs.items()}
+    res["stages_speedup_vs_reference"] = stages["kernel_reference"] / stages["kernel"]
     res["kernel_measured"] = {"date": time.strftime("%Y-%m-%d %H:%M"), "pairs": pairs,
                               "load_1min_before": load_before,
                               "load_1min_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
@@ -97,6 +118,10 @@ def _print_kernel(res: dict) -> None:
           f"({k['draws']}, {k['compiled_stages']} of {k['stages']} stages compiled)", flush=True)
     print(f"  numpy reference month   {r['runs_per_s']:8.1f} runs/s "
           f"(kernel x{res['kernel_speedup_vs_reference']:.2f})", flush=True)
+    if "stages_speedup_vs_reference" in res:
+        print(f"  the stages alone        {k['stages_s']:8.2f} s / {r['stages_s']:.2f} s "
+              f"(x{res['stages_speedup_vs_reference']:.2f}; around them {k['outside_stages_s']:.2f} s / "
+              f"{r['outside_stages_s']:.2f} s: uniforms, recording, set-up)", flush=True)
     m = res.get("kernel_measured", {})
     print(f"  (medians of {m.get('pairs')} alternated pairs; 1-min load {m.get('load_1min_before')} before, "
           f"{m.get('load_1min_after')} after)", flush=True)
@@ -185,7 +210,7 @@ def paired_ratio(pairs: int, replications: int, workers: int,
                  scenarios: tuple[str, ...] = ("baseline",), running: bool = False) -> dict:
     """Dask's time over the process pool's on the same experiment, alternating the two
     ``pairs`` times; the median ratio is the figure reported."""
-    walls = {"process": [], "dask": []}
+    walls: dict[str, list[float]] = {"process": [], "dask": []}
     for _ in range(pairs):
         for executor in walls:
             walls[executor].append(borderscen_run(replications, workers, executor=executor,
@@ -205,6 +230,7 @@ def fresh_clone_make_run() -> dict:
         proc = subprocess.Popen(["make", "run"], cwd=f"{tmp}/clone", stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         first = None
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
             if first is None and " figures -> " in line:  # `reproduce` reports each experiment's figures
                 first = time.perf_counter() - t0
