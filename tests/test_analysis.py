@@ -13,6 +13,7 @@ from borderscen.assimilation import observe
 from borderscen.errors import ConfigErrors
 from borderscen.inputs.params import calibration_priors, load_registry, registry, registry_path
 from borderscen.inputs.record import holdouts
+from borderscen.mechanisms import observation
 
 
 # ----------------------------------------------------------------------------- observation
@@ -181,8 +182,14 @@ def test_quick_calibration_runs_resumes_and_reports(tmp_path):
     assert set(report["parameters"]) == set(free_parameters())
     for name, p in report["parameters"].items():
         assert p["prior"][0] <= p["q05"] <= p["median"] <= p["q95"] <= p["prior"][1], name
+    assert len(report["effective_sample_sizes"]) == 2
+    assert report["effective_sample_sizes"][-1] == pytest.approx(report["effective_sample_size"])
     draws = __import__("pandas").read_csv(tmp_path / "posterior.csv")
-    assert list(draws.columns) == free_parameters() and len(draws) == 1000
+    dispersions = list(observation.DISPERSION.values())
+    assert list(draws.columns) == free_parameters() + dispersions and len(draws) == 1000
+    # the dispersions fitted after the ABC on the same window, one value each, as shipped
+    assert (draws[dispersions].nunique() == 1).all()
+    assert draws[dispersions].iloc[0].to_dict() == report["dispersions"]
     again = calibrate(tmp_path, population=40, generations=1, seed=5)  # resumes the database
     assert again["generations"] == 3
 
@@ -210,6 +217,96 @@ def test_the_wave_sampler_accepts_and_weighs_as_pyabc_does(tmp_path):
         dens = np.array([prior().pdf(pyabc.Parameter(r)) for r in now.to_dict("records")])
         expected = dens / kernel.pdf(pd.DataFrame(now))
         np.testing.assert_allclose(w_now, expected / expected.sum(), rtol=1e-9)
+
+
+class _History:
+    """What ``calibration.summarise`` reads of a pyabc History: two generations of particles
+    (in pyabc's coordinates) with the given final weights."""
+
+    def __init__(self, final_weights: np.ndarray):
+        from borderscen.analysis.calibration import sample_prior
+        self.particles = sample_prior(len(final_weights), np.random.default_rng(0))
+        self.weights = [np.ones(len(final_weights)), np.asarray(final_weights, float)]
+        self.max_t, self.total_nr_simulations = 1, 10 * len(final_weights)
+
+    def get_all_populations(self):
+        import pandas as pd
+        return pd.DataFrame({"t": [-1, 0, 1], "epsilon": [math.inf, 3.0, 2.0]})
+
+    def get_distribution(self, t=None):
+        return self.particles, self.weights[self.max_t if t is None else t]
+
+
+def test_a_final_generation_of_few_effective_particles_is_reported_degenerate():
+    """Kish's effective sample size of each generation is reported, and the calibration is
+    degenerate when the last one's is under MIN_ESS_SHARE of the population: not so with even
+    weights or at the threshold, so with one particle carrying nearly all the weight."""
+    from borderscen.analysis.calibration import MIN_ESS_SHARE, Problem, summarise
+    n = 200
+    problem = Problem.from_record()
+    even = summarise(_History(np.ones(n)), problem, 1.0, n, 1)
+    assert even["effective_sample_sizes"] == pytest.approx([n, n]) and not even["degenerate"]
+    k = int(MIN_ESS_SHARE * n)  # k equal weights, the rest none: an ESS of exactly k
+    edge = summarise(_History(np.r_[np.ones(k), np.zeros(n - k)]), problem, 1.0, n, 1)
+    assert edge["effective_sample_size"] == pytest.approx(k) and not edge["degenerate"]
+    below = summarise(_History(np.r_[np.ones(k - 1), np.zeros(n - k + 1)]), problem, 1.0, n, 1)
+    assert below["degenerate"]
+    one = summarise(_History(np.r_[1.0, np.full(n - 1, 1e-4)]), problem, 1.0, n, 1)
+    assert one["effective_sample_size"] < 2 and one["degenerate"]
+    assert one["effective_sample_sizes"][0] == pytest.approx(n)
+    import argparse
+
+    from borderscen.interfaces.cli import build_parser  # its --install help states the threshold
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    install = next(a for a in commands.choices["calibrate"]._actions if "--install" in a.option_strings)
+    assert f"under {MIN_ESS_SHARE:.0%} of the particles" in install.help.replace("%%", "%")
+
+
+def test_install_ships_the_windows_dispersions_and_refuses_a_degenerate_or_other_windows_fit(
+        tmp_path, monkeypatch):
+    """``install`` copies a calibration's posterior with the observation model's dispersions fitted
+    on that calibration's own window (a 2022-12 posterior does not take the 2022-24 ones), sets
+    the registry's defaults only for the whole period, and ships nothing for a degenerate
+    calibration or one fitted to another window than it is asked to install."""
+    import json
+
+    import pandas as pd
+
+    from borderscen.analysis import calibration
+    from borderscen.inputs import posterior
+    from borderscen.inputs.posterior import posterior_path
+    shipped = {}
+    monkeypatch.setattr(posterior, "posterior_path", lambda window=None: shipped.setdefault(
+        window, tmp_path / f"shipped-{window}.csv"))
+    registry_file = tmp_path / "parameters.toml"
+    registry_file.write_text(registry_path().read_text())
+    early = pd.read_csv(posterior_path("2022-12"))[free_parameters()].head(200)
+    out = tmp_path / "cal"
+    out.mkdir()
+    early.to_csv(out / "posterior.csv", index=False)
+    report = {"fit_end": "2022-12", "degenerate": False, "population": 1000,
+              "effective_sample_size": 120.0}
+    (out / "report.json").write_text(json.dumps(report))
+
+    with pytest.raises(calibration.CalibrationNotShipped, match="targets ending by 2022-12"):
+        calibration.install(out, registry_file)  # the whole period asked: another window's fit
+    assert not shipped
+    path = calibration.install(out, registry_file, fit_end="2022-12")
+    assert path == shipped["2022-12"]
+    got = pd.read_csv(path)
+    names = list(observation.DISPERSION.values())
+    own = calibration.fit_dispersions(early, fit_end="2022-12")
+    assert got[names].iloc[0].to_dict() == own and (got[names].nunique() == 1).all()
+    whole = calibration.fit_dispersions(early)  # what the 2022-24 targets would give
+    assert any(own[k] != whole[k] for k in names)
+    assert registry_file.read_text() == registry_path().read_text()  # defaults untouched
+
+    (out / "report.json").write_text(json.dumps(report | {"degenerate": True,
+                                                           "effective_sample_size": 1.3}))
+    shipped.clear()
+    with pytest.raises(calibration.CalibrationNotShipped, match="effective sample size is 1.3"):
+        calibration.install(out, registry_file, fit_end="2022-12")
+    assert not shipped
 
 
 def test_calibration_stops_at_pyabcs_evaluation_budget(tmp_path):

@@ -558,9 +558,14 @@ def test_calibrate_shows_progress_lines_in_a_pipe_and_reports_its_speed(tmp_path
     assert any(x.startswith("calibrate: prior sample: 60/60 particles") for x in lines)
     assert any(x.startswith("calibrate: generation 3, epsilon") for x in lines)
     assert "ABC INFO" not in err  # pyabc's own log lines give way to the progress
+    assert any(x.startswith("calibrate: observation-model dispersions on the same window: "
+                            "obs_size_attacks ") for x in lines)
     report = json.loads((out / "report.json").read_text())
     assert report["simulated_this_session"] >= report["simulations"] > 0
     assert f"{report['simulated_this_session']:,} runs" in stdout
+    # a degenerate last generation (60 particles can be) is said, on standard error
+    said = "warning: the last generation's effective sample size is" in err
+    assert said == report["degenerate"]
 
 
 def test_run_in_a_pipe_shows_plain_progress_lines_and_quiet_or_ci_none(tmp_path, repo_root):

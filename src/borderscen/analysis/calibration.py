@@ -8,8 +8,9 @@ weighted so that no group of rows (say, twelve monthly CENTCOM releases) outweig
 Hold-outs (2025 on) are never read here.
 
 pyabc keeps its history in a SQLite database, so a calibration can be resumed; the result is a
-posterior sample (``posterior.csv``), a report (acceptance, effective sample size, intervals)
-and the fit figure.
+posterior sample (``posterior.csv``, with the observation model's dispersions fitted after the
+ABC on the same window), a report (acceptance, effective sample size of each generation,
+intervals, dispersions) and the fit figure. :func:`install` ships it, unless it is degenerate.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from borderscen.assimilation.observe import Comparable, channel_values, comparable, log_error, published
+from borderscen.errors import BorderscenError
 from borderscen.inputs.params import calibration_priors, load_calibrated, registry  # noqa: F401
 from borderscen.inputs.record import FIT_END, targets
 from borderscen.inputs.scenarios import build_scenario
@@ -38,6 +40,11 @@ from borderscen.progress import Progress, Tally
 from borderscen.runs import make_batch
 
 FIT_MONTHS = 36  # January 2022 to December 2024
+
+
+class CalibrationNotShipped(BorderscenError, ValueError):
+    """A calibration :func:`install` will not ship (degenerate, or fitted to another window)."""
+
 #: Log-scale tolerance of each kind of figure (a tracker's yearly count is good to about 20%).
 TOLERANCE = {"attacks": 0.2, "operations": 0.15, "neutralised": 0.3, "members": 0.3}
 #: Smallest and largest wave of proposals simulated as one batch.
@@ -372,10 +379,42 @@ def calibrate(out: str | Path, population: int = 300, generations: int = 8, seed
     report = summarise(history, problem, wall, population, seed) | {
         "fit_end": fit_end, "simulated_this_session": waves.simulated - before,
         "workers": workers, "simulations_per_s": round((waves.simulated - before) / wall, 1)}
-    draws = posterior_draws(history, 1000, seed)
+    draws = with_dispersions(posterior_draws(history, 1000, seed), fit_end)
+    report["dispersions"] = {k: float(draws[k].iloc[0]) for k in observation.DISPERSION.values()}
+    if log is not None:
+        log("calibrate: observation-model dispersions on the same window: " + ", ".join(
+            f"{k} {v:.4g}" for k, v in report["dispersions"].items()))
     draws.to_csv(out / "posterior.csv", index=False)
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+#: The smallest effective sample size (Kish's, of the final generation's weights), as a share of
+#: the population, of a calibration that :func:`install` ships. Below it the 1,000 posterior
+#: draws repeat a few particles and the posterior's intervals rest on those few. An assumption,
+#: set between the runs seen: final generations of 1,000 particles gave 184 (the shipped fit)
+#: and 83, and a refit to 2022-12 on 6 targets collapsed to 1.2 at its 13th generation, where
+#: the 11 generations before it (after the first, from the prior) had held 44-168.
+MIN_ESS_SHARE = 0.05
+
+
+def degenerate_text(report: dict) -> str:
+    """What a degenerate calibration means and what to do, for the log and for the refusal."""
+    return (f"the last generation's effective sample size is {report['effective_sample_size']:.1f} "
+            f"of {report['population']} particles (under {MIN_ESS_SHARE:.0%}): its posterior sample "
+            "repeats a few particles, so it is not for installing; run again with more particles "
+            "(--population) or another --seed")
+
+
+def with_dispersions(draws: pd.DataFrame, fit_end: str = FIT_END) -> pd.DataFrame:
+    """``draws`` with the observation model's dispersions (:func:`fit_dispersions` on the
+    calibration's own window) as constant columns, as the shipped posteriors carry them: a
+    window's dispersions are fitted on that window's targets only (a backtest origin's posterior
+    never takes the 2022-24 ones from the registry)."""
+    missing = [k for k in observation.DISPERSION.values() if k not in draws.columns]
+    if not missing:
+        return draws
+    return draws.assign(**fit_dispersions(draws[free_parameters()], fit_end=fit_end))
 
 
 #: Grids searched for each dispersion (log-spaced sizes; log-scale sds for strength).
@@ -425,6 +464,10 @@ def posterior_draws(history, n: int, seed: int) -> pd.DataFrame:
 
 def summarise(history, problem: Problem, wall_s: float, population: int, seed: int) -> dict:
     pops = history.get_all_populations()
+    ess = []
+    for t in range(history.max_t + 1):
+        w_t = history.get_distribution(t=t)[1]
+        ess.append(float(w_t.sum() ** 2 / (w_t**2).sum()))
     df, w = history.get_distribution()
     w = w / w.sum()
     natural = pd.DataFrame([from_particle(df.iloc[i]) for i in range(len(df))])
@@ -447,7 +490,9 @@ def summarise(history, problem: Problem, wall_s: float, population: int, seed: i
         "epsilons": [float(e) for e in pops["epsilon"].tolist()],
         "simulations": int(history.total_nr_simulations),
         "acceptance_rate": float(population * (history.max_t + 1) / max(history.total_nr_simulations, 1)),
-        "effective_sample_size": float(1.0 / (w**2).sum()),
+        "effective_sample_size": ess[-1],
+        "effective_sample_sizes": ess,  # each generation's
+        "degenerate": bool(ess[-1] < MIN_ESS_SHARE * population),
         "wall_s": wall_s,
         "targets": [c.id for c in problem.targets],
         "targets_skipped": [{"id": i, "why": why} for i, why in problem.skipped],
@@ -460,12 +505,23 @@ def install(out: str | Path, registry_file: str | Path | None = None, fit_end: s
 
     A calibration on an earlier window (``fit_end`` before the fit period's end) ships as that
     window's posterior (``posterior_to_<fit_end>.csv``, the backtest's) and leaves defaults alone.
+    The shipped sample carries the observation model's dispersions fitted on the same window
+    (:func:`with_dispersions`; their defaults too for the whole period). Refused, with
+    :class:`CalibrationNotShipped`, when the calibration's report says it is degenerate
+    (:data:`MIN_ESS_SHARE`) or was fitted to another window than ``fit_end``.
     """
     from borderscen.inputs.params import registry_path
     from borderscen.inputs.posterior import posterior_path
 
     out = Path(out)
-    draws = pd.read_csv(out / "posterior.csv")
+    report_file = out / "report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    if report.get("fit_end", fit_end) != fit_end:
+        raise CalibrationNotShipped(f"{out}: fitted to targets ending by {report['fit_end']}, not "
+                                    f"{fit_end}: install it with fit_end={report['fit_end']!r}")
+    if report.get("degenerate"):
+        raise CalibrationNotShipped(f"{out}: {degenerate_text(report)}")
+    draws = with_dispersions(pd.read_csv(out / "posterior.csv"), fit_end)
     target = posterior_path(None if fit_end == FIT_END else fit_end)
     draws.to_csv(target, index=False)
     if fit_end != FIT_END:

@@ -598,7 +598,7 @@ def cmd_calibrate(args) -> None:
 
     import pandas as pd
 
-    from borderscen.analysis.calibration import calibrate, install, write_calibrated
+    from borderscen.analysis.calibration import calibrate, degenerate_text, install, write_calibrated
     from borderscen.machine import cores
     pop, gens = (60, 3) if args.quick else (args.population, args.generations)
     out = Path(args.out)
@@ -621,6 +621,8 @@ def cmd_calibrate(args) -> None:
           f"final ESS {report['effective_sample_size']:.0f}, wall {report['wall_s']:.0f} s "
           f"({report['simulated_this_session']:,} runs, {report['simulations_per_s']:.0f}/s); "
           f"epsilon {report['epsilons'][1]:.3g} -> {report['epsilons'][-1]:.3g}\n")
+    if report["degenerate"]:
+        print(f"warning: {degenerate_text(report)}", file=sys.stderr)
     rows = [{"parameter": k, "median": f"{v['median']:.4g}",
              "90% interval": f"[{v['q05']:.4g}, {v['q95']:.4g}]",
              "prior": f"{v['kind']} [{v['prior'][0]:g}, {v['prior'][1]:g}]",
@@ -883,8 +885,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use only targets whose windows end by this month (default 2024-12, the whole fit "
                         "period; the backtest's base posterior uses 2022-12)")
     p.add_argument("--install", action="store_true",
-                   help="ship the result: copy posterior.csv into the package, medians as registry defaults "
-                        "(with an earlier --fit-end: ship it as that window's posterior, defaults unchanged)")
+                   help="ship the result: copy posterior.csv (with the observation model's dispersions "
+                        "fitted on the same window) into the package, medians as registry defaults (with an "
+                        "earlier --fit-end: ship it as that window's posterior, defaults unchanged); refused "
+                        "when the last generation's effective sample size is under 5%% of the particles")
     common(p, "out", *LONG_RUNNING, out="results/calibration",
            executor="process; with one worker, this process")
     p.add_argument("--figures", type=Path, help="figure folder (default <out>/figures)")
