@@ -218,8 +218,9 @@ class ParticleValues:
 def dispersions(values: Sequence[Mapping[str, float]] | ParticleValues,
                 observations: Sequence[Comparable]) -> np.ndarray:
     """(R, n) each replication's observation-model dispersion for each observation: its own value
-    where its parameter draw has one, else the registry's default (a posterior sample straight
-    from the ABC has no dispersions: they are fitted after it)."""
+    where its parameter draw has one, else the registry's default (the ABC's own draws have
+    none: ``borderscen calibrate`` fits them after it, on the same window, and writes them into
+    its posterior sample)."""
     from borderscen.inputs.params import registry
 
     names = [observation.DISPERSION[observation.GROUP[c.quantity]] for c in observations]
