@@ -465,10 +465,9 @@ def posterior_draws(history, n: int, seed: int) -> pd.DataFrame:
 def summarise(history, problem: Problem, wall_s: float, population: int, seed: int) -> dict:
     pops = history.get_all_populations()
     ess = []
-    for t in range(history.max_t + 1):
-        w_t = history.get_distribution(t=t)[1]
-        ess.append(float(w_t.sum() ** 2 / (w_t**2).sum()))
-    df, w = history.get_distribution()
+    for t in range(history.max_t + 1):  # each generation read once; the last is the posterior
+        df, w = history.get_distribution(t=t)
+        ess.append(float(w.sum() ** 2 / (w**2).sum()))
     w = w / w.sum()
     natural = pd.DataFrame([from_particle(df.iloc[i]) for i in range(len(df))])
     intervals = {}
