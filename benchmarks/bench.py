@@ -7,7 +7,8 @@ Reports, in one run on this machine (all with the default 2022-2030 clock, basel
      start, runs, store, summary and every figure) at 1,000 and 10,000 runs (and 100,000 with
      --full): wall time, runs/s against mesa.batch_run, the parent's peak RSS, and the
      command's own phases timed where it calls them (filtered start, runs, merge, figures: the
-     figures' share of the wall is the tail's)
+     figures' share of the wall is the tail's), and a floor under its CPU-seconds (the figures as
+     measured plus the model's months at the kernel's rate, all else free) against the 50x budget
   1. runs per second: the batched kernel (one process; the compiled month, its stages and draws,
      when numba is installed, and the numpy/scipy reference month for the ratio; the time inside
      the month's stages, `core.step`, is reported beside the whole batch's), the Mesa face
@@ -340,6 +341,8 @@ def cli_run(runs: int, workers: int) -> dict:
         figures = len(list((Path(tmp) / "figs").glob("*.png")))
     n = reps * len(cfg.scenarios)
     t = manifest["timings"]
+    start = manifest.get("start") or {}
+    filtered = int(start.get("months_filtered", 0)) if start.get("kind") == "filtered" else 0
     return {"runs": n, "workers": workers, "wall_s": got["wall_s"], "process_wall_s": process_wall,
             "runs_per_s": n / got["wall_s"], "parent_peak_rss_mb": got["peak_rss_mb"],
             # the command's phases: filtered start, runs (stored as parts), merge, figures
@@ -347,7 +350,11 @@ def cli_run(runs: int, workers: int) -> dict:
             "finalize_s": t.get("finalize_s"), "figures_s": got.get("figures_s"),
             "figures_share": got.get("figures_s", 0.0) / got["wall_s"], "figures": figures,
             "cpu_s": got.get("cpu_s"), "cpu_busy": got.get("cpu_s", 0.0) / (got["wall_s"] * cores()),
-            "start_cpu_s": got.get("start_cpu_s"), "figures_cpu_s": got.get("figures_cpu_s")}
+            "start_cpu_s": got.get("start_cpu_s"), "figures_cpu_s": got.get("figures_cpu_s"),
+            # what the model simulated: each run's months after the filtered start, and the
+            # filter's particles over the months it assimilated (spin-up included)
+            "months_per_run": cfg.experiment.horizon_months - filtered,
+            "filter_particles": int(start.get("particles", 0)), "months_filtered": filtered}
 
 
 def _print_cpu(r: dict, mesa_rate: float, n_cores: int, target: float = 50.0) -> None:
@@ -360,6 +367,36 @@ def _print_cpu(r: dict, mesa_rate: float, n_cores: int, target: float = 50.0) ->
     print(f"    CPU: {r['cpu_s']:.1f} CPU-s over the wall ({r['cpu_busy']:.0%} of {n_cores} cores busy; "
           f"start {r['start_cpu_s'] or 0:.1f}, figures {r['figures_cpu_s'] or 0:.1f}); {target:g}x "
           f"mesa.batch_run allows {budget:.1f} CPU-s on {n_cores} cores", flush=True)
+
+
+def cpu_floor(r: dict, kernel: dict, mesa_rate: float, n_cores: int, target: float = 50.0) -> dict:
+    """A lower bound on the CPU-seconds of one `borderscen run` row (:func:`cli_run`), against
+    the budget ``target`` x ``mesa.batch_run`` sets on ``n_cores`` cores: its figures as
+    measured, plus the model's months alone at the compiled batch's rate per replication-month
+    (``kernel``: :func:`kernel_rate`, uniforms and recording included, as a run needs them), for
+    the runs and for the filter's particles. Everything else the command does (imports, the
+    fork server, the filter's weighting and resampling, the tables, the store, the merge) is
+    counted as free: whatever is done to the rest, the command cannot use less while its
+    months cost what the kernel measures and its figures what they measured. A floor above the
+    budget means the target needs the figures (fewer, smaller, or drawn more cheaply) or the
+    month cheaper, not anything around them."""
+    from borderscen.kernel.core import SPINUP_MONTHS
+    per_month = kernel["wall_s"] / (kernel["runs"] * (108 + SPINUP_MONTHS))  # the kernel's clock
+    months = r["runs"] * r["months_per_run"]
+    filter_months = r["filter_particles"] * (SPINUP_MONTHS + r["months_filtered"])
+    out = {"us_per_replication_month": per_month * 1e6, "runs_cpu_s": months * per_month,
+           "filter_cpu_s": filter_months * per_month, "figures_cpu_s": r.get("figures_cpu_s") or 0.0,
+           "budget_cpu_s": r["runs"] / (target * mesa_rate) * n_cores, "target": target}
+    out["floor_cpu_s"] = out["runs_cpu_s"] + out["filter_cpu_s"] + out["figures_cpu_s"]
+    return out
+
+
+def _print_floor(f: dict) -> None:
+    verdict = "above" if f["floor_cpu_s"] > f["budget_cpu_s"] else "within"
+    print(f"    floor: {f['floor_cpu_s']:.1f} CPU-s, {verdict} the {f['budget_cpu_s']:.1f} CPU-s of "
+          f"{f['target']:g}x (the figures {f['figures_cpu_s']:.1f} as measured; the months alone at "
+          f"{f['us_per_replication_month']:.1f} us each: runs {f['runs_cpu_s']:.1f}, filter "
+          f"{f['filter_cpu_s']:.1f}; all else counted free)", flush=True)
 
 
 def tail_stage(sizes: tuple[int, ...], folder: Path | None = None) -> list[dict]:
@@ -417,11 +454,14 @@ def main(argv=None) -> int:
         return 0
     if args.cli_only:  # just the headline rows, against mesa.batch_run on this machine now
         rate = mesa_batch_run_median(100, cores())["runs_per_s"]
+        kernel = kernel_section(1000)["kernel"]  # for the floor: the month's cost alone
         for n in args.cli_only:
             r = cli_run(n, cores())
             r["vs_mesa_batch_run"] = r["runs_per_s"] / rate
+            r["floor"] = cpu_floor(r, kernel, rate, cores())
             print(json.dumps(r))
             _print_cpu(r, rate, cores())
+            _print_floor(r["floor"])
         return 0
     if args.tail_only:
         rows = tail_stage((1000, 10_000), args.tail_dir)
@@ -453,6 +493,8 @@ def main(argv=None) -> int:
               f"{r['start_s'] or 0:.1f} s, runs {r['run_wall_s']:.1f} s, merge {r['finalize_s'] or 0:.1f} s, "
               f"figures {r['figures_s'] or 0:.1f} s ({r['figures_share']:.0%} of the wall)", flush=True)
         _print_cpu(r, res["mesa_batch_run"]["runs_per_s"], n_cores)
+        r["floor"] = cpu_floor(r, res["kernel"], res["mesa_batch_run"]["runs_per_s"], n_cores)
+        _print_floor(r["floor"])
     res["cli_memory_ratio"] = res["cli"][-1]["parent_peak_rss_mb"] / res["cli"][0]["parent_peak_rss_mb"]
     n = 250 if q else 1000
     res["run_all_cores"] = borderscen_run(n, n_cores)
