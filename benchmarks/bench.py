@@ -60,7 +60,8 @@ def kernel_rate(n: int, compiled: bool | None = None) -> dict:
     from borderscen.kernel.stages import STAGES
     from borderscen.runs import make_batch
     ctx = core.make_context(compiled=compiled)
-    batch, _ = make_batch(build_scenario("baseline"), list(range(n)), 108)
+    horizon = 108
+    batch, _ = make_batch(build_scenario("baseline"), list(range(n)), horizon)
     core.run_batch(make_batch(build_scenario("baseline"), [0], 12)[0], ctx)
     in_step = [0.0]
     step = core.step
@@ -82,6 +83,7 @@ def kernel_rate(n: int, compiled: bool | None = None) -> dict:
     compiled_stages = sum(s.run is not r.run for s, r in zip(ctx.stages, STAGES, strict=True))
     return {"runs": n, "wall_s": dt, "runs_per_s": n / dt, "draws": ctx.draws.__name__.rsplit(".", 1)[-1],
             "compiled_stages": compiled_stages, "stages": len(STAGES),
+            "months": core.SPINUP_MONTHS + horizon,  # each replication's, the spin-up's included
             # the months' stages (core.step, spin-up included), without the uniforms, the
             # outputs' recording and the state's set-up around them, which both months share
             "stages_s": in_step[0], "outside_stages_s": dt - in_step[0]}
@@ -357,13 +359,18 @@ def cli_run(runs: int, workers: int) -> dict:
             "filter_particles": int(start.get("particles", 0)), "months_filtered": filtered}
 
 
+def cpu_budget(runs: int, mesa_rate: float, n_cores: int, target: float = 50.0) -> float:
+    """The CPU-seconds a target ratio allows: at ``target`` x ``mesa.batch_run`` the command has
+    runs / (target x mesa's rate) seconds, so at most that times the cores in CPU-seconds,
+    however well it is spread over them."""
+    return runs / (target * mesa_rate) * n_cores
+
+
 def _print_cpu(r: dict, mesa_rate: float, n_cores: int, target: float = 50.0) -> None:
-    """The command's CPU-seconds against the budget a target ratio sets: at ``target`` x
-    ``mesa.batch_run`` the command has runs / (target x mesa's rate) seconds, so at most that
-    times the cores in CPU-seconds, however well it is spread over them."""
+    """The command's CPU-seconds against the budget a target ratio sets (:func:`cpu_budget`)."""
     if r.get("cpu_s") is None:
         return
-    budget = r["runs"] / (target * mesa_rate) * n_cores
+    budget = cpu_budget(r["runs"], mesa_rate, n_cores, target)
     print(f"    CPU: {r['cpu_s']:.1f} CPU-s over the wall ({r['cpu_busy']:.0%} of {n_cores} cores busy; "
           f"start {r['start_cpu_s'] or 0:.1f}, figures {r['figures_cpu_s'] or 0:.1f}); {target:g}x "
           f"mesa.batch_run allows {budget:.1f} CPU-s on {n_cores} cores", flush=True)
@@ -381,12 +388,12 @@ def cpu_floor(r: dict, kernel: dict, mesa_rate: float, n_cores: int, target: flo
     budget means the target needs the figures (fewer, smaller, or drawn more cheaply) or the
     month cheaper, not anything around them."""
     from borderscen.kernel.core import SPINUP_MONTHS
-    per_month = kernel["wall_s"] / (kernel["runs"] * (108 + SPINUP_MONTHS))  # the kernel's clock
+    per_month = kernel["wall_s"] / (kernel["runs"] * kernel["months"])
     months = r["runs"] * r["months_per_run"]
     filter_months = r["filter_particles"] * (SPINUP_MONTHS + r["months_filtered"])
     out = {"us_per_replication_month": per_month * 1e6, "runs_cpu_s": months * per_month,
            "filter_cpu_s": filter_months * per_month, "figures_cpu_s": r.get("figures_cpu_s") or 0.0,
-           "budget_cpu_s": r["runs"] / (target * mesa_rate) * n_cores, "target": target}
+           "budget_cpu_s": cpu_budget(r["runs"], mesa_rate, n_cores, target), "target": target}
     out["floor_cpu_s"] = out["runs_cpu_s"] + out["filter_cpu_s"] + out["figures_cpu_s"]
     return out
 
